@@ -1,0 +1,85 @@
+// Street Cockpit browser side: receives pushes over Socket.IO and applies them as partial updates.
+(function () {
+  "use strict";
+
+  function setLinkState(up) {
+    var el = document.getElementById("link-state");
+    if (!el) { return; }
+    el.textContent = el.getAttribute(up ? "data-up" : "data-down");
+    el.className = "link " + (up ? "up" : "down");
+  }
+
+  function currentLang() {
+    var params = new URLSearchParams(window.location.search);
+    return params.get("lang") === "en" ? "en" : "zh";
+  }
+
+  function connect() {
+    if (!window.io || !window.dash_clientside || !window.dash_clientside.set_props ||
+        !document.getElementById("live-map")) {
+      window.setTimeout(connect, 100);  // Dash renders the layout after assets load
+      return;
+    }
+    var socket = window.io({transports: ["websocket", "polling"]});
+    socket.on("connect", function () {
+      setLinkState(true);
+      socket.emit("join", {lang: currentLang()});
+    });
+    socket.on("disconnect", function () { setLinkState(false); });
+    socket.on("live", function (payload) {
+      window.dash_clientside.set_props("live-data", {data: payload});
+    });
+    window.streetCockpitSocket = socket;
+  }
+
+  function tick() {
+    var el = document.getElementById("clock");
+    if (el) { el.textContent = new Date().toLocaleTimeString("zh-CN", {hour12: false}); }
+  }
+
+  function setTrace(patch, index, columns, colors) {
+    patch.assign(["data", index, "lon"], columns.lon);
+    patch.assign(["data", index, "lat"], columns.lat);
+    patch.assign(["data", index, "text"], columns.text);
+    patch.assign(["data", index, "customdata"], columns.ids);
+    if (colors) { patch.assign(["data", index, "marker", "color"], columns.color); }
+  }
+
+  function feedRow(row) {
+    var child = function (className, text) {
+      return {type: "Span", namespace: "dash_html_components",
+              props: {className: className, children: text}};
+    };
+    return {type: "Div", namespace: "dash_html_components", props: {
+      className: "feed-row status-" + row.status, id: "ticket-" + row.id,
+      children: [child("feed-time", row.time), child("feed-cat", row.category),
+                 child("feed-status", row.status_label), child("feed-where", row.where),
+                 child("feed-unit", row.unit)]}};
+  }
+
+  // Extend in place: dash-renderer adds set_props and Patch to this same object.
+  window.dash_clientside = window.dash_clientside || {};
+  window.dash_clientside.cockpit = {
+      apply: function (payload) {
+        var nu = window.dash_clientside.no_update;
+        if (!payload) { return [nu, nu, nu, nu, nu, nu]; }
+        var patch = new window.dash_clientside.Patch();
+        var traces = payload.traces;
+        setTrace(patch, traces.cameras, payload.cameras, true);
+        setTrace(patch, traces.tickets, payload.tickets, true);
+        setTrace(patch, traces.events, payload.events, false);
+        Object.keys(payload.units).forEach(function (name) {
+          setTrace(patch, traces[name], payload.units[name], false);
+        });
+        var feed = payload.feed.length ? payload.feed.map(feedRow) :
+          {type: "Div", namespace: "dash_html_components",
+           props: {className: "feed-empty", children: payload.labels.empty}};
+        var k = payload.kpis;
+        return [patch.build(), String(k.open), String(k.events), k.units, k.cameras, feed];
+      }
+  };
+
+  window.setInterval(tick, 1000);  // the wall clock only; live data is pushed, not polled
+  tick();
+  connect();
+})();

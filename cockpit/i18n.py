@@ -1,0 +1,50 @@
+"""The UI string catalogue: Chinese (default) and English. Every visible string comes from here."""
+
+from __future__ import annotations
+
+DEFAULT_LANG = "zh"
+LANGS = ("zh", "en")
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    "title": {"zh": "街道数字驾驶舱", "en": "Street Digital Cockpit"},
+    "switch_lang": {"zh": "English", "en": "中文"},
+    "kpi.open_tickets": {"zh": "在办工单", "en": "Open tickets"},
+    "kpi.events_hour": {"zh": "近1小时事件", "en": "Events, last hour"},
+    "kpi.units_online": {"zh": "在线人员", "en": "Units online"},
+    "kpi.cameras_online": {"zh": "在线摄像头", "en": "Cameras online"},
+    "feed.title": {"zh": "最新工单", "en": "Latest tickets"},
+    "feed.empty": {"zh": "暂无工单", "en": "No tickets yet"},
+    "feed.unassigned": {"zh": "待派单", "en": "awaiting dispatch"},
+    "legend.cameras": {"zh": "摄像头", "en": "Cameras"},
+    "legend.tickets": {"zh": "工单", "en": "Tickets"},
+    "legend.events": {"zh": "新事件", "en": "New events"},
+    "status.new": {"zh": "待派单", "en": "New"},
+    "status.dispatched": {"zh": "已派单", "en": "Dispatched"},
+    "status.accepted": {"zh": "已接单", "en": "Accepted"},
+    "status.on_site": {"zh": "已到场", "en": "On site"},
+    "status.resolved": {"zh": "已处置", "en": "Resolved"},
+    "status.verified": {"zh": "已核验", "en": "Verified"},
+    "status.closed": {"zh": "已办结", "en": "Closed"},
+    "status.returned": {"zh": "已退回", "en": "Returned"},
+    "status.reopened": {"zh": "已重开", "en": "Reopened"},
+    "status.escalated": {"zh": "已升级", "en": "Escalated"},
+    "health.online": {"zh": "在线", "en": "online"},
+    "health.offline": {"zh": "离线", "en": "offline"},
+    "health.unknown": {"zh": "未知", "en": "unknown"},
+    "hover.unit": {"zh": "人员", "en": "Unit"},
+    "hover.grid": {"zh": "网格", "en": "Grid"},
+    "hover.status": {"zh": "状态", "en": "Status"},
+    "hover.camera": {"zh": "摄像头", "en": "Camera"},
+    "live.connected": {"zh": "实时连接", "en": "Live"},
+    "live.disconnected": {"zh": "连接中断，正在重连", "en": "Disconnected, reconnecting"},
+}
+
+
+def pick_lang(requested: str | None) -> str:
+    """A supported language code; anything else falls back to Chinese."""
+    return requested if requested in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG) -> str:
+    """The string for key in lang; a missing key raises so no untranslated text ships."""
+    return CATALOGUE[key][pick_lang(lang)]

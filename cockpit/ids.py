@@ -1,0 +1,12 @@
+"""Component ids of the cockpit, in one place."""
+
+MAP = "live-map"
+LIVE = "live-data"
+LANG = "ui-lang"
+CLOCK = "clock"
+LINK_STATE = "link-state"
+FEED = "ticket-feed"
+KPI_OPEN = "kpi-open"
+KPI_EVENTS = "kpi-events"
+KPI_UNITS = "kpi-units"
+KPI_CAMERAS = "kpi-cameras"

@@ -1,0 +1,198 @@
+"""Live state of the district, fed from the bus, rendered into per-language push payloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from cockpit.figures import trace_index
+from cockpit.i18n import t
+from config.schema import AppConfig
+from streams import keys
+from streams.bus import Bus
+from streams.records import CameraHealth, Event, Record, RecordError, TicketChange, UnitPosition
+from streams.records import decode as decode_record
+
+log = logging.getLogger(__name__)
+OPEN = {"new", "dispatched", "accepted", "on_site", "reopened", "escalated"}
+STATUS_COLORS = {"new": "#ffb020", "dispatched": "#4aa8ff", "accepted": "#36cfc9",
+                 "on_site": "#36cfc9", "reopened": "#ff7a45", "escalated": "#ff4d4f"}
+HEALTH_COLORS = {True: "#3ddc84", False: "#ff4d4f", None: "#9aa5b1"}
+RECENT_EVENT_S = 120  # events pulse on the map for two minutes
+FEED_LENGTH = 12
+
+
+class LiveState:
+    """What the wall screen shows right now; thread-safe; `version` grows on every change."""
+
+    def __init__(self, cfg: AppConfig, clock: Callable[[], float] = time.time):
+        self.cfg, self.clock = cfg, clock
+        self.units: dict[str, UnitPosition] = {}
+        self.events: deque[Event] = deque(maxlen=500)
+        self.tickets: dict[str, TicketChange] = {}
+        self.health: dict[str, CameraHealth] = {}
+        self.version = 0
+        self._lock = threading.Lock()
+        self._unit_cfg = {u.id: u for u in cfg.units}
+        self._trace = trace_index(cfg)
+
+    def apply(self, record: Record) -> None:
+        """Fold one bus record into the state (idempotent: old or repeated records change nothing)."""
+        with self._lock:
+            if self._apply(record):
+                self.version += 1
+
+    def _apply(self, record: Record) -> bool:
+        if isinstance(record, UnitPosition):
+            old = self.units.get(record.unit_id)
+            if record.unit_id not in self._unit_cfg or (old and old.fix_time >= record.fix_time):
+                return False
+            self.units[record.unit_id] = record
+        elif isinstance(record, TicketChange):
+            old = self.tickets.get(record.ticket_id)
+            if old and old.version >= record.version:
+                return False
+            self.tickets[record.ticket_id] = record
+            if record.status not in OPEN:
+                del self.tickets[record.ticket_id]
+        elif isinstance(record, Event):
+            if any(e.event_id == record.event_id for e in self.events):
+                return False
+            self.events.append(record)
+        elif isinstance(record, CameraHealth):
+            self.health[record.camera_id] = record
+        return True
+
+    def payload(self, lang: str) -> dict:
+        """Everything the browser needs to redraw the live parts, in one language."""
+        with self._lock:
+            now = self.clock()
+            return {
+                "version": self.version,
+                "traces": self._trace,
+                "cameras": self._cameras(lang),
+                "units": self._units(lang),
+                "tickets": self._tickets(lang),
+                "events": self._events(now),
+                "kpis": self._kpis(now),
+                "feed": self._feed(lang),
+                "labels": {"empty": t("feed.empty", lang), "title": t("feed.title", lang)},
+            }
+
+    def _cameras(self, lang: str) -> dict:
+        rows = []
+        for camera in self.cfg.cameras:
+            health = self.health.get(camera.id)
+            online = health.online if health else None
+            state = {True: "health.online", False: "health.offline", None: "health.unknown"}
+            rows.append((camera.position, HEALTH_COLORS[online],
+                         f"{getattr(camera.name, lang)} · {t(state[online], lang)}", camera.id))
+        return _columns(rows)
+
+    def _units(self, lang: str) -> dict:
+        by_type: dict[str, list] = {f"units:{ut.id}": [] for ut in self.cfg.unit_types}
+        for unit_id, fix in sorted(self.units.items()):
+            unit = self._unit_cfg[unit_id]
+            label = f"{unit.name} · {getattr(self.cfg.unit_type(unit.type).names, lang)}"
+            by_type[f"units:{unit.type}"].append(((fix.lon, fix.lat), None, label, unit_id))
+        return {trace: _columns(rows) for trace, rows in by_type.items()}
+
+    def _tickets(self, lang: str) -> dict:
+        rows = []
+        for ticket in sorted(self.tickets.values(), key=lambda x: x.changed_at):
+            category = getattr(self.cfg.category(ticket.category).names, lang)
+            label = f"{category} · {t('status.' + ticket.status, lang)}"
+            if ticket.unit_id:
+                label += f" · {self._unit_name(ticket.unit_id)}"
+            rows.append(((ticket.lon, ticket.lat), STATUS_COLORS.get(ticket.status, "#ffb020"),
+                         label, ticket.ticket_id))
+        return _columns(rows)
+
+    def _events(self, now: float) -> dict:
+        recent = [e for e in self.events if now - e.detected_at <= RECENT_EVENT_S]
+        return _columns([((e.lon, e.lat), None, e.category, e.event_id) for e in recent])
+
+    def _kpis(self, now: float) -> dict:
+        stale = self.cfg.services.position_stale_s
+        return {
+            "open": len(self.tickets),
+            "events": sum(1 for e in self.events if now - e.detected_at <= 3600),
+            "units": f"{sum(1 for f in self.units.values() if now - f.fix_time <= stale)}"
+                     f"/{len(self.cfg.units)}",
+            "cameras": f"{sum(1 for h in self.health.values() if h.online)}"
+                       f"/{len(self.cfg.cameras)}",
+        }
+
+    def _feed(self, lang: str) -> list[dict]:
+        newest = sorted(self.tickets.values(), key=lambda x: x.changed_at, reverse=True)
+        return [
+            {
+                "id": ticket.ticket_id,
+                "time": dt.datetime.fromtimestamp(ticket.changed_at).strftime("%H:%M:%S"),
+                "category": getattr(self.cfg.category(ticket.category).names, lang),
+                "status": ticket.status,
+                "status_label": t("status." + ticket.status, lang),
+                "where": self._grid_label(ticket.grid_id, lang),
+                "unit": self._unit_name(ticket.unit_id) if ticket.unit_id
+                else t("feed.unassigned", lang),
+            }
+            for ticket in newest[:FEED_LENGTH]
+        ]
+
+    def _unit_name(self, unit_id: str) -> str:
+        unit = self._unit_cfg.get(unit_id)
+        return unit.name if unit else unit_id
+
+    @staticmethod
+    def _grid_label(grid_id: str | None, lang: str) -> str:
+        return f"{t('hover.grid', lang)} {grid_id}" if grid_id else "—"
+
+
+def _columns(rows: list) -> dict:
+    """Rows of ((lon, lat), colour, text, id) as the column arrays Plotly traces take."""
+    return {
+        "lon": [r[0][0] for r in rows], "lat": [r[0][1] for r in rows],
+        "color": [r[1] for r in rows], "text": [r[2] for r in rows], "ids": [r[3] for r in rows],
+    }
+
+
+class BusFeed:
+    """Reads every stream (plain XREAD, so each cockpit sees everything) into a LiveState."""
+
+    def __init__(self, bus: Bus, state: LiveState, history: int = 500):
+        self.bus, self.state, self.history = bus, state, history
+        self.last_ids: dict[str, str] = {}
+
+    def load_history(self, tickets: list[TicketChange]) -> None:
+        """Start from the store's open tickets and the streams' recent entries."""
+        for name in keys.ALL_STREAMS:
+            key = self.bus.key(name)
+            entries = self.bus.client.xrevrange(key, count=self.history)
+            self.last_ids[key] = entries[0][0].decode() if entries else "0-0"
+            if name != keys.TICKET_CHANGES:
+                self._apply(reversed(entries))
+        for ticket in tickets:
+            self.state.apply(ticket)
+
+    def poll(self, block_ms: int = 500) -> int:
+        """Apply whatever arrived since the last call; return how many entries."""
+        reply = self.bus.client.xread(self.last_ids, count=1000, block=block_ms) or []
+        total = 0
+        for key, entries in reply:
+            self.last_ids[key.decode()] = entries[-1][0].decode()
+            total += self._apply(entries)
+        return total
+
+    def _apply(self, entries) -> int:
+        count = 0
+        for entry_id, fields in entries:
+            try:
+                self.state.apply(decode_record(fields))
+                count += 1
+            except RecordError as exc:
+                log.warning("skipping entry %s: %s", entry_id, exc)
+        return count

@@ -1,0 +1,196 @@
+"""Load the YAML config into AppConfig; every error names the file, the key path and the line."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from config.schema import AppConfig, CrossFieldError, check_references
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = PROJECT_ROOT / "config" / "demo" / "district.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration problem: one line per problem, each `file:line: key.path: message`."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def format_path(loc: tuple) -> str:
+    """Render a key path like cameras[2].zones[0].polygon."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int], file: Path):
+    """Convert a composed YAML node to plain Python, recording each key path's line."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in result:
+                loc = format_path(path + (key,))
+                raise ConfigError(
+                    [f"{file}:{key_node.start_mark.line + 1}: {loc}: key appears twice; keep one"]
+                )
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            result[key] = _to_python(value_node, path + (key,), lines, file)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, path + (i,), lines, file) for i, item in enumerate(node.value)]
+    # Scalars carry their resolved tag (int, float, bool, null, str): let PyYAML build them.
+    return yaml.SafeLoader("").construct_object(node)
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int:
+    """The line of the deepest part of loc that exists in the file (a missing key: its parent)."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The config model class that owns the last key of loc (for spelling suggestions)."""
+    model: type[BaseModel] | None = AppConfig
+    for part in loc[:-1]:
+        if model is None or isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model
+
+
+def _inner_model(annotation) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found:
+            return found
+    return None
+
+
+def _describe(error: dict) -> str:
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        model = _model_at(loc)
+        known = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(known)}"
+        return f"unknown key {loc[-1]!r}; {hint}"
+    if error["type"] == "missing":
+        return "required key is missing; add it"
+    message = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    if error["type"].endswith(("_type", "_parsing")) and not isinstance(value, (dict, list)):
+        message += f" (got {value!r})"
+    return message
+
+
+def _apply_environment(data: dict) -> None:
+    """Environment variables override the services section (12-factor style deployment)."""
+    services = data.setdefault("services", {}) if isinstance(data, dict) else {}
+    if not isinstance(services, dict):
+        return
+    for env, key in (
+        ("REDIS_URL", "redis_url"),
+        ("DATABASE_URL", "database_url"),
+        ("SC_DATA_DIR", "data_dir"),
+        ("COCKPIT_PORT", "cockpit_port"),
+        ("COCKPIT_HOST", "cockpit_host"),
+    ):
+        if os.environ.get(env):
+            services[key] = os.environ[env]
+
+
+def _resolve_paths(cfg: AppConfig, base: Path) -> AppConfig:
+    """Make file paths in the config absolute, relative to the config file's folder."""
+    layers = [
+        layer.model_copy(update={"path": (base / layer.path).resolve()}) for layer in cfg.map.layers
+    ]
+    sim = cfg.sim
+    if sim.scenario is not None:
+        sim = sim.model_copy(update={"scenario": (base / sim.scenario).resolve()})
+    return cfg.model_copy(
+        update={"map": cfg.map.model_copy(update={"layers": layers}), "sim": sim}
+    )
+
+
+def _missing_files(cfg: AppConfig, file: Path, lines: dict[tuple, int]) -> list[str]:
+    problems = []
+    for index, layer in enumerate(cfg.map.layers):
+        if not layer.path.exists():
+            loc = ("map", "layers", index, "path")
+            problems.append(
+                f"{file}:{_line_for(loc, lines)}: {format_path(loc)}: file {layer.path} "
+                "does not exist; the path is relative to the config file"
+            )
+    if cfg.sim.scenario is not None and not cfg.sim.scenario.exists():
+        loc = ("sim", "scenario")
+        problems.append(
+            f"{file}:{_line_for(loc, lines)}: {format_path(loc)}: file {cfg.sim.scenario} "
+            "does not exist; the path is relative to the config file"
+        )
+    return problems
+
+
+def load_config(path: str | Path | None = None, check_areas: bool = True) -> AppConfig:
+    """Read, validate and cross-check a config file; raise ConfigError naming file, key and line."""
+    file = Path(path) if path else DEMO_CONFIG
+    if not file.exists():
+        raise ConfigError([f"{file}: config file not found; pass a path to an existing YAML file"])
+    try:
+        node = yaml.compose(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise ConfigError([f"{file}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    if node is None:
+        raise ConfigError([f"{file}:1: the file is empty; start from config/demo/district.yaml"])
+    lines: dict[tuple, int] = {}
+    data = _to_python(node, (), lines, file)
+    _apply_environment(data)
+    try:
+        cfg = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{file}:{_line_for(tuple(e['loc']), lines)}: {format_path(tuple(e['loc']))}: "
+            f"{_describe(e)}"
+            for e in exc.errors()
+        ]
+        raise ConfigError(problems) from None
+    cfg = _resolve_paths(cfg, file.resolve().parent)
+    problems = _missing_files(cfg, file, lines)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        check_references(cfg, _area_ids(cfg) if check_areas else None)
+    except CrossFieldError as exc:
+        raise ConfigError(
+            [f"{file}:{_line_for(exc.loc, lines)}: {format_path(exc.loc)}: {exc}"]
+        ) from None
+    return cfg.model_copy(update={"source_path": file.resolve()})
+
+
+def _area_ids(cfg: AppConfig) -> set[str]:
+    """Ids of grid and community features, which routing entries may name."""
+    from geo.layers import read_layer_ids
+
+    ids: set[str] = set()
+    for layer in cfg.map.layers:
+        if layer.kind in ("grids", "communities"):
+            ids |= read_layer_ids(layer)
+    return ids

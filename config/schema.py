@@ -1,0 +1,403 @@
+"""The one validated configuration tree for the whole system (district, map, cameras, units, services)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from shapely.geometry import Polygon
+
+ANY_AREA = "*"
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_lon_lat(value: tuple[float, float]) -> tuple[float, float]:
+    lon, lat = value
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError(f"[{lon}, {lat}] is not a WGS-84 [longitude, latitude] pair")
+    return value
+
+
+LonLat = Annotated[
+    tuple[float, float],
+    Field(description="WGS-84 [longitude, latitude] in degrees"),
+]
+Identifier = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="a stable id"),
+]
+
+
+class Names(Strict):
+    """A display name in the two UI languages."""
+
+    zh: str = Field(min_length=1, description="Chinese name (default UI language)")
+    en: str = Field(min_length=1, description="English name")
+
+
+class DistrictConfig(Strict):
+    """The sub-district this installation serves."""
+
+    name: Names = Field(description="district display name")
+    crs: str = Field(
+        description="metric CRS for distances and buffers, e.g. EPSG:32651 (UTM 51N)",
+        pattern=r"^EPSG:\d{4,5}$",
+    )
+    center: LonLat = Field(description="map centre [lon, lat]")
+    zoom: float = Field(default=14.5, ge=1, le=20, description="initial map zoom")
+
+    _center = field_validator("center")(_check_lon_lat)
+
+
+LayerKind = Literal["boundary", "streets", "communities", "grids", "pois", "shelters"]
+
+
+class LayerConfig(Strict):
+    """One vector base layer, read from GeoJSON, GeoPackage or Shapefile."""
+
+    kind: LayerKind = Field(description="what the layer holds; grids and communities drive routing")
+    path: Path = Field(description="file path, relative to the config file")
+    id_field: str = Field(default="id", description="attribute holding each feature's id")
+    name_field: str = Field(default="name", description="attribute holding each feature's name")
+
+
+class MapConfig(Strict):
+    """The cockpit's map: vector base layers, and an optional raster tile service."""
+
+    layers: list[LayerConfig] = Field(min_length=1, description="district vector layers")
+    tile_url: str | None = Field(
+        default=None,
+        description="optional XYZ tile URL template ({z}/{x}/{y}); none means vector layers only",
+    )
+
+
+class CategoryConfig(Strict):
+    """A problem category (the Open311 service_code)."""
+
+    id: Identifier
+    names: Names
+    auto_dispatch: bool = Field(
+        default=True, description="dispatch at once, or propose and wait for an operator"
+    )
+
+
+class ActiveHours(Strict):
+    """Daily window in which a rule fires, local time; start > end spans midnight."""
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    end: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$", description="HH:MM")
+
+
+class RuleConfig(Strict):
+    """A zone rule with time: dwell, grace periods and cooldown."""
+
+    id: Identifier
+    kind: Literal["illegal_parking", "bin_overflow", "dirty_road"]
+    category: Identifier = Field(description="category of the events this rule raises")
+    classes: list[str] = Field(min_length=1, description="detector class names the rule consumes")
+    dwell_s: float = Field(gt=0, description="seconds the condition must hold before an event")
+    enter_frames: int = Field(default=3, ge=1, description="frames seen before a track counts")
+    exit_grace_s: float = Field(default=5, ge=0, description="absence tolerated without reset")
+    cooldown_s: float = Field(default=600, ge=0, description="quiet time after an event")
+    pixel_tolerance: float = Field(default=20, gt=0, description="movement allowed while parked")
+    threshold: float = Field(default=1, gt=0, description="count or area needed (dirty_road)")
+    active_hours: ActiveHours | None = Field(default=None, description="none means always")
+
+
+class ZoneConfig(Strict):
+    """A polygon in image coordinates with the rule it runs and where it lies on the map."""
+
+    id: Identifier
+    rule: Identifier = Field(description="id of a rule in `rules`")
+    polygon: list[tuple[float, float]] = Field(description="[x, y] pixel vertices, at least 3")
+    map_anchor: LonLat = Field(description="[lon, lat] the zone's events are placed at")
+
+    _anchor = field_validator("map_anchor")(_check_lon_lat)
+
+    @field_validator("polygon")
+    @classmethod
+    def _valid_polygon(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(points) < 3:
+            raise ValueError(f"a zone polygon needs at least 3 vertices, got {len(points)}")
+        shape = Polygon(points)
+        if not shape.is_valid or shape.area <= 0:
+            raise ValueError(
+                "polygon is not a simple shape (edges cross or it has no area); "
+                "list the vertices in order around the zone"
+            )
+        return points
+
+
+class CameraConfig(Strict):
+    """A camera: its stream, its place on the map, and the zones it watches."""
+
+    id: Identifier
+    name: Names
+    source: str = Field(description="rtsp://, http(s):// MJPEG, or a video file path")
+    position: LonLat = Field(description="[lon, lat] of the camera")
+    direction_deg: float = Field(ge=0, lt=360, description="view direction, degrees from north")
+    frame_size: tuple[int, int] = Field(description="[width, height] of the analysed stream")
+    analysis_fps: float = Field(default=2, gt=0, le=30, description="frames analysed per second")
+    zones: list[ZoneConfig] = Field(default_factory=list)
+
+    _position = field_validator("position")(_check_lon_lat)
+
+    @model_validator(mode="after")
+    def _zones_inside_frame(self) -> CameraConfig:
+        width, height = self.frame_size
+        for zone in self.zones:
+            for x, y in zone.polygon:
+                if not (0 <= x <= width and 0 <= y <= height):
+                    raise ValueError(
+                        f"camera {self.id!r} zone {zone.id!r}: vertex [{x}, {y}] lies outside "
+                        f"the {width}x{height} frame; draw the zone inside the image"
+                    )
+        return self
+
+
+class UnitTypeConfig(Strict):
+    """A kind of field unit (sanitation crew, city-management patrol, grid worker)."""
+
+    id: Identifier
+    names: Names
+    workload_cap: int = Field(default=3, ge=1, description="open tickets before a unit is busy")
+
+
+class DepartmentConfig(Strict):
+    """A department that owns units and receives tickets."""
+
+    id: Identifier
+    names: Names
+
+
+class UnitConfig(Strict):
+    """One field unit (a person or crew with a phone)."""
+
+    id: Identifier
+    name: str = Field(min_length=1)
+    type: Identifier = Field(description="id of a unit type")
+    department: Identifier = Field(description="id of a department")
+    home: LonLat = Field(description="[lon, lat] of the unit's base")
+
+    _home = field_validator("home")(_check_lon_lat)
+
+
+class RouteConfig(Strict):
+    """One routing matrix cell: category x area -> department and unit type."""
+
+    category: Identifier
+    area: str = Field(default=ANY_AREA, description="grid or community id, or * for anywhere")
+    department: Identifier
+    unit_type: Identifier
+
+
+class DeadlineConfig(Strict):
+    """Minutes allowed per stage for a category."""
+
+    category: Identifier
+    accept_min: float = Field(gt=0)
+    arrive_min: float = Field(gt=0)
+    resolve_min: float = Field(gt=0)
+
+
+class SimConfig(Strict):
+    """The scenario player used by the demo and for drills."""
+
+    enabled: bool = Field(default=True, description="run the simulator in the demo")
+    scenario: Path | None = Field(default=None, description="scenario YAML, relative to config")
+    speed: float = Field(default=1.0, gt=0, le=1000, description="time multiplier")
+    loop: bool = Field(default=True, description="start again at the end of the timeline")
+
+
+class ServicesConfig(Strict):
+    """Where the system's services are; environment variables override these."""
+
+    redis_url: str | None = Field(
+        default=None, description="Redis URL (env REDIS_URL); none starts a private redis-server"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL (env DATABASE_URL); none uses SQLite in data_dir"
+    )
+    data_dir: Path = Field(default=Path("data"), description="state, snapshots (env SC_DATA_DIR)")
+    cockpit_host: str = Field(default="127.0.0.1", description="cockpit bind address")
+    cockpit_port: int = Field(default=8050, ge=1, le=65535, description="cockpit port")
+    stream_maxlen: int = Field(default=100_000, ge=100, description="approximate cap per stream")
+    position_stale_s: float = Field(default=300, gt=0, description="older GPS fixes are stale")
+
+
+class AppConfig(Strict):
+    """The whole system's configuration."""
+
+    district: DistrictConfig
+    map: MapConfig
+    categories: list[CategoryConfig] = Field(min_length=1)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    unit_types: list[UnitTypeConfig] = Field(min_length=1)
+    departments: list[DepartmentConfig] = Field(min_length=1)
+    units: list[UnitConfig] = Field(default_factory=list)
+    routing: list[RouteConfig] = Field(min_length=1)
+    deadlines: list[DeadlineConfig] = Field(default_factory=list)
+    services: ServicesConfig = Field(default_factory=ServicesConfig)
+    sim: SimConfig = Field(default_factory=SimConfig)
+    source_path: Path | None = Field(default=None, exclude=True, description="set by the loader")
+
+    def category(self, category_id: str) -> CategoryConfig:
+        """The category with this id."""
+        return next(c for c in self.categories if c.id == category_id)
+
+    def unit_type(self, type_id: str) -> UnitTypeConfig:
+        """The unit type with this id."""
+        return next(t for t in self.unit_types if t.id == type_id)
+
+    def layer(self, kind: str) -> LayerConfig | None:
+        """The first layer of this kind, if any."""
+        return next((layer for layer in self.map.layers if layer.kind == kind), None)
+
+
+class CrossFieldError(ValueError):
+    """A reference between sections is broken; `loc` is the key path it was found at."""
+
+    def __init__(self, loc: tuple, message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+def _ids(items) -> set[str]:
+    return {item.id for item in items}
+
+
+def _suggest(value: str, known: set[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(value, sorted(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"known: {', '.join(sorted(known)) or 'none'}{hint}"
+
+
+def check_unique_ids(cfg: AppConfig) -> None:
+    """No two items of a section share an id (cameras, zones in a camera, units, ...)."""
+    for section in ("categories", "rules", "cameras", "unit_types", "departments", "units"):
+        seen: set[str] = set()
+        for index, item in enumerate(getattr(cfg, section)):
+            if item.id in seen:
+                raise CrossFieldError((section, index, "id"), f"duplicate id {item.id!r}")
+            seen.add(item.id)
+    for c_index, camera in enumerate(cfg.cameras):
+        seen = set()
+        for z_index, zone in enumerate(camera.zones):
+            if zone.id in seen:
+                raise CrossFieldError(
+                    ("cameras", c_index, "zones", z_index, "id"),
+                    f"camera {camera.id!r} has two zones named {zone.id!r}",
+                )
+            seen.add(zone.id)
+
+
+def check_rule_categories(cfg: AppConfig) -> None:
+    """Every rule raises events of a known category."""
+    categories = _ids(cfg.categories)
+    for index, rule in enumerate(cfg.rules):
+        if rule.category not in categories:
+            raise CrossFieldError(
+                ("rules", index, "category"),
+                f"rule {rule.id!r} names unknown category {rule.category!r} "
+                f"({_suggest(rule.category, categories)})",
+            )
+
+
+def check_zone_rules(cfg: AppConfig) -> None:
+    """Every camera zone runs a rule that exists."""
+    rules = _ids(cfg.rules)
+    for c_index, camera in enumerate(cfg.cameras):
+        for z_index, zone in enumerate(camera.zones):
+            if zone.rule not in rules:
+                raise CrossFieldError(
+                    ("cameras", c_index, "zones", z_index, "rule"),
+                    f"camera {camera.id!r} zone {zone.id!r} names unknown rule {zone.rule!r} "
+                    f"({_suggest(zone.rule, rules)})",
+                )
+
+
+def check_units(cfg: AppConfig) -> None:
+    """Every unit has a known type and department."""
+    types, departments = _ids(cfg.unit_types), _ids(cfg.departments)
+    for index, unit in enumerate(cfg.units):
+        if unit.type not in types:
+            raise CrossFieldError(
+                ("units", index, "type"),
+                f"unit {unit.id!r} has unknown type {unit.type!r} ({_suggest(unit.type, types)})",
+            )
+        if unit.department not in departments:
+            raise CrossFieldError(
+                ("units", index, "department"),
+                f"unit {unit.id!r} has unknown department {unit.department!r} "
+                f"({_suggest(unit.department, departments)})",
+            )
+
+
+def check_routing(cfg: AppConfig) -> None:
+    """Every routing cell names known things, and every category can be routed somewhere."""
+    known = {
+        "category": _ids(cfg.categories),
+        "department": _ids(cfg.departments),
+        "unit_type": _ids(cfg.unit_types),
+    }
+    for index, route in enumerate(cfg.routing):
+        for key, ids in known.items():
+            value = getattr(route, key)
+            if value not in ids:
+                raise CrossFieldError(
+                    ("routing", index, key),
+                    f"routing entry {index} names unknown {key} {value!r} ({_suggest(value, ids)})",
+                )
+    routed = {route.category for route in cfg.routing if route.area == ANY_AREA}
+    for index, category in enumerate(cfg.categories):
+        if category.id not in routed:
+            raise CrossFieldError(
+                ("categories", index, "id"),
+                f"category {category.id!r} has no catch-all routing entry (area '*'); add one so "
+                "every event has a department",
+            )
+
+
+def check_deadlines(cfg: AppConfig) -> None:
+    """Deadlines refer to known categories."""
+    categories = _ids(cfg.categories)
+    for index, deadline in enumerate(cfg.deadlines):
+        if deadline.category not in categories:
+            raise CrossFieldError(
+                ("deadlines", index, "category"),
+                f"deadline names unknown category {deadline.category!r} "
+                f"({_suggest(deadline.category, categories)})",
+            )
+
+
+CROSS_CHECKS = (
+    check_unique_ids,
+    check_rule_categories,
+    check_zone_rules,
+    check_units,
+    check_routing,
+    check_deadlines,
+)
+
+
+def check_references(cfg: AppConfig, area_ids: set[str] | None = None) -> None:
+    """Run every cross-section check; raise CrossFieldError at the first broken reference."""
+    for check in CROSS_CHECKS:
+        check(cfg)
+    if area_ids is not None:
+        for index, route in enumerate(cfg.routing):
+            if route.area != ANY_AREA and route.area not in area_ids:
+                raise CrossFieldError(
+                    ("routing", index, "area"),
+                    f"routing entry {index} names unknown area {route.area!r} "
+                    f"({_suggest(route.area, area_ids)})",
+                )

@@ -1,0 +1,56 @@
+"""Read the district's vector layers (GeoJSON, GeoPackage, Shapefile) into WGS-84 GeoDataFrames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+
+from config.schema import AppConfig, LayerConfig
+
+WGS84 = "EPSG:4326"
+
+
+class LayerError(ValueError):
+    """A layer file cannot be used; the message names the file and the fix."""
+
+
+def read_layer(layer: LayerConfig) -> gpd.GeoDataFrame:
+    """Read one layer, reproject to WGS-84, and normalise its id/name columns to `id` and `name`."""
+    try:
+        frame = gpd.read_file(layer.path)
+    except Exception as exc:  # pyogrio raises several types; all mean "cannot read this file"
+        raise LayerError(f"{layer.path}: cannot read {layer.kind} layer: {exc}") from exc
+    for column in (layer.id_field, layer.name_field):
+        if column not in frame.columns:
+            raise LayerError(
+                f"{layer.path}: {layer.kind} layer has no attribute {column!r} "
+                f"(has: {', '.join(c for c in frame.columns if c != 'geometry')}); "
+                "set id_field / name_field in the config"
+            )
+    if frame.crs is None:
+        frame = frame.set_crs(WGS84)
+    frame = frame.to_crs(WGS84).rename(columns={layer.id_field: "id", layer.name_field: "name"})
+    frame["id"] = frame["id"].astype(str)
+    return frame
+
+
+def read_layer_ids(layer: LayerConfig) -> set[str]:
+    """The feature ids in one layer (used to check routing areas at config load)."""
+    return set(read_layer(layer)["id"])
+
+
+@dataclass
+class DistrictLayers:
+    """All base layers of a district, keyed by kind."""
+
+    frames: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
+    def get(self, kind: str) -> gpd.GeoDataFrame | None:
+        """The layer of this kind, or None when the district has none."""
+        return self.frames.get(kind)
+
+
+def load_layers(cfg: AppConfig) -> DistrictLayers:
+    """Read every layer named in the config."""
+    return DistrictLayers({layer.kind: read_layer(layer) for layer in cfg.map.layers})

@@ -1,0 +1,67 @@
+"""Street Cockpit command line: `python run.py` starts the demo; one subcommand per service."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser("demo", help="start everything on one machine (the default)")
+    demo.add_argument("--no-sim", action="store_true", help="do not start the scenario player")
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("file", nargs="?", type=Path, help="config YAML (default: the demo)")
+    dispatcher = sub.add_parser("dispatcher", help="turn bus events into routed tickets")
+    dispatcher.add_argument("--name", help="consumer name (default: dispatcher-HOSTNAME)")
+    dispatcher.add_argument("--claim-idle-ms", type=int, default=30_000,
+                            help="take over work a dead dispatcher left for this long")
+    sub.add_parser("cockpit", help="serve the cockpit web app")
+    sim = sub.add_parser("sim", help="play the scenario timeline into the bus")
+    sim.add_argument("--speed", type=float, help="time multiplier (default from config)")
+    sim.add_argument("--once", action="store_true", help="play the timeline once, do not loop")
+    for command in (demo, dispatcher, sub.choices["cockpit"], sim):
+        command.add_argument("--config", type=Path, help="config YAML (default: the demo)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the chosen command; return the exit status."""
+    args = _parser().parse_args(argv)
+    command = args.command or "demo"
+    from config.loader import ConfigError, load_config
+
+    if command == "check-config":
+        try:
+            cfg = load_config(args.file)
+        except ConfigError as exc:
+            print(f"config error:\n{exc}", file=sys.stderr)
+            return 2
+        print(f"{cfg.source_path}: OK ({len(cfg.cameras)} cameras, {len(cfg.units)} units)")
+        return 0
+
+    from stack import services
+    from stack.context import ServiceError, setup_logging
+
+    setup_logging(command)
+    config = getattr(args, "config", None)
+    try:
+        if command == "demo":
+            return services.run_demo(config, with_sim=not getattr(args, "no_sim", False))
+        cfg = load_config(config)
+        if command == "dispatcher":
+            services.serve_dispatcher(cfg, args.name, args.claim_idle_ms)
+        elif command == "cockpit":
+            services.serve_cockpit(cfg)
+        elif command == "sim":
+            services.serve_sim(cfg, args.speed, loop=False if args.once else None)
+    except (ConfigError, ServiceError) as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

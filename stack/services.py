@@ -1,0 +1,162 @@
+"""One function per service process, and the demo stack that runs them all under a supervisor."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from config.loader import load_config
+from config.schema import AppConfig
+from stack.context import Context
+from stack.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+RUN_PY = Path(__file__).resolve().parent.parent / "run.py"
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """First SIGINT/SIGTERM sets `stop` (finish the current work); a second one exits at once."""
+
+    def handler(signum, _frame):
+        if stop.is_set():
+            raise SystemExit(128 + signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def serve_dispatcher(cfg: AppConfig, name: str | None = None, claim_idle_ms: int = 30_000) -> None:
+    """Run the dispatcher until stopped."""
+    from dispatch.dispatcher import Dispatcher, run_dispatcher
+    from dispatch.routing import Router
+
+    ctx = Context(cfg)
+    dispatcher = Dispatcher(cfg, ctx.store, ctx.bus, Router(cfg, ctx.index))
+    stop = threading.Event()
+    stop_on_signals(stop)
+    run_dispatcher(dispatcher, name or f"dispatcher-{socket.gethostname()}", stop,
+                   claim_idle_ms=claim_idle_ms)
+
+
+def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = None) -> None:
+    """Play the configured scenario into the bus until stopped."""
+    from geo.layers import load_layers
+    from sim.player import ScenarioPlayer
+    from sim.scenario import load_scenario
+
+    if cfg.sim.scenario is None:
+        raise SystemExit("no scenario configured: set sim.scenario in the config file")
+    ctx = Context(cfg)
+    scenario = load_scenario(cfg.sim.scenario, cfg)
+    player = ScenarioPlayer(cfg, scenario, load_layers(cfg), ctx.bus,
+                            speed=speed or cfg.sim.speed,
+                            loop=cfg.sim.loop if loop is None else loop)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    player.run(stop)
+
+
+def serve_cockpit(cfg: AppConfig) -> None:
+    """Serve the cockpit (Dash + Socket.IO) until stopped."""
+    from cockpit.app import Pusher, create_app
+    from cockpit.live import BusFeed, LiveState
+    from dispatch.dispatcher import ticket_change
+    from geo.layers import load_layers
+
+    ctx = Context(cfg)
+    app, socketio = create_app(cfg, load_layers(cfg))
+    state = LiveState(cfg)
+    feed = BusFeed(ctx.bus, state)
+    feed.load_history([ticket_change(row) for row in ctx.store.open_tickets()])
+    pusher = Pusher(socketio, feed, state)
+    threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
+    host, port = cfg.services.cockpit_host, cfg.services.cockpit_port
+    log.info("cockpit on http://%s:%d", host, port)
+    socketio.run(app.server, host=host, port=port, allow_unsafe_werkzeug=True,
+                 use_reloader=False, log_output=False)
+
+
+def _child_argv(service: str, config_path: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(RUN_PY), service, "--config", str(config_path), *extra]
+
+
+def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
+    """True once something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+class DemoStack:
+    """Embedded Redis (unless REDIS_URL is set) plus dispatcher, cockpit and simulator processes."""
+
+    def __init__(self, config_path: Path | None, with_sim: bool = True):
+        self.cfg = load_config(config_path)
+        self.config_path = self.cfg.source_path
+        self.with_sim = with_sim and self.cfg.sim.enabled and self.cfg.sim.scenario is not None
+        if self.with_sim:  # fail here, clearly, rather than in a child that crash-loops
+            from sim.scenario import load_scenario
+
+            load_scenario(self.cfg.sim.scenario, self.cfg)
+        self.redis = None
+        self.supervisor = Supervisor()
+        self.stop_event = threading.Event()
+
+    def start(self) -> str:
+        """Start everything; return the cockpit URL once it answers."""
+        data_dir = self.cfg.services.data_dir.resolve()
+        env = {"SC_DATA_DIR": str(data_dir)}
+        if not self.cfg.services.redis_url:
+            from streams.embedded import EmbeddedRedis
+
+            self.redis = EmbeddedRedis(data_dir / "redis")
+            env["REDIS_URL"] = self.redis.start()
+        self.supervisor.add("dispatcher", _child_argv("dispatcher", self.config_path), env)
+        self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
+        if self.with_sim:
+            self.supervisor.add("sim", _child_argv("sim", self.config_path), env)
+        host, port = self.cfg.services.cockpit_host, self.cfg.services.cockpit_port
+        if not wait_for_port(host, port, 60):
+            raise RuntimeError(f"the cockpit did not start on {host}:{port} within 60 s; "
+                               "is the port taken? set COCKPIT_PORT")
+        return f"http://{host}:{port}"
+
+    def run_forever(self) -> None:
+        """Supervise until Ctrl-C / SIGTERM, then stop everything in reverse order."""
+        stop_on_signals(self.stop_event)
+        while not self.stop_event.wait(0.5):
+            for name in self.supervisor.check():
+                print(f"{name} keeps crashing and was not restarted again; see its log above",
+                      file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        """Stop children newest first, then Redis."""
+        self.supervisor.stop()
+        if self.redis:
+            self.redis.stop()
+
+
+def run_demo(config_path: Path | None, with_sim: bool = True) -> int:
+    """`python run.py demo`: start the stack, print the URL, run until interrupted."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    stack = DemoStack(config_path, with_sim)
+    try:
+        url = stack.start()
+        print(f"Street Cockpit demo running: open {url}  (Ctrl-C to stop)", flush=True)
+        stack.run_forever()
+    finally:
+        stack.stop()
+        print("Street Cockpit demo stopped.", flush=True)
+    return 0

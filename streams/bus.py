@@ -1,0 +1,155 @@
+"""Redis Streams bus: capped publishing, consumer groups, ack after success, reclaim of stuck work."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+
+import redis
+
+from streams import keys
+from streams.records import Record, RecordError, decode
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Record], None]
+
+
+def connect(url: str) -> redis.Redis:
+    """A Redis client for the bus (bytes responses; the records decode themselves)."""
+    return redis.Redis.from_url(url, socket_keepalive=True, health_check_interval=30)
+
+
+class Bus:
+    """Publishes records to their streams, capped at about `maxlen` entries each."""
+
+    def __init__(self, client: redis.Redis, maxlen: int = 100_000, namespace: str = keys.NAMESPACE):
+        self.client = client
+        self.maxlen = maxlen
+        self.namespace = namespace
+
+    def key(self, stream_name: str) -> str:
+        """The Redis key of one of our streams."""
+        return keys.stream(stream_name, self.namespace)
+
+    def publish(self, record: Record) -> str:
+        """Append one record to its stream; return the entry id."""
+        entry_id = self.client.xadd(
+            self.key(record.STREAM), record.to_fields(), maxlen=self.maxlen, approximate=True
+        )
+        return entry_id.decode()
+
+    def publish_many(self, records: Iterable[Record]) -> list[str]:
+        """Append several records in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for record in records:
+            pipe.xadd(self.key(record.STREAM), record.to_fields(), maxlen=self.maxlen,
+                      approximate=True)
+        return [entry_id.decode() for entry_id in pipe.execute()]
+
+    def ensure_group(self, stream_name: str, group: str, start_id: str = "0") -> None:
+        """Create the consumer group (and the stream) unless it exists; safe to call repeatedly."""
+        try:
+            self.client.xgroup_create(self.key(stream_name), group, id=start_id, mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def consumer(self, stream_name: str, group: str, name: str, handler: Handler,
+                 **options) -> Consumer:
+        """A consumer in `group` (created if needed) that passes each record to `handler`."""
+        self.ensure_group(stream_name, group)
+        return Consumer(self, stream_name, group, name, handler, **options)
+
+
+class Consumer:
+    """Reads a stream through a consumer group; acknowledges only what its handler finished.
+
+    On start it first re-reads its own unacknowledged entries (it crashed before acking them),
+    and each round it claims entries that another consumer left pending for `claim_idle_ms`
+    (that consumer died). An entry whose handler failed `max_deliveries` times is moved to a
+    dead-letter stream so one bad message cannot block the rest.
+    """
+
+    def __init__(self, bus: Bus, stream_name: str, group: str, name: str, handler: Handler,
+                 batch: int = 200, block_ms: int = 500, claim_idle_ms: int = 30_000,
+                 max_deliveries: int = 5):
+        self.bus, self.stream_name, self.group, self.name = bus, stream_name, group, name
+        self.handler = handler
+        self.batch, self.block_ms = batch, block_ms
+        self.claim_idle_ms, self.max_deliveries = claim_idle_ms, max_deliveries
+        self.key = bus.key(stream_name)
+        self._backlog_done = False
+
+    def run(self, stop: threading.Event | None = None, max_messages: int | None = None) -> int:
+        """Handle entries until `stop` is set or `max_messages` were handled; return the count."""
+        stop = stop or threading.Event()
+        handled = 0
+        log.info("consumer %s/%s on %s started", self.group, self.name, self.key)
+        while not stop.is_set() and (max_messages is None or handled < max_messages):
+            handled += self.poll(limit=None if max_messages is None else max_messages - handled)
+        log.info("consumer %s/%s stopped after %d entries", self.group, self.name, handled)
+        return handled
+
+    def poll(self, limit: int | None = None) -> int:
+        """One round: own backlog first, then stuck entries of dead consumers, then new entries."""
+        count = min(self.batch, limit) if limit else self.batch
+        if not self._backlog_done:
+            entries = self._read("0", count, block=None)
+            if entries:
+                return self._handle(entries)
+            self._backlog_done = True
+        entries = self._claim(count)
+        if entries:
+            return self._handle(entries)
+        return self._handle(self._read(">", count, block=self.block_ms))
+
+    def _read(self, from_id: str, count: int, block: int | None) -> list:
+        reply = self.bus.client.xreadgroup(
+            self.group, self.name, {self.key: from_id}, count=count, block=block
+        )
+        return reply[0][1] if reply else []
+
+    def _claim(self, count: int) -> list:
+        reply = self.bus.client.xautoclaim(
+            self.key, self.group, self.name, min_idle_time=self.claim_idle_ms, start_id="0-0",
+            count=count,
+        )
+        return [entry for entry in reply[1] if entry[1]]  # deleted entries come back empty
+
+    def _handle(self, entries: list) -> int:
+        done: list[bytes] = []
+        for entry_id, fields in entries:
+            if self._handle_one(entry_id, fields):
+                done.append(entry_id)
+        if done:
+            self.bus.client.xack(self.key, self.group, *done)
+        return len(entries)
+
+    def _handle_one(self, entry_id: bytes, fields: dict) -> bool:
+        """Run the handler; True when the entry may be acknowledged (done, or dead-lettered)."""
+        try:
+            record = decode(fields)
+        except RecordError as exc:
+            log.error("%s %s: undecodable entry moved to dead letters: %s", self.key, entry_id, exc)
+            self._dead_letter(entry_id, fields, str(exc))
+            return True
+        try:
+            self.handler(record)
+            return True
+        except Exception as exc:
+            log.exception("%s %s: handler failed", self.key, entry_id.decode())
+            if self._deliveries(entry_id) >= self.max_deliveries:
+                self._dead_letter(entry_id, fields, f"failed {self.max_deliveries} times: {exc}")
+                return True
+            return False
+
+    def _deliveries(self, entry_id: bytes) -> int:
+        rows = self.bus.client.xpending_range(self.key, self.group, entry_id, entry_id, 1)
+        return rows[0]["times_delivered"] if rows else 0
+
+    def _dead_letter(self, entry_id: bytes, fields: dict, reason: str) -> None:
+        dead = {**fields, "error": reason, "entry_id": entry_id, "group": self.group}
+        self.bus.client.xadd(keys.dead_letters(self.stream_name, self.bus.namespace), dead,
+                             maxlen=10_000, approximate=True)

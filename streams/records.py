@@ -1,0 +1,132 @@
+"""Typed records that cross the bus, each with a schema version and a stream it belongs to."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from streams import keys
+
+SCHEMA_VERSION = 1
+
+
+class RecordError(ValueError):
+    """A bus message that cannot be decoded into a known record."""
+
+
+class Record(BaseModel):
+    """Base of every bus record: frozen, unknown fields rejected, versioned on the wire."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    STREAM: ClassVar[str]
+    TYPE: ClassVar[str]
+
+    def to_fields(self) -> dict[str, str]:
+        """The Redis Stream entry for this record."""
+        return {"type": self.TYPE, "v": str(SCHEMA_VERSION), "data": self.model_dump_json()}
+
+
+def new_id() -> str:
+    """A fresh globally unique id for events and tickets."""
+    return uuid.uuid4().hex
+
+
+EventSource = Literal["camera", "hotline", "patrol", "operator", "citizen", "scenario"]
+
+
+class Event(Record):
+    """A problem found by a camera rule or reported by a person, at a map position."""
+
+    STREAM: ClassVar[str] = keys.EVENTS
+    TYPE: ClassVar[str] = "event"
+    event_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+    category: str = Field(min_length=1, max_length=64)
+    source: EventSource = "camera"
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    detected_at: float = Field(default_factory=time.time, description="epoch seconds")
+    camera_id: str | None = None
+    zone_id: str | None = None
+    rule_id: str | None = None
+    track_ids: tuple[int, ...] = ()
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    description: str = Field(default="", max_length=2000)
+    snapshot: str | None = Field(default=None, description="snapshot path under the data dir")
+
+
+class CameraHealth(Record):
+    """Whether a camera delivers frames, published on every change and periodically."""
+
+    STREAM: ClassVar[str] = keys.CAMERA_HEALTH
+    TYPE: ClassVar[str] = "camera_health"
+    camera_id: str
+    online: bool
+    checked_at: float = Field(default_factory=time.time)
+    fps: float | None = Field(default=None, ge=0)
+    detail: str = ""
+
+
+class UnitPosition(Record):
+    """One GPS fix of a field unit."""
+
+    STREAM: ClassVar[str] = keys.UNIT_POSITIONS
+    TYPE: ClassVar[str] = "unit_position"
+    unit_id: str
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    fix_time: float = Field(default_factory=time.time, description="epoch seconds of the fix")
+    speed_mps: float | None = Field(default=None, ge=0)
+    heading_deg: float | None = Field(default=None, ge=0, le=360)
+    accuracy_m: float | None = Field(default=None, ge=0)
+
+
+class TicketChange(Record):
+    """A ticket was created or changed state; `version` grows by one per change."""
+
+    STREAM: ClassVar[str] = keys.TICKET_CHANGES
+    TYPE: ClassVar[str] = "ticket_change"
+    ticket_id: str
+    version: int = Field(ge=1)
+    status: str
+    category: str
+    lon: float
+    lat: float
+    changed_at: float = Field(default_factory=time.time)
+    event_id: str | None = None
+    grid_id: str | None = None
+    community_id: str | None = None
+    department_id: str | None = None
+    unit_id: str | None = None
+    camera_id: str | None = None
+    source: str | None = None
+    description: str = ""
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.TYPE: cls for cls in (Event, CameraHealth, UnitPosition, TicketChange)
+}
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def decode(fields: dict) -> Record:
+    """Build the record a stream entry holds; raise RecordError naming what is wrong."""
+    fields = {_text(k): _text(v) for k, v in fields.items()}
+    kind, version = fields.get("type"), fields.get("v")
+    cls = RECORD_TYPES.get(kind or "")
+    if cls is None:
+        raise RecordError(f"unknown record type {kind!r}; known: {', '.join(RECORD_TYPES)}")
+    if version != str(SCHEMA_VERSION):
+        raise RecordError(
+            f"{kind} schema version {version!r} is not {SCHEMA_VERSION}; upgrade this consumer"
+        )
+    try:
+        return cls.model_validate(json.loads(fields.get("data", "")))
+    except (ValidationError, json.JSONDecodeError) as exc:
+        raise RecordError(f"{kind} data is invalid: {exc}") from exc

@@ -148,18 +148,6 @@ class CameraConfig(Strict):
 
     _position = field_validator("position")(_check_lon_lat)
 
-    @model_validator(mode="after")
-    def _zones_inside_frame(self) -> CameraConfig:
-        width, height = self.frame_size
-        for zone in self.zones:
-            for x, y in zone.polygon:
-                if not (0 <= x <= width and 0 <= y <= height):
-                    raise ValueError(
-                        f"camera {self.id!r} zone {zone.id!r}: vertex [{x}, {y}] lies outside "
-                        f"the {width}x{height} frame; draw the zone inside the image"
-                    )
-        return self
-
 
 class UnitTypeConfig(Strict):
     """A kind of field unit (sanitation crew, city-management patrol, grid worker)."""
@@ -300,6 +288,20 @@ def check_unique_ids(cfg: AppConfig) -> None:
             seen.add(zone.id)
 
 
+def check_zones_inside_frame(cfg: AppConfig) -> None:
+    """Every zone vertex lies inside its camera's frame."""
+    for c_index, camera in enumerate(cfg.cameras):
+        width, height = camera.frame_size
+        for z_index, zone in enumerate(camera.zones):
+            for v_index, (x, y) in enumerate(zone.polygon):
+                if not (0 <= x <= width and 0 <= y <= height):
+                    raise CrossFieldError(
+                        ("cameras", c_index, "zones", z_index, "polygon", v_index),
+                        f"camera {camera.id!r} zone {zone.id!r}: vertex [{x}, {y}] lies outside "
+                        f"the {width}x{height} frame; draw the zone inside the image",
+                    )
+
+
 def check_rule_categories(cfg: AppConfig) -> None:
     """Every rule raises events of a known category."""
     categories = _ids(cfg.categories)
@@ -381,6 +383,7 @@ def check_deadlines(cfg: AppConfig) -> None:
 
 CROSS_CHECKS = (
     check_unique_ids,
+    check_zones_inside_frame,
     check_rule_categories,
     check_zone_rules,
     check_units,

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Idempotent set-up on Debian/Ubuntu: .venv with requirements.txt, plus (with --browser)
+# Chromium and CJK fonts for the browser tests. Safe to run again; skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "setup: installing Debian packages: $*"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+missing=()
+python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
+  || { echo "setup: Python 3.11 or newer is needed as python3" >&2; exit 1; }
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ "${1:-}" = "--browser" ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+fi
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+
+[ -x .venv/bin/python ] || { echo "setup: creating .venv"; python3 -m venv .venv; }
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python packages (first time: a few minutes, torch is large)"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --progress-bar on -r requirements.txt
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,138 @@
+"""Config validation: malformed files name the file, the key path and the line, and suggest a fix."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.loader import DEMO_CONFIG, ConfigError, load_config
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def config_copy(tmp_path) -> Path:
+    """A copy of the demo config folder that a test may break."""
+    folder = tmp_path / "cfg"
+    shutil.copytree(DEMO_CONFIG.parent, folder)
+    return folder / "district.yaml"
+
+
+def _break(path: Path, old: str, new: str, count: int = 1) -> int:
+    """Replace text in the file; return the 1-based line of the first change."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"test setup: {old!r} not in the demo config"
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+    return line
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.problems
+
+
+def test_demo_config_is_valid(demo_cfg):
+    assert len(demo_cfg.cameras) == 7
+    assert len(demo_cfg.units) == 18
+    assert {u.type for u in demo_cfg.units} == {"sanitation", "citymgmt", "gridworker"}
+    assert all(layer.path.is_absolute() and layer.path.exists() for layer in demo_cfg.map.layers)
+
+
+BROKEN = [
+    # (description, old text, new text, expected key path, expected words in the message)
+    ("misspelt key", "  direction_deg: 90\n", "  directon_deg: 90\n",
+     "cameras[0].directon_deg", "did you mean 'direction_deg'"),
+    ("wrong type", "analysis_fps: 2\n", "analysis_fps: fast\n",
+     "cameras[0].analysis_fps", "valid number"),
+    ("polygon with two points",
+     "polygon:\n    - [80, 420]\n    - [620, 380]\n    - [640, 520]\n    - [60, 560]",
+     "polygon:\n    - [80, 420]\n    - [620, 380]",
+     "cameras[0].zones[0].polygon", "at least 3 vertices"),
+    ("self-crossing polygon",
+     "- [80, 420]\n    - [620, 380]\n    - [640, 520]\n    - [60, 560]",
+     "- [80, 420]\n    - [640, 520]\n    - [620, 380]\n    - [60, 560]",
+     "cameras[0].zones[0].polygon", "edges cross"),
+    ("zone outside the frame", "- [620, 380]", "- [920, 380]",
+     "cameras[0].zones[0].polygon[1]", "outside the 640x576 frame"),
+    ("unknown unit type in the routing matrix",
+     "- {category: bin_overflow, department: dept-sanitation, unit_type: sanitation}",
+     "- {category: bin_overflow, department: dept-sanitation, unit_type: sanitaton}",
+     "routing[1].unit_type", "did you mean 'sanitation'"),
+    ("unknown area in the routing matrix", "area: G03", "area: G99",
+     "routing[", "unknown area 'G99'"),
+    ("unknown rule on a zone", "rule: no-parking", "rule: no-parkin",
+     "cameras[0].zones[0].rule", "did you mean 'no-parking'"),
+    ("unit with unknown department", "department: dept-sanitation\n", "department: dept-sanit\n",
+     "units[0].department", "unknown department"),
+    ("bad coordinates", "center: [120.1724815, 30.2767373]", "center: [320.17, 30.27]",
+     "district.center", "not a WGS-84"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key_path", "words"),
+                         [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
+def test_broken_config_names_file_key_and_line(config_copy, old, new, key_path, words):
+    line = _break(config_copy, old, new)
+    problems = _problems(config_copy)
+    match = [p for p in problems if key_path in p and words in p]
+    assert match, f"no problem mentions {key_path!r} and {words!r}: {problems}"
+    file_part, line_part = match[0].split(":")[0:2]
+    assert file_part == str(config_copy)
+    assert abs(int(line_part) - line) <= 6, f"line {line_part} is far from the edit at {line}"
+
+
+def test_misspelt_key_points_at_its_exact_line(config_copy):
+    line = _break(config_copy, "  direction_deg: 90\n", "  directon_deg: 90\n")
+    problems = _problems(config_copy)
+    assert f"{config_copy}:{line}: cameras[0].directon_deg: unknown key" in "\n".join(problems)
+
+
+def test_duplicate_key_is_an_error(config_copy):
+    _break(config_copy, "  zoom: 15.2\n", "  zoom: 15.2\n  zoom: 16\n")
+    assert any("district.zoom: key appears twice" in p for p in _problems(config_copy))
+
+
+def test_missing_layer_file_is_named(config_copy):
+    (config_copy.parent / "grids.geojson").unlink()
+    problems = _problems(config_copy)
+    assert any("map.layers[2].path" in p and "grids.geojson does not exist" in p
+               for p in problems)
+
+
+def test_not_yaml_is_reported_with_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("district:\n  name: [unclosed\n", encoding="utf-8")
+    problems = _problems(bad)
+    assert problems[0].startswith(f"{bad}:") and "not valid YAML" in problems[0]
+
+
+def test_environment_overrides_services(monkeypatch, tmp_path):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6999/3")
+    monkeypatch.setenv("SC_DATA_DIR", str(tmp_path))
+    cfg = load_config(DEMO_CONFIG)
+    assert cfg.services.redis_url == "redis://127.0.0.1:6999/3"
+    assert cfg.services.data_dir == tmp_path
+
+
+def _check_config(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), "check-config", *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def test_check_config_cli_accepts_the_demo():
+    result = _check_config()
+    assert result.returncode == 0, result.stderr
+    assert "OK (7 cameras, 18 units)" in result.stdout
+
+
+def test_check_config_cli_rejects_a_misspelt_key(config_copy):
+    line = _break(config_copy, "  direction_deg: 90\n", "  directon_deg: 90\n")
+    result = _check_config(str(config_copy))
+    assert result.returncode != 0
+    assert f"{config_copy}:{line}: cameras[0].directon_deg" in result.stderr
+    assert "did you mean 'direction_deg'" in result.stderr

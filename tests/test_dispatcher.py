@@ -1,0 +1,173 @@
+"""Dispatcher: events become routed tickets, exactly once, even across a crash."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from dispatch.dispatcher import GROUP, Dispatcher
+from dispatch.routing import Router
+from dispatch.store import AuditRow, Store, TicketRow
+from geo.demo_district import to_lon_lat
+from geo.index import DistrictIndex
+from geo.layers import load_layers
+from streams import keys
+from streams.records import Event, TicketChange, UnitPosition, decode
+from tests.conftest import ROOT
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture(scope="module")
+def index(demo_cfg):
+    return DistrictIndex(load_layers(demo_cfg), demo_cfg.district.crs)
+
+
+@pytest.fixture
+def dispatcher(demo_cfg, store, bus, index):
+    return Dispatcher(demo_cfg, store, bus, Router(demo_cfg, index), clock=lambda: NOW)
+
+
+def _at(x_m: float, y_m: float, fix_time: float = NOW) -> dict:
+    lon, lat = to_lon_lat(x_m, y_m)
+    return {"lon": lon, "lat": lat}
+
+
+def _place(dispatcher, unit_id: str, x_m: float, y_m: float, fix_time: float = NOW) -> None:
+    dispatcher.on_position(UnitPosition(unit_id=unit_id, fix_time=fix_time, **_at(x_m, y_m)))
+
+
+def _event(category: str, x_m: float, y_m: float, **extra) -> Event:
+    return Event(category=category, detected_at=NOW, **_at(x_m, y_m), **extra)
+
+
+def test_event_becomes_a_ticket_routed_to_the_nearest_unit(dispatcher, bus):
+    _place(dispatcher, "san-01", 100, 100)
+    _place(dispatcher, "san-02", 1000, 1000)
+    _place(dispatcher, "cmg-01", 110, 110)  # nearer, but the wrong type for a bin
+    ticket = dispatcher.on_event(_event("bin_overflow", 150, 120))
+    assert ticket.status == "dispatched"
+    assert ticket.unit_id == "san-01"
+    assert ticket.department_id == "dept-sanitation"
+    assert (ticket.grid_id, ticket.community_id) == ("G01", "nanyuan")
+    changes = [decode(f) for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES))]
+    assert [(c.ticket_id, c.status, c.unit_id) for c in changes] == [
+        (ticket.id, "dispatched", "san-01")]
+
+
+@pytest.mark.parametrize(("x_m", "department"), [(300, "dept-grid-west"),
+                                                  (2000, "dept-grid-east")])
+def test_matrix_routes_by_grid(dispatcher, x_m, department):
+    """facility_damage: west grids to the west office, east grids (G03, G04...) to the east."""
+    ticket = dispatcher.on_event(_event("facility_damage", x_m, 100))
+    assert ticket.department_id == department
+    assert ticket.status == "new"  # this category waits for an operator to confirm
+    assert ticket.unit_id is None
+
+
+def test_stale_and_busy_units_are_skipped(dispatcher, demo_cfg):
+    _place(dispatcher, "san-01", 100, 100, fix_time=NOW - demo_cfg.services.position_stale_s - 1)
+    _place(dispatcher, "san-02", 400, 400)
+    _place(dispatcher, "san-03", 900, 900)
+    first = [dispatcher.on_event(_event("dirty_road", 100 + i, 100)) for i in range(3)]
+    assert {t.unit_id for t in first} == {"san-02"}  # san-01 is stale
+    fourth = dispatcher.on_event(_event("dirty_road", 100, 100))
+    assert fourth.unit_id == "san-03"  # san-02 reached the sanitation workload cap of 3
+
+
+def test_no_available_unit_leaves_the_ticket_new(dispatcher):
+    ticket = dispatcher.on_event(_event("illegal_parking", 500, 500))
+    assert (ticket.status, ticket.unit_id, ticket.department_id) == ("new", None, "dept-citymgmt")
+
+
+def test_same_event_twice_gives_one_ticket(dispatcher, store):
+    event = _event("bin_overflow", 150, 120)
+    first = dispatcher.on_event(event)
+    second = dispatcher.on_event(event)
+    assert first.id == second.id
+    assert store.count_tickets() == 1
+
+
+def test_every_ticket_has_an_audit_trail(dispatcher, store):
+    _place(dispatcher, "san-01", 100, 100)
+    ticket = dispatcher.on_event(_event("bin_overflow", 150, 120))
+    with store.session() as session:
+        rows = session.scalars(select(AuditRow).where(AuditRow.ticket_id == ticket.id)
+                               .order_by(AuditRow.id)).all()
+    assert [(r.from_status, r.to_status) for r in rows] == [(None, "new"), ("new", "dispatched")]
+    assert "san-01" in rows[1].note
+
+
+def test_unknown_category_is_refused_and_stores_nothing(dispatcher, store):
+    with pytest.raises(ValueError, match="unknown category 'litter_bug'"):
+        dispatcher.on_event(_event("litter_bug", 100, 100))
+    assert store.count_tickets() == 0
+
+
+def test_older_gps_fix_does_not_overwrite_a_newer_one(dispatcher, store):
+    _place(dispatcher, "san-01", 100, 100, fix_time=NOW)
+    _place(dispatcher, "san-01", 900, 900, fix_time=NOW - 10)
+    ticket = dispatcher.on_event(_event("bin_overflow", 120, 100))
+    with store.session() as session:
+        audit = session.scalars(select(AuditRow).where(AuditRow.to_status == "dispatched")).one()
+    assert ticket.unit_id == "san-01" and " at 20 m" in audit.note
+
+
+def _start_dispatcher(env: dict, name: str) -> subprocess.Popen:
+    argv = [sys.executable, str(ROOT / "run.py"), "dispatcher", "--name", name,
+            "--claim-idle-ms", "1000"]
+    return subprocess.Popen(argv, env=env, cwd=ROOT, stderr=subprocess.PIPE)
+
+
+def _wait(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
+        redis_url, bus, database_url, tmp_path):
+    total = 3000
+    events = [Event(event_id=f"crash-{n:05d}", category="bin_overflow", **_at(n % 2400, 700))
+              for n in range(total)]
+    bus.publish_many(events)
+    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url,
+           "SC_DATA_DIR": str(tmp_path)}
+    store = Store(database_url)
+    store.create_schema()
+
+    first = _start_dispatcher(env, "dispatcher-a")
+    _wait(lambda: store.count_tickets() >= 200, 60, "the first dispatcher to make 200 tickets")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done_at_kill = store.count_tickets()
+    assert done_at_kill < total, "the dispatcher finished before it could be killed"
+
+    # A different consumer: it must reclaim what the dead one had read but not acknowledged.
+    second = _start_dispatcher(env, "dispatcher-b")
+    try:
+        _wait(lambda: store.count_tickets() >= total, 120, "all events to be ticketed")
+        _wait(lambda: bus.client.xpending(bus.key(keys.EVENTS), GROUP)["pending"] == 0, 30,
+              "every entry to be acknowledged")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(20) == 0, second.stderr.read().decode()[-2000:]
+    with store.session() as session:
+        event_ids = session.scalars(select(TicketRow.event_id)).all()
+        tickets = session.scalar(select(func.count()).select_from(TicketRow))
+    assert tickets == total
+    assert sorted(event_ids) == [e.event_id for e in events]
+    changes = {decode(f).ticket_id for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES))}
+    assert len(changes) == total  # every ticket was announced on the bus
+    assert all(isinstance(decode(f), TicketChange)
+               for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES), count=5))
+    store.dispose()

@@ -16,8 +16,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", type=Path, help="config YAML (default: the demo)")
     dispatcher = sub.add_parser("dispatcher", help="turn bus events into routed tickets")
     dispatcher.add_argument("--name", help="consumer name (default: dispatcher-HOSTNAME)")
-    dispatcher.add_argument("--claim-idle-ms", type=int, default=30_000,
-                            help="take over work a dead dispatcher left for this long")
+    dispatcher.add_argument(
+        "--claim-idle-ms",
+        type=int,
+        default=30_000,
+        help="take over work a dead dispatcher left for this long",
+    )
     sub.add_parser("cockpit", help="serve the cockpit web app")
     sim = sub.add_parser("sim", help="play the scenario timeline into the bus")
     sim.add_argument("--speed", type=float, help="time multiplier (default from config)")

@@ -7,7 +7,7 @@ import threading
 
 import dash
 from dash import ClientsideFunction, Input, Output, dcc, html
-from flask import has_request_context, request
+from flask import request
 from flask_socketio import SocketIO, join_room
 
 from cockpit import ids
@@ -22,61 +22,106 @@ PUSH_INTERVAL_S = 0.5
 
 
 def _kpi(kpi_id: str, label: str) -> html.Div:
-    return html.Div(className="kpi", children=[
-        html.Div("—", id=kpi_id, className="kpi-value"),
-        html.Div(label, className="kpi-label"),
-    ])
+    return html.Div(
+        className="kpi",
+        children=[
+            html.Div("—", id=kpi_id, className="kpi-value"),
+            html.Div(label, className="kpi-label"),
+        ],
+    )
 
 
 def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
     """The live map page in one language."""
     other = "en" if lang == "zh" else "zh"
-    return html.Div(className="cockpit", children=[
-        dcc.Store(id=ids.LIVE),
-        dcc.Store(id=ids.LANG, data=lang),
-        html.Header(className="bar", children=[
-            html.H1(f"{getattr(cfg.district.name, lang)} · {t('title', lang)}"),
-            html.Div(className="bar-right", children=[
-                html.Span(t("live.disconnected", lang), id=ids.LINK_STATE, className="link down",
-                          **{"data-up": t("live.connected", lang),
-                             "data-down": t("live.disconnected", lang)}),
-                html.Span(id=ids.CLOCK, className="clock"),
-                html.A(t("switch_lang", lang), href=f"?lang={other}", className="lang"),
-            ]),
-        ]),
-        html.Main(className="body", children=[
-            dcc.Graph(id=ids.MAP, className="map", figure=base_map(cfg, layers, lang),
-                      config={"displayModeBar": False, "scrollZoom": True, "responsive": True}),
-            html.Aside(className="side", children=[
-                html.Div(className="kpis", children=[
-                    _kpi(ids.KPI_OPEN, t("kpi.open_tickets", lang)),
-                    _kpi(ids.KPI_EVENTS, t("kpi.events_hour", lang)),
-                    _kpi(ids.KPI_UNITS, t("kpi.units_online", lang)),
-                    _kpi(ids.KPI_CAMERAS, t("kpi.cameras_online", lang)),
-                ]),
-                html.H2(t("feed.title", lang)),
-                html.Div(id=ids.FEED, className="feed",
-                         children=html.Div(t("feed.empty", lang), className="feed-empty")),
-            ]),
-        ]),
-    ])
-
-
-def _request_lang() -> str:
-    """?lang=en|zh of the page request (Dash also builds the layout once outside a request)."""
-    return pick_lang(request.args.get("lang") if has_request_context() else None)
+    return html.Div(
+        className="cockpit",
+        children=[
+            dcc.Store(id=ids.LIVE),
+            dcc.Store(id=ids.LANG, data=lang),
+            html.Header(
+                className="bar",
+                children=[
+                    html.H1(f"{getattr(cfg.district.name, lang)} · {t('title', lang)}"),
+                    html.Div(
+                        className="bar-right",
+                        children=[
+                            html.Span(
+                                t("live.disconnected", lang),
+                                id=ids.LINK_STATE,
+                                className="link down",
+                                **{
+                                    "data-up": t("live.connected", lang),
+                                    "data-down": t("live.disconnected", lang),
+                                },
+                            ),
+                            html.Span(id=ids.CLOCK, className="clock"),
+                            html.A(t("switch_lang", lang), href=f"?lang={other}", className="lang"),
+                        ],
+                    ),
+                ],
+            ),
+            html.Main(
+                className="body",
+                children=[
+                    dcc.Graph(
+                        id=ids.MAP,
+                        className="map",
+                        figure=base_map(cfg, layers, lang),
+                        config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
+                    ),
+                    html.Aside(
+                        className="side",
+                        children=[
+                            html.Div(
+                                className="kpis",
+                                children=[
+                                    _kpi(ids.KPI_OPEN, t("kpi.open_tickets", lang)),
+                                    _kpi(ids.KPI_EVENTS, t("kpi.events_hour", lang)),
+                                    _kpi(ids.KPI_UNITS, t("kpi.units_online", lang)),
+                                    _kpi(ids.KPI_CAMERAS, t("kpi.cameras_online", lang)),
+                                ],
+                            ),
+                            html.H2(t("feed.title", lang)),
+                            html.Div(
+                                id=ids.FEED,
+                                className="feed",
+                                children=html.Div(t("feed.empty", lang), className="feed-empty"),
+                            ),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    )
 
 
 def create_app(cfg: AppConfig, layers: DistrictLayers) -> tuple[dash.Dash, SocketIO]:
     """Build the Dash app and the Socket.IO server around its Flask server."""
-    app = dash.Dash(__name__, title=t("title"), update_title=None,
-                    assets_folder="assets", serve_locally=True)
-    app.layout = lambda: page_layout(cfg, layers, _request_lang())
+    app = dash.Dash(
+        __name__,
+        title=t("title"),
+        update_title=None,
+        assets_folder="assets",
+        serve_locally=True,
+        use_pages=True,
+        pages_folder="",
+        suppress_callback_exceptions=True,
+    )  # page ids appear after routing
+
+    def live_map(lang: str | None = None, **_query) -> html.Div:
+        return page_layout(cfg, layers, pick_lang(lang))
+
+    dash.register_page("live_map", path="/", layout=live_map, title=t("title"))
+    app.layout = html.Div(dash.page_container, className="root")
     app.clientside_callback(
         ClientsideFunction(namespace="cockpit", function_name="apply"),
-        Output(ids.MAP, "figure"), Output(ids.KPI_OPEN, "children"),
-        Output(ids.KPI_EVENTS, "children"), Output(ids.KPI_UNITS, "children"),
-        Output(ids.KPI_CAMERAS, "children"), Output(ids.FEED, "children"),
+        Output(ids.MAP, "figure"),
+        Output(ids.KPI_OPEN, "children"),
+        Output(ids.KPI_EVENTS, "children"),
+        Output(ids.KPI_UNITS, "children"),
+        Output(ids.KPI_CAMERAS, "children"),
+        Output(ids.FEED, "children"),
         Input(ids.LIVE, "data"),
         prevent_initial_call=True,
     )

@@ -1,4 +1,4 @@
-"""Pure figure builders for the cockpit map: base layers from the district's GeoJSON, live traces."""
+"""Pure figure builders for the cockpit map: the district's GeoJSON layers and live traces."""
 
 from __future__ import annotations
 
@@ -11,21 +11,32 @@ from config.schema import AppConfig
 from geo.layers import DistrictLayers
 
 BACKGROUND = "#0b1220"
-# Plotly's "white-bg" style has no tile sources, so the map needs no server; this fill paints it
-# dark. (A custom style object breaks MapLibre's style diff on every update, so we avoid one.)
-DARK_FILL = {
-    "sourcetype": "geojson", "type": "fill", "below": "traces", "color": BACKGROUND,
-    "source": {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
-        [[-180, -85], [180, -85], [180, 85], [-180, 85], [-180, -85]]]}},
-}
+REFERENCE_MAP_WIDTH_PX = 1400  # the configured zoom fits a map this wide (a 1920 px screen)
+# Plotly's "white-bg" style needs no tile server; the browser recolours its background layer.
+BASE_STYLE, BASE_LAYER = "white-bg", "white-bg"
+MARKER_PX = {"cameras": 14, "tickets": 17, "events": 34, "units": 12}  # at 1920 px wide
+
+
 LAYER_STYLE = {
     "communities": {"type": "fill", "color": "rgba(56, 88, 140, 0.18)"},
     "grids": {"type": "line", "color": "rgba(120, 160, 220, 0.45)", "line": {"width": 1}},
     "streets": {"type": "line", "color": "#4a5a78", "line": {"width": 3}},
     "boundary": {"type": "line", "color": "#5fb3ff", "line": {"width": 3}},
 }
-UNIT_COLORS = ["#3ddc84", "#4aa8ff", "#c77dff", "#ffd166", "#ff8fab"]
+UNIT_COLORS = ["#3ddc84", "#22d3ee", "#c77dff", "#a3e635", "#f472b6"]  # cool: units
 TRACES = ("cameras", "tickets", "events")  # fixed order; unit types follow, one trace each
+
+
+def view_settings(cfg: AppConfig) -> dict:
+    """What the browser needs to fit the map to its screen: zoom, sizes, base colours."""
+    index = trace_index(cfg)
+    return {
+        "zoom": cfg.district.zoom,
+        "reference_px": REFERENCE_MAP_WIDTH_PX,
+        "marker_px": {i: MARKER_PX[name.split(":")[0]] for name, i in index.items()},
+        "base_layer": BASE_LAYER,
+        "background": BACKGROUND,
+    }
 
 
 def trace_index(cfg: AppConfig) -> dict[str, int]:
@@ -37,7 +48,7 @@ def trace_index(cfg: AppConfig) -> dict[str, int]:
 
 
 def _map_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
-    result = [DARK_FILL]
+    result = []
     if cfg.map.tile_url:
         result.append({"sourcetype": "raster", "source": [cfg.map.tile_url], "below": "traces"})
     for kind in ("communities", "grids", "streets", "boundary"):
@@ -45,36 +56,54 @@ def _map_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
         if frame is None:
             continue
         geojson = json.loads(frame[["id", "geometry"]].to_json())
-        result.append({"sourcetype": "geojson", "source": geojson, "below": "traces",
-                       **LAYER_STYLE[kind]})
+        result.append(
+            {"sourcetype": "geojson", "source": geojson, "below": "traces", **LAYER_STYLE[kind]}
+        )
     return result
 
 
-def _points(name: str, color: str, size: int) -> go.Scattermap:
-    marker = {"size": size, "color": color, "opacity": 0.95}
+def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -> go.Scattermap:
+    marker = {"size": size, "color": color, "opacity": opacity}
     return go.Scattermap(
-        lon=[], lat=[], text=[], customdata=[], mode="markers", name=name, marker=marker,
-        hovertemplate="%{text}<extra></extra>", showlegend=True,
+        lon=[],
+        lat=[],
+        text=[],
+        customdata=[],
+        mode="markers",
+        name=name,
+        marker=marker,
+        meta=key,
+        hovertemplate="%{text}<extra></extra>",
+        showlegend=True,
     )
 
 
 def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
     """The map with the district's layers and empty live traces (filled by pushes)."""
     traces = [
-        _points(t("legend.cameras", lang), "#9aa5b1", 13),
-        _points(t("legend.tickets", lang), "#ffb020", 16),
-        _points(t("legend.events", lang), "#ff4d4f", 24),
+        _points("cameras", t("legend.cameras", lang), "#9aa5b1", MARKER_PX["cameras"]),
+        _points("tickets", t("legend.tickets", lang), "#ffb020", MARKER_PX["tickets"]),
+        _points("events", t("legend.events", lang), "#ff4d4f", MARKER_PX["events"], opacity=0.45),
     ]
     for offset, unit_type in enumerate(cfg.unit_types):
         color = UNIT_COLORS[offset % len(UNIT_COLORS)]
-        traces.append(_points(getattr(unit_type.names, lang), color, 12))
+        traces.append(
+            _points(
+                f"units:{unit_type.id}", getattr(unit_type.names, lang), color, MARKER_PX["units"]
+            )
+        )
     lon, lat = cfg.district.center
     figure = go.Figure(traces)
     figure.update_layout(
-        map={"style": "white-bg", "center": {"lon": lon, "lat": lat}, "zoom": cfg.district.zoom,
-             "layers": _map_layers(cfg, layers)},
+        map={
+            "style": BASE_STYLE,
+            "center": {"lon": lon, "lat": lat},
+            "zoom": cfg.district.zoom,
+            "layers": _map_layers(cfg, layers),
+        },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND,
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
         font={"color": "#dfe7f2", "size": 18},
         legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(11,18,32,0.75)", "font": {"size": 18}},
         uirevision="keep",  # pushes never reset the operator's pan/zoom

@@ -9,7 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from cockpit.figures import trace_index
+from cockpit.figures import trace_index, view_settings
 from cockpit.i18n import t
 from config.schema import AppConfig
 from streams import keys
@@ -19,11 +19,18 @@ from streams.records import decode as decode_record
 
 log = logging.getLogger(__name__)
 OPEN = {"new", "dispatched", "accepted", "on_site", "reopened", "escalated"}
-STATUS_COLORS = {"new": "#ffb020", "dispatched": "#4aa8ff", "accepted": "#36cfc9",
-                 "on_site": "#36cfc9", "reopened": "#ff7a45", "escalated": "#ff4d4f"}
+# Warm colours for work (units are cool colours on the map, so the two never read alike).
+STATUS_COLORS = {
+    "new": "#ffb020",
+    "dispatched": "#ff8c42",
+    "accepted": "#ffd666",
+    "on_site": "#ffe58f",
+    "reopened": "#ff4d4f",
+    "escalated": "#ff4d4f",
+}
 HEALTH_COLORS = {True: "#3ddc84", False: "#ff4d4f", None: "#9aa5b1"}
 RECENT_EVENT_S = 120  # events pulse on the map for two minutes
-FEED_LENGTH = 12
+FEED_LENGTH = 8
 
 
 class LiveState:
@@ -39,9 +46,10 @@ class LiveState:
         self._lock = threading.Lock()
         self._unit_cfg = {u.id: u for u in cfg.units}
         self._trace = trace_index(cfg)
+        self._view = view_settings(cfg)
 
     def apply(self, record: Record) -> None:
-        """Fold one bus record into the state (idempotent: old or repeated records change nothing)."""
+        """Fold one bus record into the state; old or repeated records change nothing."""
         with self._lock:
             if self._apply(record):
                 self.version += 1
@@ -74,6 +82,7 @@ class LiveState:
             return {
                 "version": self.version,
                 "traces": self._trace,
+                "view": self._view,
                 "cameras": self._cameras(lang),
                 "units": self._units(lang),
                 "tickets": self._tickets(lang),
@@ -89,8 +98,14 @@ class LiveState:
             health = self.health.get(camera.id)
             online = health.online if health else None
             state = {True: "health.online", False: "health.offline", None: "health.unknown"}
-            rows.append((camera.position, HEALTH_COLORS[online],
-                         f"{getattr(camera.name, lang)} · {t(state[online], lang)}", camera.id))
+            rows.append(
+                (
+                    camera.position,
+                    HEALTH_COLORS[online],
+                    f"{getattr(camera.name, lang)} · {t(state[online], lang)}",
+                    camera.id,
+                )
+            )
         return _columns(rows)
 
     def _units(self, lang: str) -> dict:
@@ -108,8 +123,14 @@ class LiveState:
             label = f"{category} · {t('status.' + ticket.status, lang)}"
             if ticket.unit_id:
                 label += f" · {self._unit_name(ticket.unit_id)}"
-            rows.append(((ticket.lon, ticket.lat), STATUS_COLORS.get(ticket.status, "#ffb020"),
-                         label, ticket.ticket_id))
+            rows.append(
+                (
+                    (ticket.lon, ticket.lat),
+                    STATUS_COLORS.get(ticket.status, "#ffb020"),
+                    label,
+                    ticket.ticket_id,
+                )
+            )
         return _columns(rows)
 
     def _events(self, now: float) -> dict:
@@ -122,9 +143,9 @@ class LiveState:
             "open": len(self.tickets),
             "events": sum(1 for e in self.events if now - e.detected_at <= 3600),
             "units": f"{sum(1 for f in self.units.values() if now - f.fix_time <= stale)}"
-                     f"/{len(self.cfg.units)}",
+            f"/{len(self.cfg.units)}",
             "cameras": f"{sum(1 for h in self.health.values() if h.online)}"
-                       f"/{len(self.cfg.cameras)}",
+            f"/{len(self.cfg.cameras)}",
         }
 
     def _feed(self, lang: str) -> list[dict]:
@@ -137,7 +158,8 @@ class LiveState:
                 "status": ticket.status,
                 "status_label": t("status." + ticket.status, lang),
                 "where": self._grid_label(ticket.grid_id, lang),
-                "unit": self._unit_name(ticket.unit_id) if ticket.unit_id
+                "unit": self._unit_name(ticket.unit_id)
+                if ticket.unit_id
                 else t("feed.unassigned", lang),
             }
             for ticket in newest[:FEED_LENGTH]
@@ -155,8 +177,11 @@ class LiveState:
 def _columns(rows: list) -> dict:
     """Rows of ((lon, lat), colour, text, id) as the column arrays Plotly traces take."""
     return {
-        "lon": [r[0][0] for r in rows], "lat": [r[0][1] for r in rows],
-        "color": [r[1] for r in rows], "text": [r[2] for r in rows], "ids": [r[3] for r in rows],
+        "lon": [r[0][0] for r in rows],
+        "lat": [r[0][1] for r in rows],
+        "color": [r[1] for r in rows],
+        "text": [r[2] for r in rows],
+        "ids": [r[3] for r in rows],
     }
 
 

@@ -124,9 +124,7 @@ def _resolve_paths(cfg: AppConfig, base: Path) -> AppConfig:
     sim = cfg.sim
     if sim.scenario is not None:
         sim = sim.model_copy(update={"scenario": (base / sim.scenario).resolve()})
-    return cfg.model_copy(
-        update={"map": cfg.map.model_copy(update={"layers": layers}), "sim": sim}
-    )
+    return cfg.model_copy(update={"map": cfg.map.model_copy(update={"layers": layers}), "sim": sim})
 
 
 def _missing_files(cfg: AppConfig, file: Path, lines: dict[tuple, int]) -> list[str]:
@@ -157,7 +155,8 @@ def load_config(path: str | Path | None = None, check_areas: bool = True) -> App
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise ConfigError([f"{file}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        problem = getattr(exc, "problem", exc)
+        raise ConfigError([f"{file}:{line}: not valid YAML: {problem}"]) from None
     if node is None:
         raise ConfigError([f"{file}:1: the file is empty; start from config/demo/district.yaml"])
     lines: dict[tuple, int] = {}

@@ -1,11 +1,11 @@
-"""The one validated configuration tree for the whole system (district, map, cameras, units, services)."""
+"""The one validated configuration tree: district, map, cameras, units, routing, services."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shapely.geometry import Polygon
 
 ANY_AREA = "*"

@@ -42,16 +42,25 @@ class Router:
                 return route
         raise KeyError(f"category {category!r} has no routing entry; add one with area '*'")
 
-    def pick_unit(self, route: Route, lon: float, lat: float, fixes: Mapping[str, Fix],
-                  workloads: Mapping[str, int], now: float) -> tuple[str, float] | None:
+    def pick_unit(
+        self,
+        route: Route,
+        lon: float,
+        lat: float,
+        fixes: Mapping[str, Fix],
+        workloads: Mapping[str, int],
+        now: float,
+    ) -> tuple[str, float] | None:
         """Nearest unit of the route's department and type that is fresh and under its cap."""
         cap = self.cfg.unit_type(route.unit_type).workload_cap
         stale_before = now - self.cfg.services.position_stale_s
         candidates = [
             Candidate(unit.id, fixes[unit.id].lon, fixes[unit.id].lat)
             for unit in self.cfg.units
-            if unit.department == route.department_id and unit.type == route.unit_type
-            and unit.id in fixes and fixes[unit.id].fix_time >= stale_before
+            if unit.department == route.department_id
+            and unit.type == route.unit_type
+            and unit.id in fixes
+            and fixes[unit.id].fix_time >= stale_before
             and workloads.get(unit.id, 0) < cap
         ]
         found = self.index.nearest(lon, lat, candidates)

@@ -1,4 +1,4 @@
-"""The ticket store: SQLAlchemy 2 tables for tickets, their audit trail and units' last positions."""
+"""The ticket store: SQLAlchemy 2 tables for tickets, their audit trail, units' last fixes."""
 
 from __future__ import annotations
 
@@ -122,8 +122,12 @@ class Store:
     def open_tickets(self, limit: int = 500) -> list[TicketRow]:
         """Open tickets, newest first."""
         with self.session() as session:
-            query = (select(TicketRow).where(TicketRow.status.in_(OPEN_STATUSES))
-                     .order_by(TicketRow.requested_at.desc()).limit(limit))
+            query = (
+                select(TicketRow)
+                .where(TicketRow.status.in_(OPEN_STATUSES))
+                .order_by(TicketRow.requested_at.desc())
+                .limit(limit)
+            )
             return list(session.scalars(query))
 
     def count_tickets(self) -> int:

@@ -18,17 +18,35 @@ WIDTH_M, HEIGHT_M = 2400, 1500
 COLS, ROWS = 4, 3
 OUT_DIR = Path(__file__).resolve().parent.parent / "config" / "demo"
 
-MAIN_EW = [(0, "南环路", "Nanhuan Rd"), (500, "中山路", "Zhongshan Rd"),
-           (1000, "解放路", "Jiefang Rd"), (1500, "北环路", "Beihuan Rd")]
-MAIN_NS = [(0, "西河路", "Xihe Rd"), (600, "建国路", "Jianguo Rd"), (1200, "延安路", "Yan'an Rd"),
-           (1800, "东坡路", "Dongpo Rd"), (2400, "东河路", "Donghe Rd")]
-LANES_NS = [(300, "梅花巷", "Meihua Ln"), (900, "桃源巷", "Taoyuan Ln"),
-            (1500, "竹林巷", "Zhulin Ln"), (2100, "兰亭巷", "Lanting Ln")]
-LANES_EW = [(250, "青石街", "Qingshi St"), (750, "书院街", "Shuyuan St"),
-            (1250, "河坊街", "Hefang St")]
-COMMUNITIES = [("nanyuan", "南苑社区", "Nanyuan Community"),
-               ("zhonghe", "中河社区", "Zhonghe Community"),
-               ("beitang", "北塘社区", "Beitang Community")]
+MAIN_EW = [
+    (0, "南环路", "Nanhuan Rd"),
+    (500, "中山路", "Zhongshan Rd"),
+    (1000, "解放路", "Jiefang Rd"),
+    (1500, "北环路", "Beihuan Rd"),
+]
+MAIN_NS = [
+    (0, "西河路", "Xihe Rd"),
+    (600, "建国路", "Jianguo Rd"),
+    (1200, "延安路", "Yan'an Rd"),
+    (1800, "东坡路", "Dongpo Rd"),
+    (2400, "东河路", "Donghe Rd"),
+]
+LANES_NS = [
+    (300, "梅花巷", "Meihua Ln"),
+    (900, "桃源巷", "Taoyuan Ln"),
+    (1500, "竹林巷", "Zhulin Ln"),
+    (2100, "兰亭巷", "Lanting Ln"),
+]
+LANES_EW = [
+    (250, "青石街", "Qingshi St"),
+    (750, "书院街", "Shuyuan St"),
+    (1250, "河坊街", "Hefang St"),
+]
+COMMUNITIES = [
+    ("nanyuan", "南苑社区", "Nanyuan Community"),
+    ("zhonghe", "中河社区", "Zhonghe Community"),
+    ("beitang", "北塘社区", "Beitang Community"),
+]
 X_STOPS = sorted({x for x, *_ in MAIN_NS + LANES_NS})
 Y_STOPS = sorted({y for y, *_ in MAIN_EW + LANES_EW})
 
@@ -59,14 +77,27 @@ def streets() -> dict:
     for y, zh, en in MAIN_EW + LANES_EW:
         coords = [to_lon_lat(x, y) for x in X_STOPS]
         kind = "main" if (y, zh, en) in MAIN_EW else "lane"
-        features.append(_feature({"type": "LineString", "coordinates": coords},
-                                 id=f"st-{en.split()[0].lower()}", name=zh, name_en=en, kind=kind))
+        features.append(
+            _feature(
+                {"type": "LineString", "coordinates": coords},
+                id=f"st-{en.split()[0].lower()}",
+                name=zh,
+                name_en=en,
+                kind=kind,
+            )
+        )
     for x, zh, en in MAIN_NS + LANES_NS:
         coords = [to_lon_lat(x, y) for y in Y_STOPS]
         kind = "main" if (x, zh, en) in MAIN_NS else "lane"
-        features.append(_feature({"type": "LineString", "coordinates": coords},
-                                 id=f"st-{en.split()[0].lower().replace(chr(39), '')}",
-                                 name=zh, name_en=en, kind=kind))
+        features.append(
+            _feature(
+                {"type": "LineString", "coordinates": coords},
+                id=f"st-{en.split()[0].lower().replace(chr(39), '')}",
+                name=zh,
+                name_en=en,
+                kind=kind,
+            )
+        )
     return _collection(features)
 
 
@@ -79,24 +110,43 @@ def grids() -> dict:
             number = row * COLS + col + 1
             community = COMMUNITIES[row][0]
             geometry = _rect(col * cell_w, row * cell_h, (col + 1) * cell_w, (row + 1) * cell_h)
-            features.append(_feature(geometry, id=f"G{number:02d}", name=f"第{number}网格",
-                                     name_en=f"Grid {number}", community=community))
+            features.append(
+                _feature(
+                    geometry,
+                    id=f"G{number:02d}",
+                    name=f"第{number}网格",
+                    name_en=f"Grid {number}",
+                    community=community,
+                )
+            )
     return _collection(features)
 
 
 def communities() -> dict:
     """Three communities, one per row of grid cells."""
     cell_h = HEIGHT_M / ROWS
-    return _collection([
-        _feature(_rect(0, row * cell_h, WIDTH_M, (row + 1) * cell_h), id=cid, name=zh, name_en=en)
-        for row, (cid, zh, en) in enumerate(COMMUNITIES)
-    ])
+    return _collection(
+        [
+            _feature(
+                _rect(0, row * cell_h, WIDTH_M, (row + 1) * cell_h), id=cid, name=zh, name_en=en
+            )
+            for row, (cid, zh, en) in enumerate(COMMUNITIES)
+        ]
+    )
 
 
 def boundary() -> dict:
     """The district outline."""
-    return _collection([_feature(_rect(0, 0, WIDTH_M, HEIGHT_M), id="qinghe",
-                                 name="清河街道", name_en="Qinghe Street")])
+    return _collection(
+        [
+            _feature(
+                _rect(0, 0, WIDTH_M, HEIGHT_M),
+                id="qinghe",
+                name="清河街道",
+                name_en="Qinghe Street",
+            )
+        ]
+    )
 
 
 POIS = [
@@ -115,54 +165,125 @@ SHELTERS = [
 
 def pois() -> dict:
     """Schools, elderly homes and clinics (used by emergency analysis)."""
-    return _collection([
-        _feature({"type": "Point", "coordinates": to_lon_lat(x, y)},
-                 id=pid, kind=kind, name=zh, name_en=en)
-        for pid, kind, zh, en, x, y in POIS
-    ])
+    return _collection(
+        [
+            _feature(
+                {"type": "Point", "coordinates": to_lon_lat(x, y)},
+                id=pid,
+                kind=kind,
+                name=zh,
+                name_en=en,
+            )
+            for pid, kind, zh, en, x, y in POIS
+        ]
+    )
 
 
 def shelters() -> dict:
     """Emergency shelters with capacity."""
-    return _collection([
-        _feature({"type": "Point", "coordinates": to_lon_lat(x, y)},
-                 id=sid, name=zh, name_en=en, capacity=capacity)
-        for sid, zh, en, x, y, capacity in SHELTERS
-    ])
+    return _collection(
+        [
+            _feature(
+                {"type": "Point", "coordinates": to_lon_lat(x, y)},
+                id=sid,
+                name=zh,
+                name_en=en,
+                capacity=capacity,
+            )
+            for sid, zh, en, x, y, capacity in SHELTERS
+        ]
+    )
 
 
 CAMERAS = [
     # id, zh, en, x, y, direction, zones: (zone id, rule, polygon, anchor offset metres)
-    ("cam-01", "中山路建国路口", "Zhongshan/Jianguo", 600, 500, 90, [
-        ("noparking-1", "no-parking", [(80, 420), (620, 380), (640, 520), (60, 560)], (40, 0))]),
-    ("cam-02", "解放路延安路口", "Jiefang/Yan'an", 1200, 1000, 270, [
-        ("bin-1", "bin-overflow", [(420, 260), (560, 260), (560, 420), (420, 420)], (-25, 8))]),
-    ("cam-03", "书院街", "Shuyuan St", 900, 750, 0, [
-        ("road-1", "dirty-road", [(100, 300), (540, 300), (640, 470), (0, 470)], (0, 30))]),
-    ("cam-04", "东坡路南段", "Dongpo Rd South", 1800, 250, 180, [
-        ("noparking-1", "no-parking", [(50, 400), (600, 400), (600, 540), (50, 540)], (0, -40)),
-        ("bin-1", "bin-overflow", [(20, 250), (120, 250), (120, 380), (20, 380)], (8, -10))]),
-    ("cam-05", "河坊街", "Hefang St", 300, 1250, 90, [
-        ("road-1", "dirty-road", [(120, 280), (520, 280), (620, 460), (20, 460)], (35, 0))]),
-    ("cam-06", "北环路东段", "Beihuan Rd East", 2100, 1500, 270, [
-        ("noparking-1", "no-parking", [(60, 380), (580, 380), (600, 520), (40, 520)], (-40, -6))]),
-    ("cam-07", "青石街竹林巷口", "Qingshi/Zhulin", 1500, 250, 0, [
-        ("bin-1", "bin-overflow", [(480, 240), (600, 240), (600, 400), (480, 400)], (10, 20))]),
+    (
+        "cam-01",
+        "中山路建国路口",
+        "Zhongshan/Jianguo",
+        600,
+        500,
+        90,
+        [("noparking-1", "no-parking", [(80, 420), (620, 380), (640, 520), (60, 560)], (40, 0))],
+    ),
+    (
+        "cam-02",
+        "解放路延安路口",
+        "Jiefang/Yan'an",
+        1200,
+        1000,
+        270,
+        [("bin-1", "bin-overflow", [(420, 260), (560, 260), (560, 420), (420, 420)], (-25, 8))],
+    ),
+    (
+        "cam-03",
+        "书院街",
+        "Shuyuan St",
+        900,
+        750,
+        0,
+        [("road-1", "dirty-road", [(100, 300), (540, 300), (640, 470), (0, 470)], (0, 30))],
+    ),
+    (
+        "cam-04",
+        "东坡路南段",
+        "Dongpo Rd South",
+        1800,
+        250,
+        180,
+        [
+            ("noparking-1", "no-parking", [(50, 400), (600, 400), (600, 540), (50, 540)], (0, -40)),
+            ("bin-1", "bin-overflow", [(20, 250), (120, 250), (120, 380), (20, 380)], (8, -10)),
+        ],
+    ),
+    (
+        "cam-05",
+        "河坊街",
+        "Hefang St",
+        300,
+        1250,
+        90,
+        [("road-1", "dirty-road", [(120, 280), (520, 280), (620, 460), (20, 460)], (35, 0))],
+    ),
+    (
+        "cam-06",
+        "北环路东段",
+        "Beihuan Rd East",
+        2100,
+        1500,
+        270,
+        [("noparking-1", "no-parking", [(60, 380), (580, 380), (600, 520), (40, 520)], (-40, -6))],
+    ),
+    (
+        "cam-07",
+        "青石街竹林巷口",
+        "Qingshi/Zhulin",
+        1500,
+        250,
+        0,
+        [("bin-1", "bin-overflow", [(480, 240), (600, 240), (600, 400), (480, 400)], (10, 20))],
+    ),
 ]
 
-UNIT_TYPES = [("sanitation", "环卫作业", "Sanitation", 3),
-              ("citymgmt", "城管巡查", "City management", 3),
-              ("gridworker", "网格员", "Grid worker", 4)]
-DEPARTMENTS = [("dept-sanitation", "街道环卫所", "Sanitation Station"),
-               ("dept-citymgmt", "城管中队", "City Management Squad"),
-               ("dept-grid-west", "西片网格工作站", "West Grid Office"),
-               ("dept-grid-east", "东片网格工作站", "East Grid Office")]
+UNIT_TYPES = [
+    ("sanitation", "环卫作业", "Sanitation", 3),
+    ("citymgmt", "城管巡查", "City management", 3),
+    ("gridworker", "网格员", "Grid worker", 4),
+]
+DEPARTMENTS = [
+    ("dept-sanitation", "街道环卫所", "Sanitation Station"),
+    ("dept-citymgmt", "城管中队", "City Management Squad"),
+    ("dept-grid-west", "西片网格工作站", "West Grid Office"),
+    ("dept-grid-east", "东片网格工作站", "East Grid Office"),
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林"
 
 
 def _units(rng: random.Random) -> list[dict]:
-    plan = [("san", "sanitation", "dept-sanitation", "环卫"),
-            ("cmg", "citymgmt", "dept-citymgmt", "城管")]
+    plan = [
+        ("san", "sanitation", "dept-sanitation", "环卫"),
+        ("cmg", "citymgmt", "dept-citymgmt", "城管"),
+    ]
     units, n = [], 0
     for prefix, unit_type, dept, label in plan:
         for i in range(6):
@@ -172,15 +293,29 @@ def _units(rng: random.Random) -> list[dict]:
     for i in range(6):
         n += 1
         dept = "dept-grid-west" if i < 3 else "dept-grid-east"
-        units.append(_unit(rng, f"grd-{i + 1:02d}", f"网格员·{SURNAMES[n % len(SURNAMES)]}", "gridworker", dept,
-                           x_range=(0, 1200) if i < 3 else (1200, 2400)))
+        name = f"网格员·{SURNAMES[n % len(SURNAMES)]}"
+        units.append(
+            _unit(
+                rng,
+                f"grd-{i + 1:02d}",
+                name,
+                "gridworker",
+                dept,
+                x_range=(0, 1200) if i < 3 else (1200, 2400),
+            )
+        )
     return units
 
 
 def _unit(rng, uid, name, unit_type, dept, x_range=(0, WIDTH_M)) -> dict:
     xs = [x for x in X_STOPS if x_range[0] <= x <= x_range[1]]
-    return {"id": uid, "name": name, "type": unit_type, "department": dept,
-            "home": to_lon_lat(rng.choice(xs), rng.choice(Y_STOPS))}
+    return {
+        "id": uid,
+        "name": name,
+        "type": unit_type,
+        "department": dept,
+        "home": to_lon_lat(rng.choice(xs), rng.choice(Y_STOPS)),
+    }
 
 
 def _routing() -> list[dict]:
@@ -193,8 +328,14 @@ def _routing() -> list[dict]:
     for number in range(1, ROWS * COLS + 1):
         col = (number - 1) % COLS
         if col >= COLS // 2:
-            routes.append({"category": "facility_damage", "area": f"G{number:02d}",
-                           "department": "dept-grid-east", "unit_type": "gridworker"})
+            routes.append(
+                {
+                    "category": "facility_damage",
+                    "area": f"G{number:02d}",
+                    "department": "dept-grid-east",
+                    "unit_type": "gridworker",
+                }
+            )
     return routes
 
 
@@ -202,29 +343,61 @@ def config_dict(rng: random.Random) -> dict:
     """The demo district's config, as it is written to district.yaml."""
     names = lambda zh, en: {"zh": zh, "en": en}  # noqa: E731
     return {
-        "district": {"name": names("清河街道", "Qinghe Street"), "crs": "EPSG:32651",
-                     "center": to_lon_lat(WIDTH_M / 2, HEIGHT_M / 2), "zoom": 15.2},
-        "map": {"layers": [{"kind": kind, "path": f"{kind}.geojson"} for kind in
-                           ("boundary", "communities", "grids", "streets", "pois", "shelters")]},
+        "district": {
+            "name": names("清河街道", "Qinghe Street"),
+            "crs": "EPSG:32651",
+            "center": to_lon_lat(WIDTH_M / 2, HEIGHT_M / 2),
+            "zoom": 15.2,
+        },
+        "map": {
+            "layers": [
+                {"kind": kind, "path": f"{kind}.geojson"}
+                for kind in ("boundary", "communities", "grids", "streets", "pois", "shelters")
+            ]
+        },
         "categories": [
             {"id": "illegal_parking", "names": names("违章停车", "Illegal parking")},
             {"id": "bin_overflow", "names": names("垃圾满溢", "Overflowing bin")},
             {"id": "dirty_road", "names": names("道路脏污", "Dirty road")},
-            {"id": "facility_damage", "names": names("设施损坏", "Damaged facility"),
-             "auto_dispatch": False},
+            {
+                "id": "facility_damage",
+                "names": names("设施损坏", "Damaged facility"),
+                "auto_dispatch": False,
+            },
         ],
         "rules": [
-            {"id": "no-parking", "kind": "illegal_parking", "category": "illegal_parking",
-             "classes": ["car", "van", "truck"], "dwell_s": 120, "exit_grace_s": 5,
-             "cooldown_s": 900, "active_hours": {"start": "07:00", "end": "22:00"}},
-            {"id": "bin-overflow", "kind": "bin_overflow", "category": "bin_overflow",
-             "classes": ["bin_overflow"], "dwell_s": 60, "cooldown_s": 1800},
-            {"id": "dirty-road", "kind": "dirty_road", "category": "dirty_road",
-             "classes": ["litter"], "dwell_s": 60, "threshold": 3, "cooldown_s": 1800},
+            {
+                "id": "no-parking",
+                "kind": "illegal_parking",
+                "category": "illegal_parking",
+                "classes": ["car", "van", "truck"],
+                "dwell_s": 120,
+                "exit_grace_s": 5,
+                "cooldown_s": 900,
+                "active_hours": {"start": "07:00", "end": "22:00"},
+            },
+            {
+                "id": "bin-overflow",
+                "kind": "bin_overflow",
+                "category": "bin_overflow",
+                "classes": ["bin_overflow"],
+                "dwell_s": 60,
+                "cooldown_s": 1800,
+            },
+            {
+                "id": "dirty-road",
+                "kind": "dirty_road",
+                "category": "dirty_road",
+                "classes": ["litter"],
+                "dwell_s": 60,
+                "threshold": 3,
+                "cooldown_s": 1800,
+            },
         ],
         "cameras": [_camera(*spec) for spec in CAMERAS],
-        "unit_types": [{"id": i, "names": names(zh, en), "workload_cap": cap}
-                       for i, zh, en, cap in UNIT_TYPES],
+        "unit_types": [
+            {"id": i, "names": names(zh, en), "workload_cap": cap} for i, zh, en, cap in UNIT_TYPES
+        ],
         "departments": [{"id": i, "names": names(zh, en)} for i, zh, en in DEPARTMENTS],
         "units": _units(rng),
         "routing": _routing(),
@@ -232,8 +405,12 @@ def config_dict(rng: random.Random) -> dict:
             {"category": "illegal_parking", "accept_min": 5, "arrive_min": 15, "resolve_min": 30},
             {"category": "bin_overflow", "accept_min": 10, "arrive_min": 30, "resolve_min": 60},
             {"category": "dirty_road", "accept_min": 10, "arrive_min": 30, "resolve_min": 90},
-            {"category": "facility_damage", "accept_min": 30, "arrive_min": 120,
-             "resolve_min": 480},
+            {
+                "category": "facility_damage",
+                "accept_min": 30,
+                "arrive_min": 120,
+                "resolve_min": 480,
+            },
         ],
         "services": {"data_dir": "data", "cockpit_host": "127.0.0.1", "cockpit_port": 8050},
         "sim": {"enabled": True, "scenario": "scenario.yaml", "speed": 1.0, "loop": True},
@@ -242,13 +419,22 @@ def config_dict(rng: random.Random) -> dict:
 
 def _camera(cid, zh, en, x, y, direction, zones) -> dict:
     return {
-        "id": cid, "name": {"zh": zh, "en": en},
+        "id": cid,
+        "name": {"zh": zh, "en": en},
         "source": f"vision/synth/clips/{cid}.mp4",
-        "position": to_lon_lat(x, y), "direction_deg": direction, "frame_size": [640, 576],
+        "position": to_lon_lat(x, y),
+        "direction_deg": direction,
+        "frame_size": [640, 576],
         "analysis_fps": 2,
-        "zones": [{"id": zid, "rule": rule, "polygon": [list(p) for p in poly],
-                   "map_anchor": to_lon_lat(x + dx, y + dy)}
-                  for zid, rule, poly, (dx, dy) in zones],
+        "zones": [
+            {
+                "id": zid,
+                "rule": rule,
+                "polygon": [list(p) for p in poly],
+                "map_anchor": to_lon_lat(x + dx, y + dy),
+            }
+            for zid, rule, poly, (dx, dy) in zones
+        ],
     }
 
 
@@ -258,20 +444,48 @@ def scenario_dict() -> dict:
         (3, "bin_overflow", {"camera": "cam-02", "zone": "bin-1"}),
         (9, "illegal_parking", {"camera": "cam-01", "zone": "noparking-1"}),
         (15, "dirty_road", {"camera": "cam-03", "zone": "road-1"}),
-        (24, "facility_damage", {"position": to_lon_lat(1950, 760), "source": "hotline",
-                                 "description": "人行道井盖松动 / loose manhole cover"}),
+        (
+            24,
+            "facility_damage",
+            {
+                "position": to_lon_lat(1950, 760),
+                "source": "hotline",
+                "description": "人行道井盖松动 / loose manhole cover",
+            },
+        ),
         (33, "illegal_parking", {"camera": "cam-06", "zone": "noparking-1"}),
         (45, "bin_overflow", {"camera": "cam-07", "zone": "bin-1"}),
         (58, "dirty_road", {"camera": "cam-05", "zone": "road-1"}),
-        (75, "facility_damage", {"position": to_lon_lat(420, 1130), "source": "hotline",
-                                 "description": "路灯不亮 / street light out"}),
+        (
+            75,
+            "facility_damage",
+            {
+                "position": to_lon_lat(420, 1130),
+                "source": "hotline",
+                "description": "路灯不亮 / street light out",
+            },
+        ),
         (95, "illegal_parking", {"camera": "cam-04", "zone": "noparking-1"}),
         (120, "bin_overflow", {"camera": "cam-04", "zone": "bin-1"}),
-        (160, "dirty_road", {"position": to_lon_lat(1320, 300), "source": "patrol",
-                             "description": "施工渣土洒落 / spilled construction debris"}),
+        (
+            160,
+            "dirty_road",
+            {
+                "position": to_lon_lat(1320, 300),
+                "source": "patrol",
+                "description": "施工渣土洒落 / spilled construction debris",
+            },
+        ),
         (210, "illegal_parking", {"camera": "cam-01", "zone": "noparking-1"}),
-        (260, "facility_damage", {"position": to_lon_lat(2280, 1180), "source": "hotline",
-                                  "description": "护栏倒伏 / fallen guard rail"}),
+        (
+            260,
+            "facility_damage",
+            {
+                "position": to_lon_lat(2280, 1180),
+                "source": "hotline",
+                "description": "护栏倒伏 / fallen guard rail",
+            },
+        ),
         (320, "bin_overflow", {"camera": "cam-02", "zone": "bin-1"}),
         (400, "dirty_road", {"camera": "cam-03", "zone": "road-1"}),
         (480, "illegal_parking", {"camera": "cam-06", "zone": "noparking-1"}),
@@ -283,9 +497,18 @@ def scenario_dict() -> dict:
         "seed": 7,
         "events": [{"at_s": at, "category": cat, **where} for at, cat, where in events],
         "tracks": [
-            {"unit": "cmg-01", "speed_mps": 6.0, "waypoints": [
-                to_lon_lat(600, 0), to_lon_lat(600, 500), to_lon_lat(1800, 500),
-                to_lon_lat(1800, 1500), to_lon_lat(600, 1500), to_lon_lat(600, 0)]},
+            {
+                "unit": "cmg-01",
+                "speed_mps": 6.0,
+                "waypoints": [
+                    to_lon_lat(600, 0),
+                    to_lon_lat(600, 500),
+                    to_lon_lat(1800, 500),
+                    to_lon_lat(1800, 1500),
+                    to_lon_lat(600, 1500),
+                    to_lon_lat(600, 0),
+                ],
+            },
         ],
     }
 
@@ -293,16 +516,26 @@ def scenario_dict() -> dict:
 def write(out_dir: Path = OUT_DIR) -> None:
     """Write every demo file into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    layers = {"boundary": boundary(), "communities": communities(), "grids": grids(),
-              "streets": streets(), "pois": pois(), "shelters": shelters()}
+    layers = {
+        "boundary": boundary(),
+        "communities": communities(),
+        "grids": grids(),
+        "streets": streets(),
+        "pois": pois(),
+        "shelters": shelters(),
+    }
     for kind, collection in layers.items():
         (out_dir / f"{kind}.geojson").write_text(
-            json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8")
-    header = "# Demo district (fictional). Generated by `python -m geo.demo_district`; edit freely.\n"
-    for name, data in (("district.yaml", config_dict(random.Random(7))),
-                       ("scenario.yaml", scenario_dict())):
-        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=None,
-                              width=100)
+            json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+    header = "# Demo district (fictional), made by `python -m geo.demo_district`; edit freely.\n"
+    for name, data in (
+        ("district.yaml", config_dict(random.Random(7))),
+        ("scenario.yaml", scenario_dict()),
+    ):
+        text = yaml.safe_dump(
+            data, allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
+        )
         (out_dir / name).write_text(header + text, encoding="utf-8")
 
 

@@ -68,7 +68,9 @@ class DistrictIndex:
         grid_frame = layers.get("grids")
         self._grid_community: dict[str, str] = {}
         if grid_frame is not None and "community" in grid_frame.columns:
-            self._grid_community = dict(zip(grid_frame["id"], grid_frame["community"].astype(str)))
+            self._grid_community = dict(
+                zip(grid_frame["id"], grid_frame["community"].astype(str), strict=True)
+            )
 
     @staticmethod
     def _area(layers: DistrictLayers, kind: str) -> AreaIndex | None:
@@ -83,8 +85,9 @@ class DistrictIndex:
             community = self.communities.lookup(lon, lat)
         return Location(grid, community)
 
-    def nearest(self, lon: float, lat: float, candidates: Iterable[Candidate]
-                ) -> tuple[Candidate, float] | None:
+    def nearest(
+        self, lon: float, lat: float, candidates: Iterable[Candidate]
+    ) -> tuple[Candidate, float] | None:
         """The candidate closest to the point in straight-line metres, with that distance."""
         pool = list(candidates)
         if not pool:

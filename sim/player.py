@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import random
 import threading
@@ -21,7 +22,7 @@ from streams.records import Event, UnitPosition
 log = logging.getLogger(__name__)
 
 
-class Path:
+class LoopPath:
     """A closed polyline in lon/lat, walked at constant speed; distances in metres."""
 
     def __init__(self, points: list[tuple[float, float]], projector: Projector):
@@ -55,15 +56,16 @@ def street_graph(layers: DistrictLayers) -> dict[tuple, set[tuple]]:
         parts = getattr(line, "geoms", [line])
         for part in parts:
             nodes = [(round(x, 6), round(y, 6)) for x, y in part.coords]
-            for a, b in zip(nodes, nodes[1:]):
+            for a, b in itertools.pairwise(nodes):
                 graph.setdefault(a, set()).add(b)
                 graph.setdefault(b, set()).add(a)
     return graph
 
 
-def patrol_route(graph: dict, start: tuple[float, float], rng: random.Random,
-                 hops: int = 40) -> list[tuple[float, float]]:
-    """A random walk along the streets from the node nearest `start`, never turning straight back."""
+def patrol_route(
+    graph: dict, start: tuple[float, float], rng: random.Random, hops: int = 40
+) -> list[tuple[float, float]]:
+    """A random walk along streets from the node nearest `start`, never turning straight back."""
     nodes = list(graph)
     here = min(nodes, key=lambda n: (n[0] - start[0]) ** 2 + (n[1] - start[1]) ** 2)
     route, previous = [here], None
@@ -77,27 +79,36 @@ def patrol_route(graph: dict, start: tuple[float, float], rng: random.Random,
 class ScenarioPlayer:
     """Publishes a scenario's positions and events; time is scenario seconds x speed."""
 
-    def __init__(self, cfg: AppConfig, scenario: Scenario, layers: DistrictLayers, bus: Bus,
-                 speed: float = 1.0, loop: bool = True, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        cfg: AppConfig,
+        scenario: Scenario,
+        layers: DistrictLayers,
+        bus: Bus,
+        speed: float = 1.0,
+        loop: bool = True,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], object] | None = None,
+    ):
         self.cfg, self.scenario, self.bus = cfg, scenario, bus
-        self.speed, self.loop, self.clock = speed, loop, clock
+        self.speed, self.loop, self.clock, self.sleep = speed, loop, clock, sleep
         self.paths, self.speeds = self._unit_paths(layers)
         self._events = sorted(scenario.events, key=lambda e: e.at_s)
         self._zones = {(c.id, z.id): (c, z) for c in cfg.cameras for z in c.zones}
 
-    def _unit_paths(self, layers: DistrictLayers) -> tuple[dict[str, Path], dict[str, float]]:
+    def _unit_paths(self, layers: DistrictLayers) -> tuple[dict[str, LoopPath], dict[str, float]]:
         projector = Projector(self.cfg.district.crs)
         graph = street_graph(layers)
         rng = random.Random(self.scenario.seed)
         paths, speeds = {}, {}
         for track in self.scenario.tracks:
-            paths[track.unit] = Path(list(track.waypoints), projector)
+            paths[track.unit] = LoopPath(list(track.waypoints), projector)
             speeds[track.unit] = track.speed_mps
         for unit in self.cfg.units:
             speed = self.scenario.patrol.get(unit.type)
             if unit.id in paths or speed is None or not graph:
                 continue
-            paths[unit.id] = Path(patrol_route(graph, unit.home, rng), projector)
+            paths[unit.id] = LoopPath(patrol_route(graph, unit.home, rng), projector)
             speeds[unit.id] = speed
         return paths, speeds
 
@@ -106,8 +117,16 @@ class ScenarioPlayer:
         fixes = []
         for unit_id, path in self.paths.items():
             lon, lat = path.at(self.speeds[unit_id] * scenario_t)
-            fixes.append(UnitPosition(unit_id=unit_id, lon=lon, lat=lat, fix_time=wall_t,
-                                      speed_mps=self.speeds[unit_id], accuracy_m=5))
+            fixes.append(
+                UnitPosition(
+                    unit_id=unit_id,
+                    lon=lon,
+                    lat=lat,
+                    fix_time=wall_t,
+                    speed_mps=self.speeds[unit_id],
+                    accuracy_m=5,
+                )
+            )
         return fixes
 
     def due(self, start_t: float, end_t: float) -> list[ScenarioEvent]:
@@ -118,13 +137,27 @@ class ScenarioPlayer:
         """The bus record for a timeline entry (a fresh event id every time it plays)."""
         if item.camera is not None:
             camera, zone = self._zones[(item.camera, item.zone)]
-            return Event(category=item.category, source=item.source or "camera",
-                         lon=zone.map_anchor[0], lat=zone.map_anchor[1], detected_at=wall_t,
-                         camera_id=camera.id, zone_id=zone.id, rule_id=zone.rule,
-                         confidence=0.9, description=item.description)
+            return Event(
+                category=item.category,
+                source=item.source or "camera",
+                lon=zone.map_anchor[0],
+                lat=zone.map_anchor[1],
+                detected_at=wall_t,
+                camera_id=camera.id,
+                zone_id=zone.id,
+                rule_id=zone.rule,
+                confidence=0.9,
+                description=item.description,
+            )
         lon, lat = item.position
-        return Event(category=item.category, source=item.source or "scenario", lon=lon, lat=lat,
-                     detected_at=wall_t, description=item.description)
+        return Event(
+            category=item.category,
+            source=item.source or "scenario",
+            lon=lon,
+            lat=lat,
+            detected_at=wall_t,
+            description=item.description,
+        )
 
     def run(self, stop: threading.Event | None = None, max_loops: int | None = None) -> int:
         """Play until stopped (or after max_loops passes); return the number of events sent."""
@@ -132,8 +165,13 @@ class ScenarioPlayer:
         duration, interval = self.scenario.duration_s, self.scenario.position_interval_s
         sent, loops, played_to = 0, 0, 0.0
         start = self.clock()
-        log.info("scenario started: %d units moving, %d events per %.0f s, speed x%g",
-                 len(self.paths), len(self._events), duration, self.speed)
+        log.info(
+            "scenario started: %d units moving, %d events per %.0f s, speed x%g",
+            len(self.paths),
+            len(self._events),
+            duration,
+            self.speed,
+        )
         while not stop.is_set():
             scenario_t = (self.clock() - start) * self.speed - loops * duration
             if scenario_t >= duration:
@@ -145,7 +183,7 @@ class ScenarioPlayer:
             sent += self._publish_events(played_to, scenario_t)
             played_to = scenario_t
             self.bus.publish_many(self.positions(scenario_t, self.clock()))
-            stop.wait(max(0.05, interval / self.speed))
+            (self.sleep or stop.wait)(max(0.05, interval / self.speed))
         return sent
 
     def _publish_events(self, start_t: float, end_t: float) -> int:

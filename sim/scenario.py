@@ -89,7 +89,8 @@ def load_scenario(path: Path, cfg: AppConfig) -> Scenario:
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
     except ValidationError as exc:
-        raise ConfigError([f"{path}: {format_path(tuple(e['loc']))}: {e['msg']}"
-                           for e in exc.errors()]) from None
+        raise ConfigError(
+            [f"{path}: {format_path(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        ) from None
     check_against(scenario, cfg, Path(path))
     return scenario

@@ -21,9 +21,12 @@ def setup_logging(service: str) -> None:
     """Structured one-line logs on stderr, quiet by default (SC_LOG_LEVEL=DEBUG for more)."""
     level = os.environ.get("SC_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(
-        level=level, stream=sys.stderr,
+        level=level,
+        stream=sys.stderr,
         format=f"%(asctime)s level=%(levelname)s service={service} logger=%(name)s %(message)s",
     )
+    # Werkzeug raises its own logger to INFO (a line per request) unless it already has a level.
+    logging.getLogger("werkzeug").setLevel(level)
 
 
 @dataclass

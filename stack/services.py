@@ -41,8 +41,9 @@ def serve_dispatcher(cfg: AppConfig, name: str | None = None, claim_idle_ms: int
     dispatcher = Dispatcher(cfg, ctx.store, ctx.bus, Router(cfg, ctx.index))
     stop = threading.Event()
     stop_on_signals(stop)
-    run_dispatcher(dispatcher, name or f"dispatcher-{socket.gethostname()}", stop,
-                   claim_idle_ms=claim_idle_ms)
+    run_dispatcher(
+        dispatcher, name or f"dispatcher-{socket.gethostname()}", stop, claim_idle_ms=claim_idle_ms
+    )
 
 
 def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = None) -> None:
@@ -55,9 +56,14 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
         raise SystemExit("no scenario configured: set sim.scenario in the config file")
     ctx = Context(cfg)
     scenario = load_scenario(cfg.sim.scenario, cfg)
-    player = ScenarioPlayer(cfg, scenario, load_layers(cfg), ctx.bus,
-                            speed=speed or cfg.sim.speed,
-                            loop=cfg.sim.loop if loop is None else loop)
+    player = ScenarioPlayer(
+        cfg,
+        scenario,
+        load_layers(cfg),
+        ctx.bus,
+        speed=speed or cfg.sim.speed,
+        loop=cfg.sim.loop if loop is None else loop,
+    )
     stop = threading.Event()
     stop_on_signals(stop)
     player.run(stop)
@@ -79,8 +85,14 @@ def serve_cockpit(cfg: AppConfig) -> None:
     threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
     host, port = cfg.services.cockpit_host, cfg.services.cockpit_port
     log.info("cockpit on http://%s:%d", host, port)
-    socketio.run(app.server, host=host, port=port, allow_unsafe_werkzeug=True,
-                 use_reloader=False, log_output=False)
+    socketio.run(
+        app.server,
+        host=host,
+        port=port,
+        allow_unsafe_werkzeug=True,
+        use_reloader=False,
+        log_output=False,
+    )
 
 
 def _child_argv(service: str, config_path: Path, *extra: str) -> list[str]:
@@ -113,24 +125,28 @@ class DemoStack:
         self.redis = None
         self.supervisor = Supervisor()
         self.stop_event = threading.Event()
+        self.redis_url: str | None = None
 
     def start(self) -> str:
         """Start everything; return the cockpit URL once it answers."""
         data_dir = self.cfg.services.data_dir.resolve()
         env = {"SC_DATA_DIR": str(data_dir)}
-        if not self.cfg.services.redis_url:
+        self.redis_url = self.cfg.services.redis_url
+        if not self.redis_url:
             from streams.embedded import EmbeddedRedis
 
             self.redis = EmbeddedRedis(data_dir / "redis")
-            env["REDIS_URL"] = self.redis.start()
+            self.redis_url = env["REDIS_URL"] = self.redis.start()
         self.supervisor.add("dispatcher", _child_argv("dispatcher", self.config_path), env)
         self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
         if self.with_sim:
             self.supervisor.add("sim", _child_argv("sim", self.config_path), env)
         host, port = self.cfg.services.cockpit_host, self.cfg.services.cockpit_port
         if not wait_for_port(host, port, 60):
-            raise RuntimeError(f"the cockpit did not start on {host}:{port} within 60 s; "
-                               "is the port taken? set COCKPIT_PORT")
+            raise RuntimeError(
+                f"the cockpit did not start on {host}:{port} within 60 s; "
+                "is the port taken? set COCKPIT_PORT"
+            )
         return f"http://{host}:{port}"
 
     def run_forever(self) -> None:
@@ -138,8 +154,11 @@ class DemoStack:
         stop_on_signals(self.stop_event)
         while not self.stop_event.wait(0.5):
             for name in self.supervisor.check():
-                print(f"{name} keeps crashing and was not restarted again; see its log above",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{name} keeps crashing and was not restarted again; see its log above",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def stop(self) -> None:
         """Stop children newest first, then Redis."""
@@ -154,6 +173,11 @@ def run_demo(config_path: Path | None, with_sim: bool = True) -> int:
     stack = DemoStack(config_path, with_sim)
     try:
         url = stack.start()
+        kind = "embedded" if stack.redis else "external"
+        print(
+            f"bus: {stack.redis_url} ({kind}); data: {stack.cfg.services.data_dir.resolve()}",
+            flush=True,
+        )
         print(f"Street Cockpit demo running: open {url}  (Ctrl-C to stop)", flush=True)
         stack.run_forever()
     finally:

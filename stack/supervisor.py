@@ -57,8 +57,13 @@ class Supervisor:
             if len(child.restarts) >= self.max_restarts:
                 child.given_up = True
                 given_up.append(child.name)
-                log.error("%s exited with %s; %d restarts in %.0f s, giving up", child.name,
-                          child.process.returncode, self.max_restarts, self.window_s)
+                log.error(
+                    "%s exited with %s; %d restarts in %.0f s, giving up",
+                    child.name,
+                    child.process.returncode,
+                    self.max_restarts,
+                    self.window_s,
+                )
                 continue
             child.restarts.append(now)
             log.warning("%s exited with %s; restarting", child.name, child.process.returncode)

@@ -1,4 +1,4 @@
-"""Redis Streams bus: capped publishing, consumer groups, ack after success, reclaim of stuck work."""
+"""Redis Streams bus: capped publishing, consumer groups, ack after success, reclaiming."""
 
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ class Bus:
         """Append several records in one round trip."""
         pipe = self.client.pipeline(transaction=False)
         for record in records:
-            pipe.xadd(self.key(record.STREAM), record.to_fields(), maxlen=self.maxlen,
-                      approximate=True)
+            pipe.xadd(
+                self.key(record.STREAM), record.to_fields(), maxlen=self.maxlen, approximate=True
+            )
         return [entry_id.decode() for entry_id in pipe.execute()]
 
     def ensure_group(self, stream_name: str, group: str, start_id: str = "0") -> None:
@@ -56,8 +57,9 @@ class Bus:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def consumer(self, stream_name: str, group: str, name: str, handler: Handler,
-                 **options) -> Consumer:
+    def consumer(
+        self, stream_name: str, group: str, name: str, handler: Handler, **options
+    ) -> Consumer:
         """A consumer in `group` (created if needed) that passes each record to `handler`."""
         self.ensure_group(stream_name, group)
         return Consumer(self, stream_name, group, name, handler, **options)
@@ -72,9 +74,18 @@ class Consumer:
     dead-letter stream so one bad message cannot block the rest.
     """
 
-    def __init__(self, bus: Bus, stream_name: str, group: str, name: str, handler: Handler,
-                 batch: int = 200, block_ms: int = 500, claim_idle_ms: int = 30_000,
-                 max_deliveries: int = 5):
+    def __init__(
+        self,
+        bus: Bus,
+        stream_name: str,
+        group: str,
+        name: str,
+        handler: Handler,
+        batch: int = 200,
+        block_ms: int = 500,
+        claim_idle_ms: int = 30_000,
+        max_deliveries: int = 5,
+    ):
         self.bus, self.stream_name, self.group, self.name = bus, stream_name, group, name
         self.handler = handler
         self.batch, self.block_ms = batch, block_ms
@@ -113,7 +124,11 @@ class Consumer:
 
     def _claim(self, count: int) -> list:
         reply = self.bus.client.xautoclaim(
-            self.key, self.group, self.name, min_idle_time=self.claim_idle_ms, start_id="0-0",
+            self.key,
+            self.group,
+            self.name,
+            min_idle_time=self.claim_idle_ms,
+            start_id="0-0",
             count=count,
         )
         return [entry for entry in reply[1] if entry[1]]  # deleted entries come back empty
@@ -151,5 +166,9 @@ class Consumer:
 
     def _dead_letter(self, entry_id: bytes, fields: dict, reason: str) -> None:
         dead = {**fields, "error": reason, "entry_id": entry_id, "group": self.group}
-        self.bus.client.xadd(keys.dead_letters(self.stream_name, self.bus.namespace), dead,
-                             maxlen=10_000, approximate=True)
+        self.bus.client.xadd(
+            keys.dead_letters(self.stream_name, self.bus.namespace),
+            dead,
+            maxlen=10_000,
+            approximate=True,
+        )

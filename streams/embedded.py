@@ -60,10 +60,25 @@ class EmbeddedRedis:
         """Start the server and wait until it answers PING; return its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
-            find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir.resolve()), "--save", "", "--daemonize", "no",
-            "--appendonly", "yes" if self.persist else "no", "--appendfsync", "everysec",
-            "--logfile", "redis.log", "--protected-mode", "yes",
+            find_redis_server(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir.resolve()),
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--appendfsync",
+            "everysec",
+            "--logfile",
+            "redis.log",
+            "--protected-mode",
+            "yes",
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_ready(timeout_s)
@@ -76,8 +91,10 @@ class EmbeddedRedis:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 error = self.process.stderr.read().decode(errors="replace")
-                raise RuntimeError(f"redis-server exited at start: {error.strip() or 'see log'}"
-                                   f" (log: {self.data_dir / 'redis.log'})")
+                raise RuntimeError(
+                    f"redis-server exited at start: {error.strip() or 'see log'}"
+                    f" (log: {self.data_dir / 'redis.log'})"
+                )
             try:
                 if client.ping():
                     return

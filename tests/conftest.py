@@ -51,8 +51,15 @@ def demo_cfg():
 
 def _database_params() -> list:
     params = [pytest.param("sqlite", id="sqlite")]
-    params.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL not set")))
+    params.append(
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=pytest.mark.skipif(
+                not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL not set"
+            ),
+        )
+    )
     return params
 
 

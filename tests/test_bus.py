@@ -18,20 +18,25 @@ def _pending(bus: Bus, stream: str, group: str) -> int:
 
 
 def test_records_round_trip_through_the_wire_format():
-    records = [_event(), UnitPosition(unit_id="san-01", lon=120.1, lat=30.2),
-               TicketChange(ticket_id="t1", version=2, status="dispatched", category="x",
-                            lon=1, lat=2)]
+    records = [
+        _event(),
+        UnitPosition(unit_id="san-01", lon=120.1, lat=30.2),
+        TicketChange(ticket_id="t1", version=2, status="dispatched", category="x", lon=1, lat=2),
+    ]
     for record in records:
         fields = {k.encode(): v.encode() for k, v in record.to_fields().items()}
         assert decode(fields) == record
 
 
-@pytest.mark.parametrize(("fields", "words"), [
-    ({"type": "event", "v": "2", "data": "{}"}, "schema version '2'"),
-    ({"type": "teapot", "v": "1", "data": "{}"}, "unknown record type 'teapot'"),
-    ({"type": "event", "v": "1", "data": '{"category": "x"}'}, "event data is invalid"),
-    ({"type": "event", "v": "1", "data": "not json"}, "event data is invalid"),
-])
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"type": "event", "v": "2", "data": "{}"}, "schema version '2'"),
+        ({"type": "teapot", "v": "1", "data": "{}"}, "unknown record type 'teapot'"),
+        ({"type": "event", "v": "1", "data": '{"category": "x"}'}, "event data is invalid"),
+        ({"type": "event", "v": "1", "data": "not json"}, "event data is invalid"),
+    ],
+)
 def test_undecodable_entries_say_why(fields, words):
     with pytest.raises(RecordError, match=words):
         decode(fields)
@@ -77,8 +82,7 @@ def test_entries_of_a_dead_consumer_are_reclaimed(bus):
     assert _pending(bus, keys.EVENTS, "g") == 3
 
     seen = []
-    early = bus.consumer(keys.EVENTS, "g", "heir", seen.append, block_ms=50,
-                         claim_idle_ms=60_000)
+    early = bus.consumer(keys.EVENTS, "g", "heir", seen.append, block_ms=50, claim_idle_ms=60_000)
     early.poll()
     assert seen == []  # not idle long enough: the other consumer might still be working
 
@@ -93,8 +97,9 @@ def test_restarted_consumer_finishes_its_own_backlog_first(bus):
     first = bus.consumer(keys.EVENTS, "g", "same-name", lambda r: None, block_ms=50)
     first._read(">", 2, block=None)  # read two, crashed before ack
     seen = []
-    again = bus.consumer(keys.EVENTS, "g", "same-name", seen.append, block_ms=50,
-                         claim_idle_ms=60_000)
+    again = bus.consumer(
+        keys.EVENTS, "g", "same-name", seen.append, block_ms=50, claim_idle_ms=60_000
+    )
     again.run(max_messages=3)
     assert [e.event_id for e in seen] == ["ev-0", "ev-1", "ev-2"]
 
@@ -127,8 +132,9 @@ def test_handler_failing_every_time_is_dead_lettered_after_max_deliveries(bus):
     def broken(record):
         raise ValueError("unknown category")
 
-    consumer = bus.consumer(keys.EVENTS, "g", "c1", broken, block_ms=50, claim_idle_ms=0,
-                            max_deliveries=3)
+    consumer = bus.consumer(
+        keys.EVENTS, "g", "c1", broken, block_ms=50, claim_idle_ms=0, max_deliveries=3
+    )
     bus.publish(_event(1))
     for _ in range(4):
         consumer.poll()

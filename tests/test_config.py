@@ -1,4 +1,4 @@
-"""Config validation: malformed files name the file, the key path and the line, and suggest a fix."""
+"""Config validation: malformed files name the file, key path and line, and suggest a fix."""
 
 from __future__ import annotations
 
@@ -45,37 +45,84 @@ def test_demo_config_is_valid(demo_cfg):
 
 BROKEN = [
     # (description, old text, new text, expected key path, expected words in the message)
-    ("misspelt key", "  direction_deg: 90\n", "  directon_deg: 90\n",
-     "cameras[0].directon_deg", "did you mean 'direction_deg'"),
-    ("wrong type", "analysis_fps: 2\n", "analysis_fps: fast\n",
-     "cameras[0].analysis_fps", "valid number"),
-    ("polygon with two points",
-     "polygon:\n    - [80, 420]\n    - [620, 380]\n    - [640, 520]\n    - [60, 560]",
-     "polygon:\n    - [80, 420]\n    - [620, 380]",
-     "cameras[0].zones[0].polygon", "at least 3 vertices"),
-    ("self-crossing polygon",
-     "- [80, 420]\n    - [620, 380]\n    - [640, 520]\n    - [60, 560]",
-     "- [80, 420]\n    - [640, 520]\n    - [620, 380]\n    - [60, 560]",
-     "cameras[0].zones[0].polygon", "edges cross"),
-    ("zone outside the frame", "- [620, 380]", "- [920, 380]",
-     "cameras[0].zones[0].polygon[1]", "outside the 640x576 frame"),
-    ("unknown unit type in the routing matrix",
-     "- {category: bin_overflow, department: dept-sanitation, unit_type: sanitation}",
-     "- {category: bin_overflow, department: dept-sanitation, unit_type: sanitaton}",
-     "routing[1].unit_type", "did you mean 'sanitation'"),
-    ("unknown area in the routing matrix", "area: G03", "area: G99",
-     "routing[", "unknown area 'G99'"),
-    ("unknown rule on a zone", "rule: no-parking", "rule: no-parkin",
-     "cameras[0].zones[0].rule", "did you mean 'no-parking'"),
-    ("unit with unknown department", "department: dept-sanitation\n", "department: dept-sanit\n",
-     "units[0].department", "unknown department"),
-    ("bad coordinates", "center: [120.1724815, 30.2767373]", "center: [320.17, 30.27]",
-     "district.center", "not a WGS-84"),
+    (
+        "misspelt key",
+        "  direction_deg: 90\n",
+        "  directon_deg: 90\n",
+        "cameras[0].directon_deg",
+        "did you mean 'direction_deg'",
+    ),
+    (
+        "wrong type",
+        "analysis_fps: 2\n",
+        "analysis_fps: fast\n",
+        "cameras[0].analysis_fps",
+        "valid number",
+    ),
+    (
+        "polygon with two points",
+        "polygon:\n    - [80, 420]\n    - [620, 380]\n    - [640, 520]\n    - [60, 560]",
+        "polygon:\n    - [80, 420]\n    - [620, 380]",
+        "cameras[0].zones[0].polygon",
+        "at least 3 vertices",
+    ),
+    (
+        "self-crossing polygon",
+        "- [80, 420]\n    - [620, 380]\n    - [640, 520]\n    - [60, 560]",
+        "- [80, 420]\n    - [640, 520]\n    - [620, 380]\n    - [60, 560]",
+        "cameras[0].zones[0].polygon",
+        "edges cross",
+    ),
+    (
+        "zone outside the frame",
+        "- [620, 380]",
+        "- [920, 380]",
+        "cameras[0].zones[0].polygon[1]",
+        "outside the 640x576 frame",
+    ),
+    (
+        "unknown unit type in the routing matrix",
+        "- {category: bin_overflow, department: dept-sanitation, unit_type: sanitation}",
+        "- {category: bin_overflow, department: dept-sanitation, unit_type: sanitaton}",
+        "routing[1].unit_type",
+        "did you mean 'sanitation'",
+    ),
+    (
+        "unknown area in the routing matrix",
+        "area: G03",
+        "area: G99",
+        "routing[",
+        "unknown area 'G99'",
+    ),
+    (
+        "unknown rule on a zone",
+        "rule: no-parking",
+        "rule: no-parkin",
+        "cameras[0].zones[0].rule",
+        "did you mean 'no-parking'",
+    ),
+    (
+        "unit with unknown department",
+        "department: dept-sanitation\n",
+        "department: dept-sanit\n",
+        "units[0].department",
+        "unknown department",
+    ),
+    (
+        "bad coordinates",
+        "center: [120.1724815, 30.2767373]",
+        "center: [320.17, 30.27]",
+        "district.center",
+        "not a WGS-84",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "key_path", "words"),
-                         [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
+@pytest.mark.parametrize(
+    ("old", "new", "key_path", "words"),
+    [case[1:] for case in BROKEN],
+    ids=[case[0] for case in BROKEN],
+)
 def test_broken_config_names_file_key_and_line(config_copy, old, new, key_path, words):
     line = _break(config_copy, old, new)
     problems = _problems(config_copy)
@@ -100,8 +147,7 @@ def test_duplicate_key_is_an_error(config_copy):
 def test_missing_layer_file_is_named(config_copy):
     (config_copy.parent / "grids.geojson").unlink()
     problems = _problems(config_copy)
-    assert any("map.layers[2].path" in p and "grids.geojson does not exist" in p
-               for p in problems)
+    assert any("map.layers[2].path" in p and "grids.geojson does not exist" in p for p in problems)
 
 
 def test_not_yaml_is_reported_with_line(tmp_path):
@@ -120,8 +166,13 @@ def test_environment_overrides_services(monkeypatch, tmp_path):
 
 
 def _check_config(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), "check-config", *args],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "check-config", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def test_check_config_cli_accepts_the_demo():

@@ -58,11 +58,11 @@ def test_event_becomes_a_ticket_routed_to_the_nearest_unit(dispatcher, bus):
     assert (ticket.grid_id, ticket.community_id) == ("G01", "nanyuan")
     changes = [decode(f) for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES))]
     assert [(c.ticket_id, c.status, c.unit_id) for c in changes] == [
-        (ticket.id, "dispatched", "san-01")]
+        (ticket.id, "dispatched", "san-01")
+    ]
 
 
-@pytest.mark.parametrize(("x_m", "department"), [(300, "dept-grid-west"),
-                                                  (2000, "dept-grid-east")])
+@pytest.mark.parametrize(("x_m", "department"), [(300, "dept-grid-west"), (2000, "dept-grid-east")])
 def test_matrix_routes_by_grid(dispatcher, x_m, department):
     """facility_damage: west grids to the west office, east grids (G03, G04...) to the east."""
     ticket = dispatcher.on_event(_event("facility_damage", x_m, 100))
@@ -98,8 +98,9 @@ def test_every_ticket_has_an_audit_trail(dispatcher, store):
     _place(dispatcher, "san-01", 100, 100)
     ticket = dispatcher.on_event(_event("bin_overflow", 150, 120))
     with store.session() as session:
-        rows = session.scalars(select(AuditRow).where(AuditRow.ticket_id == ticket.id)
-                               .order_by(AuditRow.id)).all()
+        rows = session.scalars(
+            select(AuditRow).where(AuditRow.ticket_id == ticket.id).order_by(AuditRow.id)
+        ).all()
     assert [(r.from_status, r.to_status) for r in rows] == [(None, "new"), ("new", "dispatched")]
     assert "san-01" in rows[1].note
 
@@ -120,8 +121,15 @@ def test_older_gps_fix_does_not_overwrite_a_newer_one(dispatcher, store):
 
 
 def _start_dispatcher(env: dict, name: str) -> subprocess.Popen:
-    argv = [sys.executable, str(ROOT / "run.py"), "dispatcher", "--name", name,
-            "--claim-idle-ms", "1000"]
+    argv = [
+        sys.executable,
+        str(ROOT / "run.py"),
+        "dispatcher",
+        "--name",
+        name,
+        "--claim-idle-ms",
+        "1000",
+    ]
     return subprocess.Popen(argv, env=env, cwd=ROOT, stderr=subprocess.PIPE)
 
 
@@ -135,13 +143,20 @@ def _wait(predicate, timeout_s: float, what: str) -> None:
 
 
 def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
-        redis_url, bus, database_url, tmp_path):
+    redis_url, bus, database_url, tmp_path
+):
     total = 3000
-    events = [Event(event_id=f"crash-{n:05d}", category="bin_overflow", **_at(n % 2400, 700))
-              for n in range(total)]
+    events = [
+        Event(event_id=f"crash-{n:05d}", category="bin_overflow", **_at(n % 2400, 700))
+        for n in range(total)
+    ]
     bus.publish_many(events)
-    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url,
-           "SC_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "SC_DATA_DIR": str(tmp_path),
+    }
     store = Store(database_url)
     store.create_schema()
 
@@ -156,8 +171,11 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     second = _start_dispatcher(env, "dispatcher-b")
     try:
         _wait(lambda: store.count_tickets() >= total, 120, "all events to be ticketed")
-        _wait(lambda: bus.client.xpending(bus.key(keys.EVENTS), GROUP)["pending"] == 0, 30,
-              "every entry to be acknowledged")
+        _wait(
+            lambda: bus.client.xpending(bus.key(keys.EVENTS), GROUP)["pending"] == 0,
+            30,
+            "every entry to be acknowledged",
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0, second.stderr.read().decode()[-2000:]
@@ -168,6 +186,8 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     assert sorted(event_ids) == [e.event_id for e in events]
     changes = {decode(f).ticket_id for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES))}
     assert len(changes) == total  # every ticket was announced on the bus
-    assert all(isinstance(decode(f), TicketChange)
-               for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES), count=5))
+    assert all(
+        isinstance(decode(f), TicketChange)
+        for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES), count=5)
+    )
     store.dispose()

@@ -58,6 +58,44 @@
   }
 
   // Extend in place: dash-renderer adds set_props and Patch to this same object.
+  var fitted = false;
+  var view = null;
+
+  // The base style is Plotly's tile-free "white-bg"; paint its background dark after each plot.
+  function darkenBase() {
+    var gd = document.querySelector("#live-map .js-plotly-plot");
+    var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    var map = sub && sub.map;
+    if (view && map && map.getLayer(view.base_layer)) {
+      map.setPaintProperty(view.base_layer, "background-color", view.background);
+    }
+  }
+
+  function watchPlots() {
+    var gd = document.querySelector("#live-map .js-plotly-plot");
+    if (gd && gd.on && !gd.streetCockpitWatched) {
+      gd.streetCockpitWatched = true;
+      gd.on("plotly_afterplot", darkenBase);
+    }
+    darkenBase();
+  }
+
+  // First push only: fit the configured zoom and the legend type to this screen's map size,
+  // so a 4K wall shows the same district view as a 1080p one. Later pushes keep the
+  // operator's own pan and zoom (uirevision).
+  function fitToScreen(patch) {
+    var map = document.getElementById("live-map");
+    if (fitted || !map || !map.clientWidth) { return; }
+    fitted = true;
+    patch.assign(["layout", "map", "zoom"], view.zoom + Math.log2(map.clientWidth / view.reference_px));
+    var scale = Math.max(1, window.innerWidth / 1920);
+    patch.assign(["layout", "legend", "font", "size"], Math.round(18 * scale));
+    patch.assign(["layout", "hoverlabel", "font", "size"], Math.round(18 * scale));
+    Object.keys(view.marker_px).forEach(function (index) {
+      patch.assign(["data", Number(index), "marker", "size"], Math.round(view.marker_px[index] * scale));
+    });
+  }
+
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.cockpit = {
       apply: function (payload) {
@@ -65,6 +103,9 @@
         if (!payload) { return [nu, nu, nu, nu, nu, nu]; }
         var patch = new window.dash_clientside.Patch();
         var traces = payload.traces;
+        view = payload.view;
+        fitToScreen(patch);
+        window.setTimeout(watchPlots, 0);
         setTrace(patch, traces.cameras, payload.cameras, true);
         setTrace(patch, traces.tickets, payload.tickets, true);
         setTrace(patch, traces.events, payload.events, false);

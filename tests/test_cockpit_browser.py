@@ -1,0 +1,208 @@
+"""End to end in headless Chromium: the demo stack, a published event, the live map."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from streams.bus import Bus, connect
+from streams.embedded import free_port
+from streams.records import Event, UnitPosition
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Software WebGL in a headless browser logs performance notes; they are not faults of the page.
+HARMLESS = ("GPU stall due to ReadPixels", "GL Driver Message")
+
+
+class Output:
+    """Collects a child's stdout lines in a thread, so waiting for one never blocks the test."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self.process = process
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, pattern: str, timeout_s: float) -> re.Match:
+        """The first line matching pattern; fails with everything printed so far."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            if self.process.poll() is not None and not self.lines:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"demo never printed {pattern!r}; it printed: {''.join(self.lines)}")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """`run.py demo --no-sim` on a free port with its own embedded Redis and data dir."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed: run scripts/setup.sh --browser")
+    data_dir = tmp_path_factory.mktemp("demo-data")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(COCKPIT_PORT=str(port), SC_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "demo", "--no-sim"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        output = Output(process)
+        redis_url = output.wait_for(r"bus: (redis://\S+) \(embedded\)", 60).group(1)
+        url = output.wait_for(r"open (http://\S+)", 60).group(1)
+        yield {"url": url, "bus": Bus(connect(redis_url)), "process": process}
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class Page:
+    """A cockpit page with its console problems recorded."""
+
+    def __init__(self, browser, url: str, width: int = 1920, height: int = 1080):
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.goto(url)
+        self.page.wait_for_selector(".link.up", timeout=20_000)  # Socket.IO connected
+
+    def _console(self, message) -> None:
+        if message.type == "error" and not any(h in message.text for h in HARMLESS):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def trace_ids(self, name: str) -> list[str]:
+        """customdata (record ids) of one live trace on the map."""
+        return self.page.evaluate(
+            """(name) => {
+                const gd = document.querySelector('#live-map .js-plotly-plot');
+                const trace = gd && gd.data.find(t => t.meta === name);
+                return trace && trace.customdata ? Array.from(trace.customdata) : [];
+            }""",
+            name,
+        )
+
+
+def _wait(predicate, timeout_s: float, step_s: float = 0.02) -> float:
+    """Seconds until predicate() is true; fails the test after timeout_s."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(step_s)
+    raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def _put_units_on_map(bus: Bus, cfg) -> None:
+    bus.publish_many(UnitPosition(unit_id=u.id, lon=u.home[0], lat=u.home[1]) for u in cfg.units)
+
+
+def test_published_event_appears_on_the_map_within_two_seconds(demo, browser, demo_cfg, artifacts):
+    _put_units_on_map(demo["bus"], demo_cfg)
+    view = Page(browser, demo["url"])
+    _wait(lambda: len(view.trace_ids("units:sanitation")) == 6, 10)
+
+    zone = demo_cfg.cameras[1].zones[0]
+    event = Event(
+        event_id=f"e2e-{uuid.uuid4().hex[:8]}",
+        category="bin_overflow",
+        lon=zone.map_anchor[0],
+        lat=zone.map_anchor[1],
+        camera_id="cam-02",
+        zone_id=zone.id,
+    )
+    demo["bus"].publish(event)
+    seconds = _wait(lambda: event.event_id in view.trace_ids("events"), 2.0)
+
+    # The dispatcher makes a ticket: it reaches the map and the feed, routed to sanitation.
+    _wait(lambda: len(view.trace_ids("tickets")) == 1, 10)
+    feed = view.page.locator("#ticket-feed .feed-row").first
+    feed.wait_for(timeout=10_000)
+    assert "垃圾满溢" in feed.inner_text() and "已派单" in feed.inner_text()
+    assert view.page.locator("#kpi-open").inner_text() == "1"
+
+    view.page.wait_for_timeout(500)
+    view.page.screenshot(path=str(artifacts / "cockpit-1920x1080.png"))
+    print(f"event on the map {seconds * 1000:.0f} ms after publishing")
+    assert view.problems == []
+
+
+def test_english_page_and_wall_screen_size(demo, browser, artifacts):
+    view = Page(browser, demo["url"] + "/?lang=en", 3840, 2160)
+    assert "Street Digital Cockpit" in view.page.locator("h1").inner_text()
+    assert view.page.locator("#link-state").inner_text() == "Live"
+    no_scroll = view.page.evaluate(
+        "document.documentElement.scrollHeight <= window.innerHeight && "
+        "document.documentElement.scrollWidth <= window.innerWidth"
+    )
+    assert no_scroll, "the wall screen must not scroll"
+    kpi_px = view.page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)"
+    )
+    assert kpi_px >= 80, f"KPI figures are {kpi_px}px on a 4K wall; too small to read"
+    view.page.wait_for_timeout(800)
+    view.page.screenshot(path=str(artifacts / "cockpit-3840x2160-en.png"))
+    assert view.problems == []
+
+
+def test_live_data_is_pushed_over_websocket_not_polled(demo, browser):
+    layout = requests.get(demo["url"] + "/_dash-layout", timeout=10).text
+    assert "Interval" not in layout
+    view = Page(browser, demo["url"])
+    transport = view.page.evaluate("window.streetCockpitSocket.io.engine.transport.name")
+    assert transport == "websocket"
+
+
+def test_ctrl_c_stops_the_whole_stack(demo):
+    process = demo["process"]
+    process.send_signal(signal.SIGINT)
+    assert process.wait(30) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(demo["url"], timeout=2)
+    with pytest.raises(redis.ConnectionError):
+        demo["bus"].client.ping()

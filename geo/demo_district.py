@@ -496,6 +496,7 @@ def scenario_dict() -> dict:
         "patrol": {"sanitation": 1.2, "citymgmt": 4.0, "gridworker": 1.4},
         "seed": 7,
         "events": [{"at_s": at, "category": cat, **where} for at, cat, where in events],
+        "outages": [{"camera": "cam-05", "from_s": 40, "to_s": 160}],
         "tracks": [
             {
                 "unit": "cmg-01",

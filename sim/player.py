@@ -17,7 +17,7 @@ from geo.index import Projector
 from geo.layers import DistrictLayers
 from sim.scenario import Scenario, ScenarioEvent
 from streams.bus import Bus
-from streams.records import Event, UnitPosition
+from streams.records import CameraHealth, Event, UnitPosition
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,22 @@ class ScenarioPlayer:
             )
         return fixes
 
+    def camera_health(self, scenario_t: float, wall_t: float) -> list[CameraHealth]:
+        """Each simulated camera's state at scenario time t (offline during its outages)."""
+        if not self.scenario.cameras_online:
+            return []
+        down = {o.camera for o in self.scenario.outages if o.from_s <= scenario_t < o.to_s}
+        return [
+            CameraHealth(
+                camera_id=c.id,
+                online=c.id not in down,
+                checked_at=wall_t,
+                fps=None if c.id in down else c.analysis_fps,
+                detail="simulated outage" if c.id in down else "simulated",
+            )
+            for c in self.cfg.cameras
+        ]
+
     def due(self, start_t: float, end_t: float) -> list[ScenarioEvent]:
         """Timeline events with start_t <= at_s < end_t."""
         return [e for e in self._events if start_t <= e.at_s < end_t]
@@ -182,7 +198,10 @@ class ScenarioPlayer:
                 continue
             sent += self._publish_events(played_to, scenario_t)
             played_to = scenario_t
-            self.bus.publish_many(self.positions(scenario_t, self.clock()))
+            wall_t = self.clock()
+            self.bus.publish_many(
+                self.positions(scenario_t, wall_t) + self.camera_health(scenario_t, wall_t)
+            )
             (self.sleep or stop.wait)(max(0.05, interval / self.speed))
         return sent
 

@@ -44,6 +44,20 @@ class Track(_Strict):
     waypoints: list[LonLat] = Field(min_length=2)
 
 
+class Outage(_Strict):
+    """A simulated camera stops delivering frames for a while."""
+
+    camera: str
+    from_s: float = Field(ge=0)
+    to_s: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Outage:
+        if self.to_s <= self.from_s:
+            raise ValueError(f"outage of {self.camera!r} must end after it starts")
+        return self
+
+
 class Scenario(_Strict):
     """A replayable timeline."""
 
@@ -55,6 +69,10 @@ class Scenario(_Strict):
     seed: int = 0
     events: list[ScenarioEvent] = Field(default_factory=list)
     tracks: list[Track] = Field(default_factory=list)
+    cameras_online: bool = Field(
+        default=True, description="simulate camera health for every configured camera"
+    )
+    outages: list[Outage] = Field(default_factory=list)
 
 
 def check_against(scenario: Scenario, cfg: AppConfig, file: Path) -> None:
@@ -74,6 +92,9 @@ def check_against(scenario: Scenario, cfg: AppConfig, file: Path) -> None:
     for i, track in enumerate(scenario.tracks):
         if track.unit not in units:
             problems.append(f"{file}: tracks[{i}].unit: unknown unit {track.unit!r}")
+    for i, outage in enumerate(scenario.outages):
+        if outage.camera not in cameras:
+            problems.append(f"{file}: outages[{i}].camera: unknown camera {outage.camera!r}")
     for unit_type in scenario.patrol:
         if unit_type not in {t.id for t in cfg.unit_types}:
             problems.append(f"{file}: patrol.{unit_type}: unknown unit type")

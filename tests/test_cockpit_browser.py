@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -61,17 +62,17 @@ class Output:
         raise AssertionError(f"demo never printed {pattern!r}; it printed: {''.join(self.lines)}")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """`run.py demo --no-sim` on a free port with its own embedded Redis and data dir."""
+@contextlib.contextmanager
+def running_demo(data_dir: Path, *args: str):
+    """`run.py demo ARGS` on a free port with its own embedded Redis and data dir."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed: run scripts/setup.sh --browser")
-    data_dir = tmp_path_factory.mktemp("demo-data")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update(COCKPIT_PORT=str(port), SC_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "demo", "--no-sim"],
+        [sys.executable, str(ROOT / "run.py"), "demo", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -81,7 +82,7 @@ def demo(tmp_path_factory):
         output = Output(process)
         redis_url = output.wait_for(r"bus: (redis://\S+) \(embedded\)", 60).group(1)
         url = output.wait_for(r"open (http://\S+)", 60).group(1)
-        yield {"url": url, "bus": Bus(connect(redis_url)), "process": process}
+        yield {"url": url, "bus": Bus(connect(redis_url)), "process": process, "started": started}
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -89,6 +90,13 @@ def demo(tmp_path_factory):
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo stack without the simulator, so tests control every record."""
+    with running_demo(tmp_path_factory.mktemp("demo-data"), "--no-sim") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +214,27 @@ def test_ctrl_c_stops_the_whole_stack(demo):
         requests.get(demo["url"], timeout=2)
     with pytest.raises(redis.ConnectionError):
         demo["bus"].client.ping()
+
+
+def test_full_demo_shows_moving_units_and_events_within_a_minute(browser, tmp_path, artifacts):
+    """README command 1's promise: units moving and events appearing within 60 s of start."""
+    with running_demo(tmp_path) as running:
+        view = Page(browser, running["url"])
+        _wait(
+            lambda: len(view.trace_ids("events")) >= 2, 60 - (time.monotonic() - running["started"])
+        )
+        positions = view.page.evaluate(UNIT_POSITIONS)
+        view.page.wait_for_timeout(3000)
+        assert view.page.evaluate(UNIT_POSITIONS) != positions, "units did not move"
+        assert time.monotonic() - running["started"] < 60
+        cameras = view.page.locator("#kpi-cameras").inner_text()
+        assert cameras in ("7/7", "6/7"), cameras  # cam-05 has a scripted outage
+        view.page.screenshot(path=str(artifacts / "demo-with-simulator.png"))
+        assert view.problems == []
+
+
+UNIT_POSITIONS = """() => {
+    const gd = document.querySelector('#live-map .js-plotly-plot');
+    return gd.data.filter(t => String(t.meta).startsWith('units:'))
+                  .map(t => [Array.from(t.lon), Array.from(t.lat)]);
+}"""

@@ -153,3 +153,13 @@ def test_scenario_referring_to_unknown_things_is_refused(demo_cfg, tmp_path):
 def test_scenario_event_needs_exactly_one_place():
     with pytest.raises(ValueError, match="either camera \\+ zone, or position"):
         Scenario.model_validate({"duration_s": 5, "events": [{"at_s": 1, "category": "x"}]})
+
+
+def test_simulated_cameras_go_offline_during_an_outage(player_factory, demo_cfg):
+    player = player_factory(bus=None)
+    outage = player.scenario.outages[0]
+    during = {h.camera_id: h.online for h in player.camera_health(outage.from_s + 1, 1.0)}
+    after = {h.camera_id: h.online for h in player.camera_health(outage.to_s + 1, 2.0)}
+    assert during[outage.camera] is False
+    assert sum(during.values()) == len(demo_cfg.cameras) - 1
+    assert all(after.values())

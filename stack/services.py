@@ -71,6 +71,8 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
 
 def serve_cockpit(cfg: AppConfig) -> None:
     """Serve the cockpit (Dash + Socket.IO) until stopped."""
+    from werkzeug.serving import run_simple
+
     from cockpit.app import Pusher, create_app
     from cockpit.live import BusFeed, LiveState
     from dispatch.dispatcher import ticket_change
@@ -85,14 +87,8 @@ def serve_cockpit(cfg: AppConfig) -> None:
     threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
     host, port = cfg.services.cockpit_host, cfg.services.cockpit_port
     log.info("cockpit on http://%s:%d", host, port)
-    socketio.run(
-        app.server,
-        host=host,
-        port=port,
-        allow_unsafe_werkzeug=True,
-        use_reloader=False,
-        log_output=False,
-    )
+    # The threading-mode server Flask-SocketIO itself runs, minus Flask's console banner.
+    run_simple(host, port, app.server, threaded=True, use_reloader=False)
 
 
 def _child_argv(service: str, config_path: Path, *extra: str) -> list[str]:

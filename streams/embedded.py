@@ -80,7 +80,11 @@ class EmbeddedRedis:
             "--protected-mode",
             "yes",
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Own session: a Ctrl-C in the terminal reaches our supervisor, not redis-server, so the
+        # services stop first and Redis last, instead of Redis vanishing under them.
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         self._wait_ready(timeout_s)
         log.info("embedded redis-server listening on %s (data in %s)", self.url, self.data_dir)
         return self.url

@@ -76,16 +76,24 @@ def running_demo(data_dir: Path, *args: str):
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
     )
     try:
         output = Output(process)
         redis_url = output.wait_for(r"bus: (redis://\S+) \(embedded\)", 60).group(1)
         url = output.wait_for(r"open (http://\S+)", 60).group(1)
-        yield {"url": url, "bus": Bus(connect(redis_url)), "process": process, "started": started}
+        yield {
+            "url": url,
+            "bus": Bus(connect(redis_url)),
+            "process": process,
+            "started": started,
+            "output": output,
+        }
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+            os.killpg(process.pid, signal.SIGINT)
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
@@ -207,13 +215,17 @@ def test_live_data_is_pushed_over_websocket_not_polled(demo, browser):
 
 
 def test_ctrl_c_stops_the_whole_stack(demo):
+    """Ctrl-C in a terminal signals the whole foreground group: all stop, quietly, in order."""
     process = demo["process"]
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)
     assert process.wait(30) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(demo["url"], timeout=2)
     with pytest.raises(redis.ConnectionError):
         demo["bus"].client.ping()
+    printed = "".join(demo["output"].lines)
+    assert "Traceback" not in printed, printed[-3000:]
+    assert printed.rstrip().endswith("Street Cockpit demo stopped.")
 
 
 def test_full_demo_shows_moving_units_and_events_within_a_minute(browser, tmp_path, artifacts):

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from cockpit.figures import trace_index, view_settings
 from cockpit.i18n import t
 from config.schema import AppConfig
+from dispatch.states import OPEN_STATES
 from streams import keys
 from streams.bus import Bus
 from streams.records import CameraHealth, Event, Record, RecordError, TicketChange, UnitPosition
 from streams.records import decode as decode_record
 
 log = logging.getLogger(__name__)
-OPEN = {"new", "dispatched", "accepted", "on_site", "reopened", "escalated"}
+OPEN = set(OPEN_STATES)
 # Warm colours for work (units are cool colours on the map, so the two never read alike).
 STATUS_COLORS = {
     "new": "#ffb020",

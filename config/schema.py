@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from shapely.geometry import Polygon
 
 ANY_AREA = "*"
@@ -194,6 +195,49 @@ class DeadlineConfig(Strict):
     resolve_min: float = Field(gt=0)
 
 
+class WorkCalendarConfig(Strict):
+    """When deadlines run: working days and hours, holidays, make-up working days."""
+
+    timezone: str = Field(default="Asia/Shanghai", description="IANA time zone of the district")
+    work_days: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays, Monday = 1")
+    day_start: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    day_end: str = Field(default="17:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    holidays: list[dt.date] = Field(default_factory=list, description="public holidays")
+    extra_workdays: list[dt.date] = Field(
+        default_factory=list, description="weekend days worked to make up for a holiday"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _day_order(self) -> WorkCalendarConfig:
+        if self.day_end <= self.day_start:
+            raise ValueError(f"day_end {self.day_end} must be after day_start {self.day_start}")
+        if not set(self.work_days) <= set(range(1, 8)) or not self.work_days:
+            raise ValueError("work_days lists ISO weekdays 1 (Monday) to 7 (Sunday)")
+        return self
+
+
+class DispatchConfig(Strict):
+    """How tickets are merged and timed."""
+
+    merge_radius_m: float = Field(
+        default=250, ge=0, description="same-category events this close merge into an open ticket"
+    )
+    calendar: WorkCalendarConfig = Field(default_factory=WorkCalendarConfig)
+
+
 class SimConfig(Strict):
     """The scenario player used by the demo and for drills."""
 
@@ -232,6 +276,7 @@ class AppConfig(Strict):
     units: list[UnitConfig] = Field(default_factory=list)
     routing: list[RouteConfig] = Field(min_length=1)
     deadlines: list[DeadlineConfig] = Field(default_factory=list)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     services: ServicesConfig = Field(default_factory=ServicesConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
     source_path: Path | None = Field(default=None, exclude=True, description="set by the loader")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -13,8 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.schema import AppConfig
+from dispatch.calendar import WorkCalendar
+from dispatch.lifecycle import transition
 from dispatch.routing import Fix, Router
-from dispatch.store import OPEN_STATUSES, AuditRow, Store, TicketRow, UnitPositionRow
+from dispatch.states import OPEN_STATES
+from dispatch.store import AuditRow, EventLinkRow, Store, TicketRow, UnitPositionRow
 from streams import keys
 from streams.bus import Bus
 from streams.records import Event, Record, TicketChange, UnitPosition, new_id
@@ -61,6 +65,8 @@ class Dispatcher:
     ):
         self.cfg, self.store, self.bus, self.router, self.clock = cfg, store, bus, router, clock
         self._categories = {c.id: c for c in cfg.categories}
+        self._limits = {d.category: d for d in cfg.deadlines}
+        self.calendar = WorkCalendar(cfg.dispatch.calendar)
 
     def handle(self, record: Record) -> None:
         """Bus handler: route each record type to its method."""
@@ -70,57 +76,136 @@ class Dispatcher:
             self.on_position(record)
 
     def on_event(self, event: Event) -> TicketRow:
-        """Create the event's ticket, or find it if a previous delivery already did; publish it."""
+        """File the event (new ticket, or merged into an open one) unless already filed; publish."""
         if event.category not in self._categories:
             raise ValueError(
                 f"event {event.event_id}: unknown category {event.category!r}; "
                 f"known: {', '.join(self._categories)}"
             )
-        ticket = self._existing(event.event_id) or self._create(event)
+        ticket = self._linked(event.event_id) or self._file(event)
         self.bus.publish(ticket_change(ticket))
         return ticket
 
-    def _existing(self, event_id: str) -> TicketRow | None:
+    def _linked(self, event_id: str) -> TicketRow | None:
         with self.store.session() as session:
-            return session.scalar(select(TicketRow).where(TicketRow.event_id == event_id))
+            link = session.get(EventLinkRow, event_id)
+            return session.get(TicketRow, link.ticket_id) if link else None
 
-    def _create(self, event: Event) -> TicketRow:
-        location = self.router.index.locate(event.lon, event.lat)
-        route = self.router.route(event.category, location)
+    def _file(self, event: Event) -> TicketRow:
         now = self.clock()
         with self.store.session() as session:
-            pick = None
-            if self._categories[event.category].auto_dispatch:
-                pick = self.router.pick_unit(
-                    route, event.lon, event.lat, self._fixes(session), self._workloads(session), now
+            ticket = self._merge_target(session, event)
+            if ticket:
+                self._merge(session, ticket, event, now)
+            else:
+                ticket = self._create(session, event, now)
+            session.add(
+                EventLinkRow(
+                    event_id=event.event_id,
+                    ticket_id=ticket.id,
+                    linked_at=_utc(now),
+                    merged=ticket.event_id != event.event_id,
                 )
-            ticket = TicketRow(
-                id=new_id(),
-                event_id=event.event_id,
-                service_code=event.category,
-                status="dispatched" if pick else "new",
-                source=event.source,
-                description=event.description,
-                lon=event.lon,
-                lat=event.lat,
-                grid_id=location.grid_id,
-                community_id=location.community_id,
-                department_id=route.department_id,
-                unit_id=pick[0] if pick else None,
-                camera_id=event.camera_id,
-                zone_id=event.zone_id,
-                requested_at=_utc(event.detected_at),
-                updated_at=_utc(now),
-                version=1,
             )
-            session.add(ticket)
-            session.flush()  # the audit rows reference the ticket
-            self._audit(session, ticket, pick, now)
             try:
                 session.commit()
-            except IntegrityError:  # another delivery of this event won the race
+            except IntegrityError:  # another delivery of this event was filed first
                 session.rollback()
-                return self._existing(event.event_id)
+                return self._linked(event.event_id)
+        return ticket
+
+    def _merge_target(self, session: Session, event: Event) -> TicketRow | None:
+        """An open ticket for the same problem: same camera zone, else same category nearby."""
+        same = select(TicketRow).where(
+            TicketRow.status.in_(OPEN_STATES), TicketRow.service_code == event.category
+        )
+        if event.camera_id and event.zone_id:
+            query = same.where(
+                TicketRow.camera_id == event.camera_id, TicketRow.zone_id == event.zone_id
+            )
+            found = session.scalars(query.order_by(TicketRow.requested_at)).first()
+            if found:
+                return found
+        radius = self.cfg.dispatch.merge_radius_m
+        if radius <= 0:
+            return None
+        dlat = radius / 111_320
+        dlon = dlat / max(math.cos(math.radians(event.lat)), 0.01)
+        box = same.where(
+            TicketRow.lat.between(event.lat - dlat, event.lat + dlat),
+            TicketRow.lon.between(event.lon - dlon, event.lon + dlon),
+        )
+        distance = self.router.index.projector.distance_m
+        ranked = sorted(
+            ((distance((t.lon, t.lat), (event.lon, event.lat)), t.requested_at, t.id), t)
+            for t in session.scalars(box)
+        )
+        return next((t for (d, _, _), t in ranked if d <= radius), None)
+
+    def _merge(self, session: Session, ticket: TicketRow, event: Event, now: float) -> None:
+        ticket.merged_events += 1
+        ticket.version += 1
+        ticket.updated_at = _utc(now)
+        session.add(
+            AuditRow(
+                ticket_id=ticket.id,
+                at=_utc(now),
+                actor="dispatcher",
+                from_status=ticket.status,
+                to_status=ticket.status,
+                note=f"merged {event.source} event {event.event_id} "
+                f"({ticket.merged_events} reports)",
+            )
+        )
+        log.info("event %s merged into ticket %s", event.event_id, ticket.id)
+
+    def _create(self, session: Session, event: Event, now: float) -> TicketRow:
+        location = self.router.index.locate(event.lon, event.lat)
+        route = self.router.route(event.category, location)
+        pick = None
+        if self._categories[event.category].auto_dispatch:
+            pick = self.router.pick_unit(
+                route, event.lon, event.lat, self._fixes(session), self._workloads(session), now
+            )
+        ticket = TicketRow(
+            id=new_id(),
+            event_id=event.event_id,
+            service_code=event.category,
+            status="new",
+            source=event.source,
+            description=event.description,
+            lon=event.lon,
+            lat=event.lat,
+            grid_id=location.grid_id,
+            community_id=location.community_id,
+            department_id=route.department_id,
+            camera_id=event.camera_id,
+            zone_id=event.zone_id,
+            requested_at=_utc(event.detected_at),
+            updated_at=_utc(now),
+            version=1,
+            merged_events=1,
+            returned_count=0,
+            reopened_count=0,
+            **self._deadlines(event.category, _utc(now)),
+        )
+        session.add(ticket)
+        session.flush()  # the audit rows reference the ticket
+        session.add(
+            AuditRow(
+                ticket_id=ticket.id,
+                at=_utc(now),
+                actor="dispatcher",
+                from_status=None,
+                to_status="new",
+                note=f"from {event.source} event",
+            )
+        )
+        if pick:
+            note = f"routed to {route.department_id}; nearest unit {pick[0]} at {pick[1]:.0f} m"
+            transition(
+                session, ticket, "dispatched", "dispatcher", _utc(now), note=note, unit_id=pick[0]
+            )
         log.info(
             "event %s -> ticket %s (%s, %s, unit %s)",
             event.event_id,
@@ -131,30 +216,17 @@ class Dispatcher:
         )
         return ticket
 
-    def _audit(self, session: Session, ticket: TicketRow, pick, now: float) -> None:
-        at = _utc(now)
-        session.add(
-            AuditRow(
-                ticket_id=ticket.id,
-                at=at,
-                actor="dispatcher",
-                from_status=None,
-                to_status="new",
-                note=f"from {ticket.source} event",
-            )
-        )
-        if pick:
-            note = f"routed to {ticket.department_id}; nearest unit {pick[0]} at {pick[1]:.0f} m"
-            session.add(
-                AuditRow(
-                    ticket_id=ticket.id,
-                    at=at,
-                    actor="dispatcher",
-                    from_status="new",
-                    to_status="dispatched",
-                    note=note,
-                )
-            )
+    def _deadlines(self, category: str, start: dt.datetime) -> dict[str, dt.datetime | None]:
+        """Due times per stage, in working time from `start`."""
+        limits = self._limits.get(category)
+        if limits is None:
+            return {"accept_due": None, "arrive_due": None, "resolve_due": None}
+        add = self.calendar.add_working_minutes
+        return {
+            "accept_due": add(start, limits.accept_min),
+            "arrive_due": add(start, limits.arrive_min),
+            "resolve_due": add(start, limits.resolve_min),
+        }
 
     @staticmethod
     def _fixes(session: Session) -> dict[str, Fix]:
@@ -165,7 +237,7 @@ class Dispatcher:
     def _workloads(session: Session) -> dict[str, int]:
         query = (
             select(TicketRow.unit_id, func.count())
-            .where(TicketRow.status.in_(OPEN_STATUSES))
+            .where(TicketRow.status.in_(OPEN_STATES))
             .where(TicketRow.unit_id.is_not(None))
             .group_by(TicketRow.unit_id)
         )

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -20,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-OPEN_STATUSES = ("new", "dispatched", "accepted", "on_site", "reopened", "escalated")
+from dispatch.states import OPEN_STATES
 
 
 class Base(DeclarativeBase):
@@ -53,6 +54,23 @@ class TicketRow(Base):
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    merged_events: Mapped[int] = mapped_column(Integer, default=1)
+    returned_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    accept_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    arrive_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolve_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EventLinkRow(Base):
+    """Which ticket each event went into (its own, or an open one it merged into)."""
+
+    __tablename__ = "ticket_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    linked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    merged: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditRow(Base):
@@ -76,6 +94,9 @@ class UnitPositionRow(Base):
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     fix_time: Mapped[float] = mapped_column(Float)
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def default_database_url(data_dir: Path) -> str:
@@ -112,8 +133,15 @@ class Store:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        """Create missing tables (idempotent)."""
-        Base.metadata.create_all(self.engine)
+        """Bring the schema to the newest migration (idempotent; safe with data in place)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
 
     def session(self) -> Session:
         """A new session; use it as a context manager."""
@@ -124,7 +152,7 @@ class Store:
         with self.session() as session:
             query = (
                 select(TicketRow)
-                .where(TicketRow.status.in_(OPEN_STATUSES))
+                .where(TicketRow.status.in_(OPEN_STATES))
                 .order_by(TicketRow.requested_at.desc())
                 .limit(limit)
             )

@@ -7,13 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from dispatch.dispatcher import GROUP, Dispatcher
+from dispatch.lifecycle import transition
 from dispatch.routing import Router
-from dispatch.store import AuditRow, Store, TicketRow
+from dispatch.store import AuditRow, EventLinkRow, Store, TicketRow
 from geo.demo_district import to_lon_lat
 from geo.index import DistrictIndex
 from geo.layers import load_layers
@@ -21,7 +23,7 @@ from streams import keys
 from streams.records import Event, TicketChange, UnitPosition, decode
 from tests.conftest import ROOT
 
-NOW = 1_800_000_000.0
+NOW = 1_800_000_000.0  # Friday 2027-01-15 08:00 UTC, 16:00 in Shanghai
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +77,13 @@ def test_stale_and_busy_units_are_skipped(dispatcher, demo_cfg):
     _place(dispatcher, "san-01", 100, 100, fix_time=NOW - demo_cfg.services.position_stale_s - 1)
     _place(dispatcher, "san-02", 400, 400)
     _place(dispatcher, "san-03", 900, 900)
-    first = [dispatcher.on_event(_event("dirty_road", 100 + i, 100)) for i in range(3)]
+    # Three problems more than the 250 m merge radius apart, all nearest to san-02.
+    first = [
+        dispatcher.on_event(_event("dirty_road", x, y))
+        for x, y in [(100, 100), (400, 100), (100, 400)]
+    ]
     assert {t.unit_id for t in first} == {"san-02"}  # san-01 is stale
-    fourth = dispatcher.on_event(_event("dirty_road", 100, 100))
+    fourth = dispatcher.on_event(_event("dirty_road", 400, 700))
     assert fourth.unit_id == "san-03"  # san-02 reached the sanitation workload cap of 3
 
 
@@ -120,6 +126,59 @@ def test_older_gps_fix_does_not_overwrite_a_newer_one(dispatcher, store):
     assert ticket.unit_id == "san-01" and " at 20 m" in audit.note
 
 
+def test_event_in_the_zone_of_an_open_ticket_merges_into_it(dispatcher, store):
+    first = dispatcher.on_event(
+        _event("bin_overflow", 100, 100, camera_id="cam-02", zone_id="bin-1")
+    )
+    again = dispatcher.on_event(
+        _event("bin_overflow", 900, 900, camera_id="cam-02", zone_id="bin-1")
+    )
+    assert again.id == first.id and again.merged_events == 2
+    with store.session() as session:
+        notes = session.scalars(select(AuditRow.note).where(AuditRow.ticket_id == first.id)).all()
+    assert any("merged camera event" in note and "(2 reports)" in note for note in notes)
+
+
+@pytest.mark.parametrize(
+    ("dx_m", "category", "merges"),
+    [
+        (200, "dirty_road", True),  # same category, within 250 m
+        (300, "dirty_road", False),  # too far
+        (50, "bin_overflow", False),  # close, but another kind of problem
+    ],
+)
+def test_nearby_reports_of_the_same_problem_merge(dispatcher, dx_m, category, merges):
+    first = dispatcher.on_event(_event("dirty_road", 1000, 700, source="hotline"))
+    second = dispatcher.on_event(_event(category, 1000 + dx_m, 700, source="citizen"))
+    assert (second.id == first.id) is merges
+
+
+def test_closed_ticket_does_not_absorb_new_reports(dispatcher, store):
+    first = dispatcher.on_event(_event("dirty_road", 1000, 700))
+    with store.session() as session:
+        ticket = session.get(TicketRow, first.id)
+        transition(session, ticket, "closed", "operator", ticket.updated_at, reason="duplicate")
+        session.commit()
+    assert dispatcher.on_event(_event("dirty_road", 1000, 700)).id != first.id
+
+
+def test_deadlines_count_working_hours_only(dispatcher, store):
+    """NOW is Friday 2027-01-15 08:00 UTC = 16:00 in Shanghai; the day ends at 17:30."""
+    ticket = dispatcher.on_event(_event("illegal_parking", 500, 500))
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert ticket.accept_due.astimezone(shanghai).isoformat() == "2027-01-15T16:05:00+08:00"
+    # 30 working minutes: 16:00-16:30 Friday
+    assert ticket.resolve_due.astimezone(shanghai).isoformat() == "2027-01-15T16:30:00+08:00"
+    late = dispatcher.on_event(_event("facility_damage", 2000, 100))  # 480 working minutes
+    # Friday 16:00-17:30 (90) + Monday 08:30-15:00 (390) = 480
+    assert late.resolve_due.astimezone(shanghai).isoformat() == "2027-01-18T15:00:00+08:00"
+
+
+def _filed(store: Store) -> int:
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(EventLinkRow))
+
+
 def _start_dispatcher(env: dict, name: str) -> subprocess.Popen:
     argv = [
         sys.executable,
@@ -147,7 +206,11 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
 ):
     total = 3000
     events = [
-        Event(event_id=f"crash-{n:05d}", category="bin_overflow", **_at(n % 2400, 700))
+        Event(
+            event_id=f"crash-{n:05d}",
+            category="bin_overflow",
+            **_at((n * 37) % 2400, (n * 53) % 1500),
+        )
         for n in range(total)
     ]
     bus.publish_many(events)
@@ -161,16 +224,15 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     store.create_schema()
 
     first = _start_dispatcher(env, "dispatcher-a")
-    _wait(lambda: store.count_tickets() >= 200, 60, "the first dispatcher to make 200 tickets")
+    _wait(lambda: _filed(store) >= 300, 60, "the first dispatcher to file 300 events")
     first.send_signal(signal.SIGKILL)
     first.wait()
-    done_at_kill = store.count_tickets()
-    assert done_at_kill < total, "the dispatcher finished before it could be killed"
+    assert _filed(store) < total, "the dispatcher finished before it could be killed"
 
     # A different consumer: it must reclaim what the dead one had read but not acknowledged.
     second = _start_dispatcher(env, "dispatcher-b")
     try:
-        _wait(lambda: store.count_tickets() >= total, 120, "all events to be ticketed")
+        _wait(lambda: _filed(store) >= total, 120, "all events to be filed")
         _wait(
             lambda: bus.client.xpending(bus.key(keys.EVENTS), GROUP)["pending"] == 0,
             30,
@@ -180,12 +242,14 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0, second.stderr.read().decode()[-2000:]
     with store.session() as session:
-        event_ids = session.scalars(select(TicketRow.event_id)).all()
-        tickets = session.scalar(select(func.count()).select_from(TicketRow))
-    assert tickets == total
-    assert sorted(event_ids) == [e.event_id for e in events]
+        linked = session.scalars(select(EventLinkRow.event_id)).all()
+        ticket_ids = set(session.scalars(select(TicketRow.id)))
+        reports = session.scalar(select(func.sum(TicketRow.merged_events)))
+    assert sorted(linked) == [e.event_id for e in events]  # each event filed exactly once
+    assert reports == total  # ...and counted once, in its own ticket or the one it merged into
+    assert 1 < len(ticket_ids) < total  # nearby reports of one problem were merged
     changes = {decode(f).ticket_id for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES))}
-    assert len(changes) == total  # every ticket was announced on the bus
+    assert changes == ticket_ids  # every ticket was announced on the bus
     assert all(
         isinstance(decode(f), TicketChange)
         for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES), count=5)

@@ -1,0 +1,196 @@
+"""Ticket state machine and working-time deadlines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from config.schema import WorkCalendarConfig
+from dispatch.calendar import WorkCalendar
+from dispatch.lifecycle import TransitionError, transition
+from dispatch.states import STATES, TRANSITIONS
+from dispatch.store import AuditRow, Base, Store, TicketRow
+
+AT = dt.datetime(2027, 1, 15, 8, tzinfo=dt.UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _ticket(status: str = "new") -> TicketRow:
+    return TicketRow(
+        id="t-1",
+        service_code="dirty_road",
+        status=status,
+        source="camera",
+        description="",
+        lon=120.17,
+        lat=30.27,
+        requested_at=AT,
+        updated_at=AT,
+        version=1,
+        merged_events=1,
+        returned_count=0,
+        reopened_count=0,
+    )
+
+
+class _Session:
+    """Collects what transition() adds, for tests of the pure rules."""
+
+    def __init__(self):
+        self.added = []
+
+    def add(self, row):
+        self.added.append(row)
+
+
+HAPPY_PATH = [
+    ("dispatched", {"unit_id": "san-01"}),
+    ("accepted", {}),
+    ("on_site", {}),
+    ("resolved", {}),
+    ("verified", {}),
+    ("closed", {"reason": "done"}),
+]
+
+
+def test_happy_path_walks_the_closed_loop_with_an_audit_entry_per_step():
+    ticket, session = _ticket(), _Session()
+    for status, extra in HAPPY_PATH:
+        transition(session, ticket, status, "tester", AT, **extra)
+    assert ticket.status == "closed" and ticket.version == 1 + len(HAPPY_PATH)
+    assert [(a.from_status, a.to_status) for a in session.added] == [
+        ("new", "dispatched"),
+        ("dispatched", "accepted"),
+        ("accepted", "on_site"),
+        ("on_site", "resolved"),
+        ("resolved", "verified"),
+        ("verified", "closed"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "target", "extra", "words"),
+    [
+        ("new", "resolved", {}, "is 'new' and cannot become 'resolved'; allowed: dispatched"),
+        ("closed", "dispatched", {"unit_id": "u"}, "allowed: none (the ticket is closed)"),
+        ("on_site", "closed", {"reason": "done"}, "must be verified before it is closed as done"),
+        ("new", "closed", {}, "closing needs a reason"),
+        ("new", "dispatched", {}, "dispatching needs a unit"),
+        ("new", "teleported", {}, "unknown state 'teleported'"),
+    ],
+)
+def test_illegal_moves_are_refused_with_ticket_state_and_allowed_moves(
+    status, target, extra, words
+):
+    ticket, session = _ticket(status), _Session()
+    with pytest.raises(TransitionError, match="ticket t-1") as caught:
+        transition(session, ticket, target, "tester", AT, **extra)
+    assert words in str(caught.value)
+    assert ticket.status == status and session.added == []
+
+
+def test_return_and_reopen_are_counted():
+    ticket, session = _ticket("dispatched"), _Session()
+    transition(session, ticket, "returned", "san-01", AT, note="not ours: a traffic matter")
+    transition(session, ticket, "dispatched", "operator", AT, unit_id="cmg-01")
+    for status in ("accepted", "on_site", "resolved", "reopened"):
+        transition(session, ticket, status, "tester", AT)
+    assert (ticket.returned_count, ticket.reopened_count, ticket.unit_id) == (1, 1, "cmg-01")
+
+
+MOVES = st.lists(
+    st.tuples(
+        st.sampled_from(STATES),
+        st.sampled_from([None, "done", "duplicate"]),
+        st.sampled_from([None, "san-01"]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(moves=MOVES)
+def test_no_sequence_of_requests_reaches_an_illegal_state_or_loses_audit(moves, tmp_path_factory):
+    """Random request sequences against a real database: state always legal, audit complete."""
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('h') / 't.db'}")
+    Base.metadata.create_all(store.engine)
+    with store.session() as session:
+        session.add(_ticket())
+        session.commit()
+    accepted = 0
+    for target, reason, unit in moves:
+        with store.session() as session:
+            ticket = session.get(TicketRow, "t-1")
+            before = ticket.status
+            try:
+                transition(session, ticket, target, "prop", AT, reason=reason, unit_id=unit)
+            except TransitionError:
+                session.rollback()
+                continue
+            assert target in TRANSITIONS[before]
+            session.commit()
+            accepted += 1
+    with store.session() as session:
+        ticket = session.get(TicketRow, "t-1")
+        audit = session.scalars(select(AuditRow).order_by(AuditRow.id)).all()
+    assert ticket.status in STATES
+    assert len(audit) == accepted == ticket.version - 1
+    chain = ["new"] + [a.to_status for a in audit]
+    assert all(a.from_status == prev for a, prev in zip(audit, chain, strict=False))
+    store.dispose()
+
+
+def _calendar(**overrides) -> WorkCalendar:
+    return WorkCalendar(WorkCalendarConfig(**overrides))
+
+
+def _local(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    ("start", "minutes", "due", "calendar"),
+    [
+        (_local(2027, 1, 13, 9, 0), 60, _local(2027, 1, 13, 10, 0), {}),  # within a Wednesday
+        (_local(2027, 1, 13, 7, 0), 10, _local(2027, 1, 13, 8, 40), {}),  # before opening
+        (_local(2027, 1, 15, 17, 0), 60, _local(2027, 1, 18, 9, 0), {}),  # across a weekend
+        (_local(2027, 1, 16, 12, 0), 30, _local(2027, 1, 18, 9, 0), {}),  # raised on a Saturday
+        (
+            _local(2027, 9, 30, 17, 0),
+            60,  # National Day holidays, then a make-up Saturday (调休)
+            _local(2027, 10, 9, 9, 0),
+            {
+                "holidays": [dt.date(2027, 10, d) for d in range(1, 9)],
+                "extra_workdays": [dt.date(2027, 10, 9)],
+            },
+        ),
+    ],
+)
+def test_due_times_skip_nights_weekends_and_holidays(start, minutes, due, calendar):
+    result = _calendar(**calendar).add_working_minutes(start, minutes)
+    assert result == due
+    assert _calendar(**calendar).working_minutes_between(start, result) == pytest.approx(minutes)
+
+
+def test_calendar_config_errors_are_clear():
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        WorkCalendarConfig(timezone="Mars/Olympus")
+    with pytest.raises(ValueError, match="day_end 08:00 must be after day_start 09:00"):
+        WorkCalendarConfig(day_start="09:00", day_end="08:00")
+
+
+def test_migrations_build_exactly_the_models(database_url):
+    store = Store(database_url)
+    store.create_schema()
+    store.create_schema()  # idempotent
+    with store.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == [], f"models and migrations differ; add a revision: {diff}"
+    store.dispose()

@@ -14,6 +14,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "kpi.cameras_online": {"zh": "在线摄像头", "en": "Cameras online"},
     "feed.title": {"zh": "最新工单", "en": "Latest tickets"},
     "feed.empty": {"zh": "暂无工单", "en": "No tickets yet"},
+    "feed.reports": {"zh": "{n}次上报", "en": "{n} reports"},
     "feed.unassigned": {"zh": "未指派人员", "en": "no unit yet"},
     "legend.cameras": {"zh": "摄像头", "en": "Cameras"},
     "legend.tickets": {"zh": "工单", "en": "Tickets"},

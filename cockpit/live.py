@@ -155,7 +155,12 @@ class LiveState:
             {
                 "id": ticket.ticket_id,
                 "time": dt.datetime.fromtimestamp(ticket.changed_at).strftime("%H:%M:%S"),
-                "category": getattr(self.cfg.category(ticket.category).names, lang),
+                "category": getattr(self.cfg.category(ticket.category).names, lang)
+                + (
+                    f" · {t('feed.reports', lang).format(n=ticket.reports)}"
+                    if ticket.reports > 1
+                    else ""
+                ),
                 "status": ticket.status,
                 "status_label": t("status." + ticket.status, lang),
                 "where": self._grid_label(ticket.grid_id, lang),

@@ -6,7 +6,14 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from shapely.geometry import Polygon
 
 ANY_AREA = "*"
@@ -24,6 +31,16 @@ def _check_lon_lat(value: tuple[float, float]) -> tuple[float, float]:
         raise ValueError(f"[{lon}, {lat}] is not a WGS-84 [longitude, latitude] pair")
     return value
 
+
+def _yaml_clock(value):
+    """YAML 1.1 reads an unquoted 17:30 as the base-60 integer 1050; turn it back into "17:30"."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60 + 1:
+        return f"{value // 60:02d}:{value % 60:02d}"
+    return value
+
+
+Clock = Annotated[str, BeforeValidator(_yaml_clock), Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+ClockEnd = Annotated[str, BeforeValidator(_yaml_clock), Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
 
 LonLat = Annotated[
     tuple[float, float],
@@ -91,8 +108,8 @@ class CategoryConfig(Strict):
 class ActiveHours(Strict):
     """Daily window in which a rule fires, local time; start > end spans midnight."""
 
-    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
-    end: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$", description="HH:MM")
+    start: Clock = Field(description="HH:MM")
+    end: ClockEnd = Field(description="HH:MM")
 
 
 class RuleConfig(Strict):
@@ -200,8 +217,8 @@ class WorkCalendarConfig(Strict):
 
     timezone: str = Field(default="Asia/Shanghai", description="IANA time zone of the district")
     work_days: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays, Monday = 1")
-    day_start: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    day_end: str = Field(default="17:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    day_start: Clock = Field(default="08:30", description="HH:MM, local time")
+    day_end: Clock = Field(default="17:30", description="HH:MM, local time")
     holidays: list[dt.date] = Field(default_factory=list, description="public holidays")
     extra_workdays: list[dt.date] = Field(
         default_factory=list, description="weekend days worked to make up for a holiday"

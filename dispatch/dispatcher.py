@@ -49,6 +49,7 @@ def ticket_change(ticket: TicketRow) -> TicketChange:
         camera_id=ticket.camera_id,
         source=ticket.source,
         description=ticket.description,
+        reports=ticket.merged_events,
     )
 
 

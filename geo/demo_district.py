@@ -412,6 +412,24 @@ def config_dict(rng: random.Random) -> dict:
                 "resolve_min": 480,
             },
         ],
+        "dispatch": {
+            "merge_radius_m": 250,
+            "calendar": {
+                "timezone": "Asia/Shanghai",
+                "work_days": [1, 2, 3, 4, 5],
+                "day_start": "08:30",
+                "day_end": "17:30",
+                "holidays": [
+                    "2027-01-01",
+                    "2027-02-05",
+                    "2027-02-08",
+                    "2027-02-09",
+                    "2027-02-10",
+                    "2027-02-11",
+                ],
+                "extra_workdays": ["2027-02-20"],
+            },
+        },
         "services": {"data_dir": "data", "cockpit_host": "127.0.0.1", "cockpit_port": 8050},
         "sim": {"enabled": True, "scenario": "scenario.yaml", "speed": 1.0, "loop": True},
     }

@@ -104,6 +104,7 @@ class TicketChange(Record):
     camera_id: str | None = None
     source: str | None = None
     description: str = ""
+    reports: int = Field(default=1, ge=1, description="events merged into this ticket")
 
 
 RECORD_TYPES: dict[str, type[Record]] = {

@@ -187,3 +187,16 @@ def test_check_config_cli_rejects_a_misspelt_key(config_copy):
     assert result.returncode != 0
     assert f"{config_copy}:{line}: cameras[0].directon_deg" in result.stderr
     assert "did you mean 'direction_deg'" in result.stderr
+
+
+def test_unquoted_clock_times_are_read_as_times(config_copy):
+    """YAML 1.1 turns 17:30 into 1050; the config still means half past five."""
+    _break(config_copy, "day_end: '17:30'", "day_end: 17:30")
+    _break(
+        config_copy,
+        "active_hours: {start: '07:00', end: '22:00'}",
+        "active_hours: {start: 07:00, end: 22:00}",
+    )
+    cfg = load_config(config_copy)
+    assert cfg.dispatch.calendar.day_end == "17:30"
+    assert cfg.rules[0].active_hours.end == "22:00"

@@ -81,7 +81,7 @@ def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -
 def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
     """The map with the district's layers and empty live traces (filled by pushes)."""
     traces = [
-        _points("cameras", t("legend.cameras", lang), "#9aa5b1", MARKER_PX["cameras"]),
+        _points("cameras", t("legend.cameras", lang), "#f5f7fa", MARKER_PX["cameras"]),
         _points("tickets", t("legend.tickets", lang), "#ffb020", MARKER_PX["tickets"]),
         _points("events", t("legend.events", lang), "#ff4d4f", MARKER_PX["events"], opacity=0.45),
     ]

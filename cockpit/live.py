@@ -29,7 +29,8 @@ STATUS_COLORS = {
     "reopened": "#ff4d4f",
     "escalated": "#ff4d4f",
 }
-HEALTH_COLORS = {True: "#3ddc84", False: "#ff4d4f", None: "#9aa5b1"}
+# Cameras: white when online, red when offline, grey when unknown (units use the greens).
+HEALTH_COLORS = {True: "#f5f7fa", False: "#ff4d4f", None: "#6b7a90"}
 RECENT_EVENT_S = 120  # events pulse on the map for two minutes
 FEED_LENGTH = 8
 

@@ -31,6 +31,7 @@ STATUS_COLORS = {
 }
 # Cameras: white when online, red when offline, grey when unknown (units use the greens).
 HEALTH_COLORS = {True: "#f5f7fa", False: "#ff4d4f", None: "#6b7a90"}
+HEALTH_LABELS = {True: "health.online", False: "health.offline", None: "health.unknown"}
 RECENT_EVENT_S = 120  # events pulse on the map for two minutes
 FEED_LENGTH = 8
 
@@ -42,7 +43,8 @@ class LiveState:
         self.cfg, self.clock = cfg, clock
         self.units: dict[str, UnitPosition] = {}
         self.events: deque[Event] = deque(maxlen=500)
-        self.tickets: dict[str, TicketChange] = {}
+        self.tickets: dict[str, TicketChange] = {}  # open tickets only
+        self._ticket_versions: dict[str, int] = {}
         self.health: dict[str, CameraHealth] = {}
         self.version = 0
         self._lock = threading.Lock()
@@ -63,12 +65,15 @@ class LiveState:
                 return False
             self.units[record.unit_id] = record
         elif isinstance(record, TicketChange):
-            old = self.tickets.get(record.ticket_id)
-            if old and old.version >= record.version:
+            # Versions of closed tickets are kept too, so a late redelivery of an older change
+            # cannot bring a closed ticket back onto the wall.
+            if self._ticket_versions.get(record.ticket_id, 0) >= record.version:
                 return False
-            self.tickets[record.ticket_id] = record
-            if record.status not in OPEN:
-                del self.tickets[record.ticket_id]
+            self._ticket_versions[record.ticket_id] = record.version
+            if record.status in OPEN:
+                self.tickets[record.ticket_id] = record
+            else:
+                self.tickets.pop(record.ticket_id, None)
         elif isinstance(record, Event):
             if any(e.event_id == record.event_id for e in self.events):
                 return False
@@ -99,12 +104,11 @@ class LiveState:
         for camera in self.cfg.cameras:
             health = self.health.get(camera.id)
             online = health.online if health else None
-            state = {True: "health.online", False: "health.offline", None: "health.unknown"}
             rows.append(
                 (
                     camera.position,
                     HEALTH_COLORS[online],
-                    f"{getattr(camera.name, lang)} · {t(state[online], lang)}",
+                    f"{getattr(camera.name, lang)} · {t(HEALTH_LABELS[online], lang)}",
                     camera.id,
                 )
             )

@@ -31,7 +31,9 @@ def format_path(loc: tuple) -> str:
     return text or "(top level)"
 
 
-def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int], file: Path):
+def _to_python(
+    node: yaml.Node, path: tuple, lines: dict[tuple, int], file: Path, loader: yaml.SafeLoader
+):
     """Convert a composed YAML node to plain Python, recording each key path's line."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -44,12 +46,14 @@ def _to_python(node: yaml.Node, path: tuple, lines: dict[tuple, int], file: Path
                     [f"{file}:{key_node.start_mark.line + 1}: {loc}: key appears twice; keep one"]
                 )
             lines[path + (key,)] = key_node.start_mark.line + 1
-            result[key] = _to_python(value_node, path + (key,), lines, file)
+            result[key] = _to_python(value_node, path + (key,), lines, file, loader)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, path + (i,), lines, file) for i, item in enumerate(node.value)]
+        return [
+            _to_python(item, path + (i,), lines, file, loader) for i, item in enumerate(node.value)
+        ]
     # Scalars carry their resolved tag (int, float, bool, null, str): let PyYAML build them.
-    return yaml.SafeLoader("").construct_object(node)
+    return loader.construct_object(node)
 
 
 def _line_for(loc: tuple, lines: dict[tuple, int]) -> int:
@@ -160,7 +164,7 @@ def load_config(path: str | Path | None = None, check_areas: bool = True) -> App
     if node is None:
         raise ConfigError([f"{file}:1: the file is empty; start from config/demo/district.yaml"])
     lines: dict[tuple, int] = {}
-    data = _to_python(node, (), lines, file)
+    data = _to_python(node, (), lines, file, yaml.SafeLoader(""))
     _apply_environment(data)
     try:
         cfg = AppConfig.model_validate(data)

@@ -24,7 +24,7 @@ from streams.bus import Bus
 from streams.records import Event, Record, TicketChange, UnitPosition, new_id
 
 log = logging.getLogger(__name__)
-GROUP = keys.group("dispatcher")
+GROUP = "dispatcher"  # one consumer group per service
 
 
 def _utc(epoch: float) -> dt.datetime:

@@ -28,11 +28,6 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
-def utcnow() -> dt.datetime:
-    """Now, timezone-aware UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
 class TicketRow(Base):
     """A work ticket; Open311 names where they fit (service_code = category)."""
 

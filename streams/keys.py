@@ -21,8 +21,3 @@ def stream(name: str, namespace: str = NAMESPACE) -> str:
 def dead_letters(name: str, namespace: str = NAMESPACE) -> str:
     """Where messages that failed too often are parked for an operator to inspect."""
     return f"{namespace}:dead:{name}"
-
-
-def group(service: str) -> str:
-    """The consumer group name of a service (one group per service, one consumer per process)."""
-    return f"{service}"

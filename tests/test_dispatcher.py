@@ -36,7 +36,7 @@ def dispatcher(demo_cfg, store, bus, index):
     return Dispatcher(demo_cfg, store, bus, Router(demo_cfg, index), clock=lambda: NOW)
 
 
-def _at(x_m: float, y_m: float, fix_time: float = NOW) -> dict:
+def _at(x_m: float, y_m: float) -> dict:
     lon, lat = to_lon_lat(x_m, y_m)
     return {"lon": lon, "lat": lat}
 

@@ -55,6 +55,15 @@ def test_closed_tickets_leave_the_map_and_the_count(demo_cfg):
     assert payload["kpis"]["open"] == 0 and payload["tickets"]["ids"] == []
 
 
+def test_late_redelivery_cannot_bring_a_closed_ticket_back(demo_cfg):
+    state = _state(demo_cfg)
+    state.apply(_ticket(version=1))
+    state.apply(_ticket(version=2, status="closed"))
+    state.apply(_ticket(version=1))  # the bus delivers at least once, sometimes late
+    payload = state.payload("zh")
+    assert payload["kpis"]["open"] == 0 and payload["feed"] == []
+
+
 def test_kpis_count_fresh_units_online_cameras_and_recent_events(demo_cfg):
     state = _state(demo_cfg)
     stale = demo_cfg.services.position_stale_s + 1

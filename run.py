@@ -23,10 +23,15 @@ def _parser() -> argparse.ArgumentParser:
         help="take over work a dead dispatcher left for this long",
     )
     sub.add_parser("cockpit", help="serve the cockpit web app")
+    sub.add_parser("api", help="serve the JSON API, Open311 and the field page")
+    token = sub.add_parser("token", help="issue (or revoke) an API token")
+    token.add_argument("role", choices=("unit", "operator", "hotline", "citizen"))
+    token.add_argument("subject", help="unit id, operator name, or Open311 client name")
+    token.add_argument("--revoke", action="store_true", help="revoke the subject's tokens")
     sim = sub.add_parser("sim", help="play the scenario timeline into the bus")
     sim.add_argument("--speed", type=float, help="time multiplier (default from config)")
     sim.add_argument("--once", action="store_true", help="play the timeline once, do not loop")
-    for command in (demo, dispatcher, sub.choices["cockpit"], sim):
+    for command in (demo, dispatcher, sub.choices["cockpit"], sub.choices["api"], token, sim):
         command.add_argument("--config", type=Path, help="config YAML (default: the demo)")
     return parser
 
@@ -59,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
             services.serve_dispatcher(cfg, args.name, args.claim_idle_ms)
         elif command == "cockpit":
             services.serve_cockpit(cfg)
+        elif command == "api":
+            services.serve_api(cfg)
+        elif command == "token":
+            return services.manage_token(cfg, args.role, args.subject, args.revoke)
         elif command == "sim":
             services.serve_sim(cfg, args.speed, loop=False if args.once else None)
     except (ConfigError, ServiceError) as exc:

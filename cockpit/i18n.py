@@ -38,6 +38,36 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "hover.camera": {"zh": "摄像头", "en": "Camera"},
     "live.connected": {"zh": "实时连接", "en": "Live"},
     "live.disconnected": {"zh": "连接中断，正在重连", "en": "Disconnected, reconnecting"},
+    # The field page (dispatch/api/field.py): a phone-sized page for one unit.
+    "field.title": {"zh": "外勤工单", "en": "Field tickets"},
+    "field.login_prompt": {
+        "zh": "请输入指挥中心发给本组的令牌",
+        "en": "Enter the token the command centre gave your unit",
+    },
+    "field.token": {"zh": "令牌", "en": "Token"},
+    "field.login": {"zh": "登录", "en": "Sign in"},
+    "field.logout": {"zh": "退出", "en": "Sign out"},
+    "field.bad_token": {
+        "zh": "令牌无效或已停用，请联系指挥中心",
+        "en": "Unknown or revoked token; ask the command centre",
+    },
+    "field.none": {"zh": "暂无待办工单", "en": "Nothing to do right now"},
+    "field.refresh": {"zh": "刷新", "en": "Refresh"},
+    "field.accept": {"zh": "接单", "en": "Accept"},
+    "field.arrive": {"zh": "到场", "en": "I'm on site"},
+    "field.resolve": {"zh": "处置完成", "en": "Resolved"},
+    "field.photo": {"zh": "现场照片", "en": "Photo of the fix"},
+    "field.note": {"zh": "备注", "en": "Note"},
+    "field.give_back": {"zh": "不属本组，退回", "en": "Not ours: give back"},
+    "field.reason": {"zh": "退回原因", "en": "Why it is not ours"},
+    "field.map": {"zh": "地图导航", "en": "Open in maps"},
+    "field.due": {"zh": "时限", "en": "Due"},
+    "field.reports": {"zh": "{n}次上报", "en": "{n} reports"},
+    "field.waiting": {"zh": "等待核验", "en": "Waiting for verification"},
+    "field.done": {"zh": "已提交", "en": "Sent"},
+    "field.failed": {"zh": "未能提交", "en": "Not sent"},
+    "field.evidence": {"zh": "证据", "en": "Evidence"},
+    "field.priority.1": {"zh": "紧急", "en": "Urgent"},
 }
 
 

@@ -106,7 +106,9 @@ def _describe(error: dict) -> str:
 
 def _apply_environment(data: dict) -> None:
     """Environment variables override the services section (12-factor style deployment)."""
-    services = data.setdefault("services", {}) if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return
+    services = data.setdefault("services", {})
     if not isinstance(services, dict):
         return
     for env, key in (
@@ -118,6 +120,11 @@ def _apply_environment(data: dict) -> None:
     ):
         if os.environ.get(env):
             services[key] = os.environ[env]
+    api = data.setdefault("api", {})
+    if isinstance(api, dict):
+        for env, key in (("API_PORT", "port"), ("API_HOST", "host")):
+            if os.environ.get(env):
+                api[key] = os.environ[env]
 
 
 def _resolve_paths(cfg: AppConfig, base: Path) -> AppConfig:

@@ -103,6 +103,7 @@ class CategoryConfig(Strict):
     auto_dispatch: bool = Field(
         default=True, description="dispatch at once, or propose and wait for an operator"
     )
+    priority: int = Field(default=2, ge=1, le=3, description="1 urgent, 2 normal, 3 low")
 
 
 class ActiveHours(Strict):
@@ -180,6 +181,9 @@ class DepartmentConfig(Strict):
 
     id: Identifier
     names: Names
+    supervisor: Identifier | None = Field(
+        default=None, description="unit id of the supervisor who gets this department's escalations"
+    )
 
 
 class UnitConfig(Strict):
@@ -190,6 +194,12 @@ class UnitConfig(Strict):
     type: Identifier = Field(description="id of a unit type")
     department: Identifier = Field(description="id of a department")
     home: LonLat = Field(description="[lon, lat] of the unit's base")
+    device_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="GPS device identifier (Traccar Client / OsmAnd `id`); default: the unit id",
+    )
 
     _home = field_validator("home")(_check_lon_lat)
 
@@ -253,6 +263,45 @@ class DispatchConfig(Strict):
         default=250, ge=0, description="same-category events this close merge into an open ticket"
     )
     calendar: WorkCalendarConfig = Field(default_factory=WorkCalendarConfig)
+    escalate_after_min: float = Field(
+        default=30,
+        ge=0,
+        description="working minutes a stage may stay overdue before it goes to the supervisor",
+    )
+    verify_clear_s: float = Field(
+        default=60, gt=0, description="camera must see a resolved ticket's zone clear this long"
+    )
+    verify_settle_s: float = Field(
+        default=10, ge=0, description="camera observations this soon after 'resolved' are ignored"
+    )
+    verify_timeout_s: float = Field(
+        default=900, gt=0, description="no camera verdict after this long: an operator verifies"
+    )
+    photo_required: bool = Field(default=True, description="'resolved' needs a field photo")
+
+
+class GpsFilterConfig(Strict):
+    """Which GPS fixes the ingest drops before they reach the map and the router."""
+
+    max_speed_mps: float = Field(
+        default=42, gt=0, description="faster than this from the last fix is a jump (150 km/h)"
+    )
+    max_future_s: float = Field(default=60, ge=0, description="fixes further ahead are dropped")
+    max_age_s: float = Field(default=3600, gt=0, description="older fixes are dropped as stale")
+    max_accuracy_m: float = Field(default=500, gt=0, description="vaguer fixes are dropped")
+
+
+class ApiConfig(Strict):
+    """The JSON API: field units, GPS ingest, Open311 GeoReport v2, the phone field page."""
+
+    host: str = Field(default="127.0.0.1", description="API bind address (env API_HOST)")
+    port: int = Field(default=8060, ge=1, le=65535, description="API port (env API_PORT)")
+    jurisdiction_id: str = Field(
+        default="street-cockpit", min_length=1, description="Open311 jurisdiction_id"
+    )
+    max_body_kb: int = Field(default=256, ge=1, description="largest JSON or form body")
+    max_upload_mb: float = Field(default=10, gt=0, description="largest photo upload")
+    gps: GpsFilterConfig = Field(default_factory=GpsFilterConfig)
 
 
 class SimConfig(Strict):
@@ -295,6 +344,7 @@ class AppConfig(Strict):
     deadlines: list[DeadlineConfig] = Field(default_factory=list)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     services: ServicesConfig = Field(default_factory=ServicesConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
     source_path: Path | None = Field(default=None, exclude=True, description="set by the loader")
 
@@ -305,6 +355,10 @@ class AppConfig(Strict):
     def unit_type(self, type_id: str) -> UnitTypeConfig:
         """The unit type with this id."""
         return next(t for t in self.unit_types if t.id == type_id)
+
+    def unit(self, unit_id: str) -> UnitConfig | None:
+        """The unit with this id, if configured."""
+        return next((u for u in self.units if u.id == unit_id), None)
 
     def layer(self, kind: str) -> LayerConfig | None:
         """The first layer of this kind, if any."""
@@ -406,6 +460,28 @@ def check_units(cfg: AppConfig) -> None:
             )
 
 
+def check_supervisors(cfg: AppConfig) -> None:
+    """A department's supervisor is a configured unit; GPS device ids are unique."""
+    units = _ids(cfg.units)
+    for index, department in enumerate(cfg.departments):
+        if department.supervisor and department.supervisor not in units:
+            raise CrossFieldError(
+                ("departments", index, "supervisor"),
+                f"department {department.id!r} names unknown supervisor unit "
+                f"{department.supervisor!r} ({_suggest(department.supervisor, units)})",
+            )
+    devices: dict[str, str] = {}
+    for index, unit in enumerate(cfg.units):
+        device = unit.device_id or unit.id
+        if device in devices:
+            raise CrossFieldError(
+                ("units", index, "device_id"),
+                f"unit {unit.id!r} uses GPS device id {device!r}, already used by unit "
+                f"{devices[device]!r}; give each unit its own device id",
+            )
+        devices[device] = unit.id
+
+
 def check_routing(cfg: AppConfig) -> None:
     """Every routing cell names known things, and every category can be routed somewhere."""
     known = {
@@ -449,6 +525,7 @@ CROSS_CHECKS = (
     check_rule_categories,
     check_zone_rules,
     check_units,
+    check_supervisors,
     check_routing,
     check_deadlines,
 )

@@ -2,55 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.schema import AppConfig
-from dispatch.calendar import WorkCalendar
-from dispatch.lifecycle import transition
+from dispatch.desk import Desk, deadlines, ticket_change, utc, workloads
 from dispatch.routing import Fix, Router
 from dispatch.states import OPEN_STATES
-from dispatch.store import AuditRow, EventLinkRow, Store, TicketRow, UnitPositionRow
+from dispatch.store import AuditRow, EventLinkRow, MediaRow, Store, TicketRow, UnitPositionRow
 from streams import keys
 from streams.bus import Bus
-from streams.records import Event, Record, TicketChange, UnitPosition, new_id
+from streams.records import Event, Record, UnitPosition, ZoneCheck, new_id
 
 log = logging.getLogger(__name__)
 GROUP = "dispatcher"  # one consumer group per service
-
-
-def _utc(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC)
-
-
-def ticket_change(ticket: TicketRow) -> TicketChange:
-    """The bus record describing a ticket's current state."""
-    return TicketChange(
-        ticket_id=ticket.id,
-        version=ticket.version,
-        status=ticket.status,
-        category=ticket.service_code,
-        lon=ticket.lon,
-        lat=ticket.lat,
-        changed_at=ticket.updated_at.timestamp(),
-        event_id=ticket.event_id,
-        grid_id=ticket.grid_id,
-        community_id=ticket.community_id,
-        department_id=ticket.department_id,
-        unit_id=ticket.unit_id,
-        camera_id=ticket.camera_id,
-        source=ticket.source,
-        description=ticket.description,
-        reports=ticket.merged_events,
-    )
 
 
 class Dispatcher:
@@ -66,8 +38,8 @@ class Dispatcher:
     ):
         self.cfg, self.store, self.bus, self.router, self.clock = cfg, store, bus, router, clock
         self._categories = {c.id: c for c in cfg.categories}
-        self._limits = {d.category: d for d in cfg.deadlines}
-        self.calendar = WorkCalendar(cfg.dispatch.calendar)
+        self.desk = Desk(cfg, store, bus, router, clock)
+        self.calendar = self.desk.calendar
 
     def handle(self, record: Record) -> None:
         """Bus handler: route each record type to its method."""
@@ -75,6 +47,8 @@ class Dispatcher:
             self.on_event(record)
         elif isinstance(record, UnitPosition):
             self.on_position(record)
+        elif isinstance(record, ZoneCheck):
+            self.desk.on_zone_check(record)
 
     def on_event(self, event: Event) -> TicketRow:
         """File the event (new ticket, or merged into an open one) unless already filed; publish."""
@@ -85,6 +59,8 @@ class Dispatcher:
             )
         ticket = self._linked(event.event_id) or self._file(event)
         self.bus.publish(ticket_change(ticket))
+        if ticket.status != "resolved":
+            self.desk._unmark_pending(ticket)  # a report reopened it: the re-check is moot
         return ticket
 
     def _linked(self, event_id: str) -> TicketRow | None:
@@ -104,7 +80,7 @@ class Dispatcher:
                 EventLinkRow(
                     event_id=event.event_id,
                     ticket_id=ticket.id,
-                    linked_at=_utc(now),
+                    linked_at=utc(now),
                     merged=ticket.event_id != event.event_id,
                 )
             )
@@ -116,15 +92,19 @@ class Dispatcher:
         return ticket
 
     def _merge_target(self, session: Session, event: Event) -> TicketRow | None:
-        """An open ticket for the same problem: same camera zone, else same category nearby."""
+        """An open (or resolved, unverified) ticket for the same problem: same camera zone,
+        else same category nearby."""
         same = select(TicketRow).where(
-            TicketRow.status.in_(OPEN_STATES), TicketRow.service_code == event.category
+            TicketRow.status.in_((*OPEN_STATES, "resolved")),
+            TicketRow.service_code == event.category,
         )
         if event.camera_id and event.zone_id:
             query = same.where(
                 TicketRow.camera_id == event.camera_id, TicketRow.zone_id == event.zone_id
             )
-            found = session.scalars(query.order_by(TicketRow.requested_at)).first()
+            found = session.scalars(
+                query.order_by(TicketRow.requested_at).with_for_update()
+            ).first()
             if found:
                 return found
         radius = self.cfg.dispatch.merge_radius_m
@@ -139,18 +119,19 @@ class Dispatcher:
         distance = self.router.index.projector.distance_m
         ranked = sorted(
             ((distance((t.lon, t.lat), (event.lon, event.lat)), t.requested_at, t.id), t)
-            for t in session.scalars(box)
+            for t in session.scalars(box.with_for_update())
         )
         return next((t for (d, _, _), t in ranked if d <= radius), None)
 
     def _merge(self, session: Session, ticket: TicketRow, event: Event, now: float) -> None:
         ticket.merged_events += 1
         ticket.version += 1
-        ticket.updated_at = _utc(now)
+        ticket.updated_at = utc(now)
+        self._attach_snapshot(session, ticket, event, now)
         session.add(
             AuditRow(
                 ticket_id=ticket.id,
-                at=_utc(now),
+                at=utc(now),
                 actor="dispatcher",
                 from_status=ticket.status,
                 to_status=ticket.status,
@@ -159,6 +140,30 @@ class Dispatcher:
             )
         )
         log.info("event %s merged into ticket %s", event.event_id, ticket.id)
+        settle = self.cfg.dispatch.verify_settle_s
+        if (
+            ticket.status == "resolved"
+            and event.detected_at >= ticket.resolved_at.timestamp() + settle
+        ):
+            note = f"new {event.source} report after the fix: the problem is still there"
+            self.desk._reopen(session, ticket, f"{event.source}:{event.event_id}", utc(now), note)
+
+    @staticmethod
+    def _attach_snapshot(session: Session, ticket: TicketRow, event: Event, now: float) -> None:
+        """Keep the event's evidence: a camera snapshot, or a reporter's photo link."""
+        for kind, path in (("snapshot", event.snapshot), ("link", event.media_url)):
+            if path:
+                session.add(
+                    MediaRow(
+                        id=new_id(),
+                        ticket_id=ticket.id,
+                        kind=kind,
+                        path=path,
+                        content_type="image/jpeg",
+                        added_at=utc(now),
+                        added_by=f"{event.source}:{event.camera_id or event.event_id}"[:64],
+                    )
+                )
 
     def _create(self, session: Session, event: Event, now: float) -> TicketRow:
         location = self.router.index.locate(event.lon, event.lat)
@@ -166,7 +171,7 @@ class Dispatcher:
         pick = None
         if self._categories[event.category].auto_dispatch:
             pick = self.router.pick_unit(
-                route, event.lon, event.lat, self._fixes(session), self._workloads(session), now
+                route, event.lon, event.lat, self._fixes(session), workloads(session), now
             )
         ticket = TicketRow(
             id=new_id(),
@@ -182,20 +187,23 @@ class Dispatcher:
             department_id=route.department_id,
             camera_id=event.camera_id,
             zone_id=event.zone_id,
-            requested_at=_utc(event.detected_at),
-            updated_at=_utc(now),
+            requested_at=utc(event.detected_at),
+            updated_at=utc(now),
             version=1,
             merged_events=1,
             returned_count=0,
             reopened_count=0,
-            **self._deadlines(event.category, _utc(now)),
+            priority=self._categories[event.category].priority,
+            address=event.address,
+            **deadlines(self.cfg, self.calendar, event.category, utc(now)),
         )
         session.add(ticket)
         session.flush()  # the audit rows reference the ticket
+        self._attach_snapshot(session, ticket, event, now)
         session.add(
             AuditRow(
                 ticket_id=ticket.id,
-                at=_utc(now),
+                at=utc(now),
                 actor="dispatcher",
                 from_status=None,
                 to_status="new",
@@ -204,8 +212,8 @@ class Dispatcher:
         )
         if pick:
             note = f"routed to {route.department_id}; nearest unit {pick[0]} at {pick[1]:.0f} m"
-            transition(
-                session, ticket, "dispatched", "dispatcher", _utc(now), note=note, unit_id=pick[0]
+            self.desk._move(
+                session, ticket, "dispatched", "dispatcher", utc(now), note, unit_id=pick[0]
             )
         log.info(
             "event %s -> ticket %s (%s, %s, unit %s)",
@@ -217,32 +225,10 @@ class Dispatcher:
         )
         return ticket
 
-    def _deadlines(self, category: str, start: dt.datetime) -> dict[str, dt.datetime | None]:
-        """Due times per stage, in working time from `start`."""
-        limits = self._limits.get(category)
-        if limits is None:
-            return {"accept_due": None, "arrive_due": None, "resolve_due": None}
-        add = self.calendar.add_working_minutes
-        return {
-            "accept_due": add(start, limits.accept_min),
-            "arrive_due": add(start, limits.arrive_min),
-            "resolve_due": add(start, limits.resolve_min),
-        }
-
     @staticmethod
     def _fixes(session: Session) -> dict[str, Fix]:
         rows = session.scalars(select(UnitPositionRow))
         return {row.unit_id: Fix(row.lon, row.lat, row.fix_time) for row in rows}
-
-    @staticmethod
-    def _workloads(session: Session) -> dict[str, int]:
-        query = (
-            select(TicketRow.unit_id, func.count())
-            .where(TicketRow.status.in_(OPEN_STATES))
-            .where(TicketRow.unit_id.is_not(None))
-            .group_by(TicketRow.unit_id)
-        )
-        return dict(session.execute(query).all())
 
     def on_position(self, position: UnitPosition) -> None:
         """Keep the newest fix per unit (out-of-order fixes are ignored)."""
@@ -268,19 +254,31 @@ def run_dispatcher(
     stop: threading.Event,
     claim_idle_ms: int = 30_000,
     max_events: int | None = None,
+    tick_s: float = 5.0,
 ) -> None:
-    """Consume events and unit positions until `stop` is set (or `max_events` were handled)."""
+    """Consume events, unit positions and zone re-checks, and tick deadlines, until `stop` is set
+    (or `max_events` events were handled)."""
     bus = dispatcher.bus
-    positions = bus.consumer(
-        keys.UNIT_POSITIONS, GROUP, name, dispatcher.handle, claim_idle_ms=claim_idle_ms
-    )
+    threads = []
+    for stream in (keys.UNIT_POSITIONS, keys.ZONE_CHECKS):
+        consumer = bus.consumer(stream, GROUP, name, dispatcher.handle, claim_idle_ms=claim_idle_ms)
+        threads.append(threading.Thread(target=consumer.run, args=(stop,), daemon=True))
+    threads.append(threading.Thread(target=_ticker, args=(dispatcher, stop, tick_s), daemon=True))
+    for thread in threads:
+        thread.start()
     events = bus.consumer(keys.EVENTS, GROUP, name, dispatcher.handle, claim_idle_ms=claim_idle_ms)
-    thread = threading.Thread(
-        target=positions.run, args=(stop,), name=f"{name}-positions", daemon=True
-    )
-    thread.start()
     try:
         events.run(stop, max_messages=max_events)
     finally:
         stop.set()
-        thread.join(timeout=5)
+        for thread in threads:
+            thread.join(timeout=5)
+
+
+def _ticker(dispatcher: Dispatcher, stop: threading.Event, every_s: float) -> None:
+    """Raise and escalate overdue warnings every `every_s` seconds."""
+    while not stop.wait(every_s):
+        try:
+            dispatcher.desk.tick()
+        except Exception:  # a database hiccup must not end the ticks; the next one retries
+            log.exception("deadline tick failed")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     func,
@@ -20,8 +21,29 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from dispatch.states import OPEN_STATES
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back time-zone aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value} would be ambiguous; pass an aware one")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -46,16 +68,70 @@ class TicketRow(Base):
     unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     camera_id: Mapped[str | None] = mapped_column(String(64))
     zone_id: Mapped[str | None] = mapped_column(String(64))
-    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     merged_events: Mapped[int] = mapped_column(Integer, default=1)
     returned_count: Mapped[int] = mapped_column(Integer, default=0)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     close_reason: Mapped[str | None] = mapped_column(String(32))
-    accept_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    arrive_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    resolve_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    accept_due: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    arrive_due: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    resolve_due: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    address: Mapped[str | None] = mapped_column(String(255))
+    # When each stage was reached (the KPIs and the overdue checks read these).
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    arrived_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # Camera verification: since when the re-check has seen the zone clear.
+    clear_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class MediaRow(Base):
+    """Evidence attached to a ticket: camera snapshots and field photos (files in the data dir)."""
+
+    __tablename__ = "ticket_media"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # snapshot | photo
+    path: Mapped[str] = mapped_column(String(255))  # relative to the data dir
+    content_type: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    added_by: Mapped[str] = mapped_column(String(64))
+
+
+class WarningRow(Base):
+    """An overdue stage, or a verification waiting for a person, and what operators did."""
+
+    __tablename__ = "ticket_warnings"
+    __table_args__ = (UniqueConstraint("ticket_id", "stage", "due_at", name="uq_warning_stage"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))  # accept | arrive | resolve | verify
+    level: Mapped[str] = mapped_column(String(16))  # overdue | escalated
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    raised_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    supervisor_id: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    muted_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), index=True)
+
+
+class TokenRow(Base):
+    """An API credential: only its SHA-256 is stored; the secret is shown once when issued."""
+
+    __tablename__ = "api_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # unit | operator | open311
+    subject: Mapped[str] = mapped_column(String(64), index=True)  # unit id, operator or client
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class EventLinkRow(Base):
@@ -64,7 +140,7 @@ class EventLinkRow(Base):
     __tablename__ = "ticket_events"
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
-    linked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     merged: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -74,7 +150,7 @@ class AuditRow(Base):
     __tablename__ = "ticket_audit"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
@@ -102,6 +178,9 @@ def default_database_url(data_dir: Path) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets the cockpit read while the dispatcher writes; busy_timeout rides out brief locks.
+    # The driver's own transaction handling is off so that _sqlite_begin can take the write lock
+    # up front: the dispatcher, the API and the field page all read-modify-write tickets.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -116,7 +195,14 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_begin(connection) -> None:
+    # BEGIN IMMEDIATE: a writer waits (busy_timeout) for another to finish instead of failing
+    # half-way with "database is locked" when two processes update the same ticket.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Store:

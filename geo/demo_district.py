@@ -269,12 +269,19 @@ UNIT_TYPES = [
     ("sanitation", "环卫作业", "Sanitation", 3),
     ("citymgmt", "城管巡查", "City management", 3),
     ("gridworker", "网格员", "Grid worker", 4),
+    ("supervisor", "值班长", "Duty supervisor", 50),
 ]
+# Department, Chinese name, English name, supervisor unit (gets the escalations).
 DEPARTMENTS = [
-    ("dept-sanitation", "街道环卫所", "Sanitation Station"),
-    ("dept-citymgmt", "城管中队", "City Management Squad"),
-    ("dept-grid-west", "西片网格工作站", "West Grid Office"),
-    ("dept-grid-east", "东片网格工作站", "East Grid Office"),
+    ("dept-sanitation", "街道环卫所", "Sanitation Station", "sup-san"),
+    ("dept-citymgmt", "城管中队", "City Management Squad", "sup-cmg"),
+    ("dept-grid-west", "西片网格工作站", "West Grid Office", "sup-grid"),
+    ("dept-grid-east", "东片网格工作站", "East Grid Office", "sup-grid"),
+]
+SUPERVISORS = [
+    ("sup-san", "环卫所值班长·周", "dept-sanitation"),
+    ("sup-cmg", "城管中队值班长·吴", "dept-citymgmt"),
+    ("sup-grid", "网格站值班长·郑", "dept-grid-west"),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林"
 
@@ -304,6 +311,8 @@ def _units(rng: random.Random) -> list[dict]:
                 x_range=(0, 1200) if i < 3 else (1200, 2400),
             )
         )
+    for uid, name, dept in SUPERVISORS:
+        units.append(_unit(rng, uid, name, "supervisor", dept))
     return units
 
 
@@ -398,7 +407,9 @@ def config_dict(rng: random.Random) -> dict:
         "unit_types": [
             {"id": i, "names": names(zh, en), "workload_cap": cap} for i, zh, en, cap in UNIT_TYPES
         ],
-        "departments": [{"id": i, "names": names(zh, en)} for i, zh, en in DEPARTMENTS],
+        "departments": [
+            {"id": i, "names": names(zh, en), "supervisor": sup} for i, zh, en, sup in DEPARTMENTS
+        ],
         "units": _units(rng),
         "routing": _routing(),
         "deadlines": [

@@ -75,7 +75,7 @@ def serve_cockpit(cfg: AppConfig) -> None:
 
     from cockpit.app import Pusher, create_app
     from cockpit.live import BusFeed, LiveState
-    from dispatch.dispatcher import ticket_change
+    from dispatch.desk import ticket_change
     from geo.layers import load_layers
 
     ctx = Context(cfg)
@@ -89,6 +89,58 @@ def serve_cockpit(cfg: AppConfig) -> None:
     log.info("cockpit on http://%s:%d", host, port)
     # The threading-mode server Flask-SocketIO itself runs, minus Flask's console banner.
     run_simple(host, port, app.server, threaded=True, use_reloader=False)
+
+
+def serve_api(cfg: AppConfig) -> None:
+    """Serve the JSON API, Open311 and the field page until stopped."""
+    import uvicorn
+
+    from dispatch.api.app import create_api
+    from dispatch.routing import Router
+    from geo.layers import load_layers
+
+    ctx = Context(cfg)
+    app = create_api(cfg, ctx.store, ctx.bus, Router(cfg, ctx.index), load_layers(cfg))
+    host, port = cfg.api.host, cfg.api.port
+    log.info("api on http://%s:%d", host, port)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def manage_token(cfg: AppConfig, role: str, subject: str, revoke: bool) -> int:
+    """`python run.py token ROLE SUBJECT`: print a new secret (or revoke SUBJECT's tokens)."""
+    from dispatch import tokens
+
+    store = Context(cfg).store
+    if revoke:
+        print(f"revoked {tokens.revoke(store, subject)} token(s) of {subject}")
+        return 0
+    if role == "unit" and cfg.unit(subject) is None:
+        known = ", ".join(u.id for u in cfg.units)
+        print(f"token: unknown unit {subject!r}; units: {known}", file=sys.stderr)
+        return 2
+    print(tokens.issue(store, role, subject))
+    return 0
+
+
+def demo_tokens(cfg: AppConfig) -> Path:
+    """Tokens for every demo unit, an operator and a hotline, kept in the data dir (mode 600)."""
+    from dispatch import tokens
+
+    path = cfg.services.data_dir.resolve() / "demo-tokens.txt"
+    store = Context(cfg).store
+    if path.exists():
+        lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+        if lines and all(len(p) == 3 and tokens.lookup(store, p[2]) for p in lines):
+            return path
+    subjects = [("unit", u.id) for u in cfg.units] + [("operator", "demo"), ("hotline", "demo")]
+    text = "".join(
+        f"{role} {subject} {tokens.issue(store, role, subject)}\n" for role, subject in subjects
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(text)
+    store.dispose()
+    return path
 
 
 def _child_argv(service: str, config_path: Path, *extra: str) -> list[str]:
@@ -135,6 +187,7 @@ class DemoStack:
             self.redis_url = env["REDIS_URL"] = self.redis.start()
         self.supervisor.add("dispatcher", _child_argv("dispatcher", self.config_path), env)
         self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
+        self.supervisor.add("api", _child_argv("api", self.config_path), env)
         if self.with_sim:
             self.supervisor.add("sim", _child_argv("sim", self.config_path), env)
         host, port = self.cfg.services.cockpit_host, self.cfg.services.cockpit_port
@@ -172,6 +225,12 @@ def run_demo(config_path: Path | None, with_sim: bool = True) -> int:
         kind = "embedded" if stack.redis else "external"
         print(
             f"bus: {stack.redis_url} ({kind}); data: {stack.cfg.services.data_dir.resolve()}",
+            flush=True,
+        )
+        api = f"http://{stack.cfg.api.host}:{stack.cfg.api.port}"
+        print(
+            f"field page: {api}/field  API: {api}/openapi.json  "
+            f"demo tokens: {demo_tokens(stack.cfg)}",
             flush=True,
         )
         print(f"Street Cockpit demo running: open {url}  (Ctrl-C to stop)", flush=True)

@@ -10,7 +10,9 @@ EVENTS = "events"
 CAMERA_HEALTH = "camera_health"
 UNIT_POSITIONS = "unit_positions"
 TICKET_CHANGES = "ticket_changes"
-ALL_STREAMS = (EVENTS, CAMERA_HEALTH, UNIT_POSITIONS, TICKET_CHANGES)
+ZONE_CHECKS = "zone_checks"
+ALERTS = "alerts"
+ALL_STREAMS = (EVENTS, CAMERA_HEALTH, UNIT_POSITIONS, TICKET_CHANGES, ZONE_CHECKS, ALERTS)
 
 
 def stream(name: str, namespace: str = NAMESPACE) -> str:
@@ -21,3 +23,13 @@ def stream(name: str, namespace: str = NAMESPACE) -> str:
 def dead_letters(name: str, namespace: str = NAMESPACE) -> str:
     """Where messages that failed too often are parked for an operator to inspect."""
     return f"{namespace}:dead:{name}"
+
+
+def verify_pending(namespace: str = NAMESPACE) -> str:
+    """Hash "camera/zone" -> ticket id of resolved tickets whose zone a camera must re-check."""
+    return f"{namespace}:verify:pending"
+
+
+def gps_last(namespace: str = NAMESPACE) -> str:
+    """Hash unit id -> "fix_time lon lat" of the last fix the GPS ingest accepted."""
+    return f"{namespace}:gps:last"

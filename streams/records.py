@@ -56,6 +56,8 @@ class Event(Record):
     confidence: float | None = Field(default=None, ge=0, le=1)
     description: str = Field(default="", max_length=2000)
     snapshot: str | None = Field(default=None, description="snapshot path under the data dir")
+    address: str | None = Field(default=None, max_length=255, description="as reported")
+    media_url: str | None = Field(default=None, max_length=1000, description="reporter's photo")
 
 
 class CameraHealth(Record):
@@ -107,8 +109,40 @@ class TicketChange(Record):
     reports: int = Field(default=1, ge=1, description="events merged into this ticket")
 
 
+class ZoneCheck(Record):
+    """A camera's re-check of a zone: is the problem a rule watches there still present?"""
+
+    STREAM: ClassVar[str] = keys.ZONE_CHECKS
+    TYPE: ClassVar[str] = "zone_check"
+    camera_id: str = Field(min_length=1, max_length=64)
+    zone_id: str = Field(min_length=1, max_length=64)
+    present: bool
+    observed_at: float = Field(default_factory=time.time)
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    snapshot: str | None = Field(default=None, description="snapshot path under the data dir")
+
+
+class TicketAlert(Record):
+    """A ticket's stage went overdue, was escalated, or needs a person to verify it."""
+
+    STREAM: ClassVar[str] = keys.ALERTS
+    TYPE: ClassVar[str] = "ticket_alert"
+    warning_id: int
+    ticket_id: str
+    stage: Literal["accept", "arrive", "resolve", "verify"]
+    level: Literal["overdue", "escalated", "cleared", "acknowledged", "muted"]
+    due_at: float
+    raised_at: float
+    category: str
+    unit_id: str | None = None
+    supervisor_id: str | None = None
+    muted_until: float | None = None
+    actor: str | None = None
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
-    cls.TYPE: cls for cls in (Event, CameraHealth, UnitPosition, TicketChange)
+    cls.TYPE: cls
+    for cls in (Event, CameraHealth, UnitPosition, TicketChange, ZoneCheck, TicketAlert)
 }
 
 

@@ -96,3 +96,96 @@ def artifacts() -> Path:
     """Where tests save screenshots for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def demo_layers(demo_cfg):
+    """The demo district's layers, read once."""
+    from geo.layers import load_layers
+
+    return load_layers(demo_cfg)
+
+
+@pytest.fixture(scope="session")
+def demo_index(demo_cfg, demo_layers):
+    """The demo district's spatial index."""
+    from geo.index import DistrictIndex
+
+    return DistrictIndex(demo_layers, demo_cfg.district.crs)
+
+
+class Clock:
+    """An explicit clock: tests move time instead of sleeping."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        """Move forward; return the new time."""
+        self.now += seconds
+        return self.now
+
+
+class ApiStack:
+    """A dispatcher consuming the real bus and the API served by uvicorn on a free port."""
+
+    def __init__(self, cfg, store, bus, index, layers, clock: Clock):
+        import threading
+
+        import uvicorn
+
+        from dispatch.api.app import create_api
+        from dispatch.dispatcher import Dispatcher, run_dispatcher
+        from dispatch.routing import Router
+        from streams.embedded import free_port
+
+        self.cfg, self.store, self.bus, self.clock = cfg, store, bus, clock
+        router = Router(cfg, index)
+        self.dispatcher = Dispatcher(cfg, store, bus, router, clock)
+        self.desk = self.dispatcher.desk
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(
+                target=run_dispatcher,
+                args=(self.dispatcher, "test-dispatcher", self.stop),
+                kwargs={"tick_s": 3600},
+                daemon=True,
+            )
+        ]
+        app = create_api(cfg, store, bus, router, layers, clock)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
+        self.threads.append(threading.Thread(target=self.server.run, daemon=True))
+        for thread in self.threads:
+            thread.start()
+        import time
+
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert self.server.started, "the API did not start"
+
+    def close(self) -> None:
+        """Stop the server and the dispatcher."""
+        self.server.should_exit = True
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+
+@pytest.fixture
+def api_stack(demo_cfg, store, bus, demo_index, demo_layers, tmp_path):
+    """Dispatcher + API on the real bus and database, with an explicit clock and tmp data dir."""
+    services = demo_cfg.services.model_copy(update={"data_dir": tmp_path / "data"})
+    cfg = demo_cfg.model_copy(update={"services": services})
+    # Wednesday 2027-01-13 10:00 in Shanghai: inside working hours.
+    clock = Clock(1_799_805_600.0)
+    stack = ApiStack(cfg, store, bus, demo_index, demo_layers, clock)
+    yield stack
+    stack.close()

@@ -1,0 +1,56 @@
+"""API credentials: one secret per field unit, operator or Open311 client; only hashes are kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from dispatch.store import Store, TokenRow
+
+ROLES = ("unit", "operator", "hotline", "citizen")
+OPEN311_ROLES = ("hotline", "citizen")  # Open311 api_key holders; the role is the event source
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue(store: Store, role: str, subject: str) -> str:
+    """A new secret for `subject` in `role`; shown once, stored only as its SHA-256."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    secret = f"sc_{role[0]}_{secrets.token_urlsafe(24)}"
+    with store.session() as session:
+        session.add(
+            TokenRow(
+                token_hash=_hash(secret),
+                role=role,
+                subject=subject,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        session.commit()
+    return secret
+
+
+def lookup(store: Store, secret: str | None) -> TokenRow | None:
+    """The live token row for a presented secret, or None."""
+    if not secret or len(secret) > 200:
+        return None
+    with store.session() as session:
+        row = session.get(TokenRow, _hash(secret))
+    return row if row and row.revoked_at is None else None
+
+
+def revoke(store: Store, subject: str) -> int:
+    """Revoke every live token of `subject`; return how many."""
+    with store.session() as session:
+        query = select(TokenRow).where(TokenRow.subject == subject, TokenRow.revoked_at.is_(None))
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.revoked_at = dt.datetime.now(dt.UTC)
+        session.commit()
+    return len(rows)

@@ -1,0 +1,534 @@
+"""The API over HTTP: field units close the loop, operators verify and handle warnings, GPS
+ingest (JSON and OsmAnd) filters bad fixes, and every refusal is a clear 4xx."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import cv2
+import numpy as np
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from dispatch import tokens
+from dispatch.store import AuditRow, EventLinkRow, MediaRow, TicketRow, WarningRow
+from geo.demo_district import to_lon_lat
+from streams import keys
+from streams.records import Event, UnitPosition, ZoneCheck, decode
+
+
+def jpeg(width: int = 64, height: int = 48) -> bytes:
+    """A real JPEG (what a phone camera uploads)."""
+    image = np.full((height, width, 3), (40, 160, 90), np.uint8)
+    ok, data = cv2.imencode(".jpg", image)
+    assert ok
+    return data.tobytes()
+
+
+def place_units(stack, at: float | None = None) -> None:
+    """Every unit reports a fresh fix at its home."""
+    for unit in stack.cfg.units:
+        stack.dispatcher.on_position(
+            UnitPosition(
+                unit_id=unit.id,
+                lon=unit.home[0],
+                lat=unit.home[1],
+                fix_time=stack.clock() if at is None else at,
+            )
+        )
+
+
+def wait_ticket(stack, event_id: str, timeout: float = 10) -> TicketRow:
+    """The ticket an event was filed into, once the dispatcher has filed it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with stack.store.session() as session:
+            link = session.get(EventLinkRow, event_id)
+            if link:
+                return session.get(TicketRow, link.ticket_id)
+        time.sleep(0.02)
+    raise AssertionError(f"event {event_id} was not filed within {timeout} s")
+
+
+def camera_event(stack, camera: str = "cam-02", zone: str = "bin-1") -> Event:
+    """A camera finding in one of the demo zones."""
+    cam = next(c for c in stack.cfg.cameras if c.id == camera)
+    spec = next(z for z in cam.zones if z.id == zone)
+    rule = next(r for r in stack.cfg.rules if r.id == spec.rule)
+    return Event(
+        category=rule.category,
+        source="camera",
+        lon=spec.map_anchor[0],
+        lat=spec.map_anchor[1],
+        detected_at=stack.clock(),
+        camera_id=camera,
+        zone_id=zone,
+        rule_id=rule.id,
+    )
+
+
+def counts(store) -> dict[str, int]:
+    """Rows per table (to show a refused request stored nothing)."""
+    with store.session() as session:
+        return {
+            table.__tablename__: session.scalar(select(func.count()).select_from(table))
+            for table in (TicketRow, AuditRow, MediaRow, EventLinkRow, WarningRow)
+        }
+
+
+class Client:
+    """HTTP calls to the API with a token."""
+
+    def __init__(self, base: str, token: str | None):
+        self.base, self.session = base, requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def get(self, path: str, **kw):
+        return self.session.get(self.base + path, timeout=10, **kw)
+
+    def post(self, path: str, **kw):
+        return self.session.post(self.base + path, timeout=10, **kw)
+
+
+@pytest.fixture
+def dispatched(api_stack):
+    """A camera ticket dispatched to its nearest unit, and that unit's client."""
+    place_units(api_stack)
+    event = camera_event(api_stack)
+    api_stack.bus.publish(event)
+    ticket = wait_ticket(api_stack, event.event_id)
+    assert ticket.status == "dispatched" and ticket.unit_id
+    unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", ticket.unit_id))
+    return ticket, unit
+
+
+def operator(stack) -> Client:
+    return Client(stack.url, tokens.issue(stack.store, "operator", "duty-1"))
+
+
+def resolve(unit: Client, ticket_id: str, photos=None, note: str = "cleared"):
+    files = [("photo", ("fix.jpg", data, "image/jpeg")) for data in (photos or [jpeg()])]
+    return unit.post(f"/api/v1/tickets/{ticket_id}/resolve", files=files, data={"note": note})
+
+
+def work_to_resolved(api_stack, dispatched):
+    ticket, unit = dispatched
+    assert unit.post(f"/api/v1/tickets/{ticket.id}/accept").status_code == 200
+    assert (
+        unit.post(f"/api/v1/tickets/{ticket.id}/arrive", json={"note": "here"}).json()["status"]
+        == "on_site"
+    )
+    answer = resolve(unit, ticket.id)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "resolved"
+    return ticket, unit
+
+
+def wait_status(stack, ticket_id: str, status: str, timeout: float = 10) -> TicketRow:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ticket = stack.desk.get(ticket_id)
+        if ticket.status == status:
+            return ticket
+        time.sleep(0.02)
+    raise AssertionError(f"ticket {ticket_id} is {ticket.status}, not {status}")
+
+
+# ----- the closed loop -----------------------------------------------------------------------
+
+
+def test_unit_sees_accepts_arrives_and_resolves_with_a_photo(api_stack, dispatched):
+    ticket, unit = dispatched
+    mine = unit.get("/api/v1/my/tickets").json()
+    assert [t["id"] for t in mine] == [ticket.id]
+    assert mine[0]["map_url"].startswith("geo:") and "accepted" in mine[0]["allowed"]
+    work_to_resolved(api_stack, dispatched)
+    detail = unit.get(f"/api/v1/tickets/{ticket.id}").json()
+    photo = next(m for m in detail["media"] if m["kind"] == "photo")
+    fetched = requests.get(api_stack.url + photo["url"], timeout=10)
+    assert fetched.status_code == 200 and fetched.content.startswith(b"\xff\xd8\xff")
+    trail = [(a["from_status"], a["to_status"], a["actor"]) for a in detail["audit"]]
+    assert trail == [
+        (None, "new", "dispatcher"),
+        ("new", "dispatched", "dispatcher"),
+        ("dispatched", "accepted", f"unit:{ticket.unit_id}"),
+        ("accepted", "on_site", f"unit:{ticket.unit_id}"),
+        ("on_site", "resolved", f"unit:{ticket.unit_id}"),
+    ]
+    # The vision workers learn which zone to re-check from Redis.
+    pending = api_stack.bus.client.hgetall(keys.verify_pending())
+    assert pending == {b"cam-02/bin-1": ticket.id.encode()}
+
+
+def test_camera_sees_the_zone_clear_long_enough_and_the_ticket_closes(api_stack, dispatched):
+    ticket, _ = work_to_resolved(api_stack, dispatched)
+    start = api_stack.clock() + api_stack.cfg.dispatch.verify_settle_s
+    clear_s = api_stack.cfg.dispatch.verify_clear_s
+    api_stack.bus.publish(
+        ZoneCheck(camera_id="cam-02", zone_id="bin-1", present=False, observed_at=start)
+    )
+    api_stack.bus.publish(
+        ZoneCheck(
+            camera_id="cam-02", zone_id="bin-1", present=False, observed_at=start + clear_s / 2
+        )
+    )
+    time.sleep(0.5)
+    assert api_stack.desk.get(ticket.id).status == "resolved"  # not clear long enough yet
+    api_stack.bus.publish(
+        ZoneCheck(camera_id="cam-02", zone_id="bin-1", present=False, observed_at=start + clear_s)
+    )
+    closed = wait_status(api_stack, ticket.id, "closed")
+    assert closed.close_reason == "done" and closed.verified_at is not None
+    trail = [(a.to_status, a.actor) for a in api_stack.desk.audit(ticket.id)][-2:]
+    assert trail == [("verified", "camera:cam-02"), ("closed", "dispatcher")]
+    assert api_stack.bus.client.hgetall(keys.verify_pending()) == {}
+
+
+def test_problem_still_there_reopens_and_goes_back_to_the_same_unit(api_stack, dispatched):
+    ticket, unit = work_to_resolved(api_stack, dispatched)
+    seen = api_stack.clock() + api_stack.cfg.dispatch.verify_settle_s + 5
+    api_stack.bus.publish(
+        ZoneCheck(camera_id="cam-02", zone_id="bin-1", present=True, observed_at=seen)
+    )
+    again = wait_status(api_stack, ticket.id, "dispatched")
+    assert again.unit_id == ticket.unit_id and again.reopened_count == 1
+    notes = [a.note for a in api_stack.desk.audit(ticket.id) if a.to_status == "reopened"]
+    assert notes and "still sees the problem" in notes[0]
+    assert [t["id"] for t in unit.get("/api/v1/my/tickets").json()] == [ticket.id]
+
+
+def test_a_fresh_camera_event_after_the_fix_reopens_instead_of_a_new_ticket(api_stack, dispatched):
+    ticket, _ = work_to_resolved(api_stack, dispatched)
+    api_stack.clock.advance(120)
+    event = camera_event(api_stack)
+    api_stack.bus.publish(event)
+    assert wait_ticket(api_stack, event.event_id).id == ticket.id
+    assert wait_status(api_stack, ticket.id, "dispatched").reopened_count == 1
+
+
+def test_observation_made_right_after_resolving_is_ignored(api_stack, dispatched):
+    ticket, _ = work_to_resolved(api_stack, dispatched)
+    api_stack.desk.on_zone_check(
+        ZoneCheck(camera_id="cam-02", zone_id="bin-1", present=True, observed_at=api_stack.clock())
+    )
+    assert api_stack.desk.get(ticket.id).status == "resolved"
+
+
+def test_operator_verifies_a_ticket_without_camera(api_stack):
+    place_units(api_stack)
+    lon, lat = to_lon_lat(900, 500)
+    event = Event(
+        category="dirty_road", source="hotline", lon=lon, lat=lat, detected_at=api_stack.clock()
+    )
+    api_stack.bus.publish(event)
+    ticket = wait_ticket(api_stack, event.event_id)
+    unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", ticket.unit_id))
+    work_to_resolved(api_stack, (ticket, unit))
+    duty = operator(api_stack)
+    answer = duty.post(
+        f"/api/v1/tickets/{ticket.id}/verify", json={"ok": False, "note": "still dirty"}
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "dispatched"
+    work_to_resolved(api_stack, (ticket, unit))
+    answer = duty.post(f"/api/v1/tickets/{ticket.id}/verify", json={"ok": True})
+    assert answer.json()["status"] == "closed"
+    kpis = duty.get("/api/v1/kpis").json()
+    assert kpis["reopen"] == {"resolved": 1, "reopened": 1, "rate": 1.0}
+    assert kpis["precise_dispatch"]["rate"] == 1.0
+
+
+def test_unit_gives_back_a_wrong_ticket_and_it_is_rerouted(api_stack, dispatched):
+    ticket, unit = dispatched
+    answer = unit.post(f"/api/v1/tickets/{ticket.id}/return", json={"note": "not our street"})
+    body = answer.json()
+    assert answer.status_code == 200 and body["status"] == "dispatched"
+    assert body["unit_id"] not in (None, ticket.unit_id)
+    assert unit.get("/api/v1/my/tickets").json() == []
+    kpis = operator(api_stack).get("/api/v1/kpis").json()
+    assert kpis["precise_dispatch"] == {"dispatched": 1, "precise": 0, "rate": 0.0}
+
+
+def test_refusals_say_what_is_wrong(api_stack, dispatched):
+    ticket, unit = dispatched
+    other_unit = next(u.id for u in api_stack.cfg.units if u.id != ticket.unit_id)
+    other = Client(api_stack.url, tokens.issue(api_stack.store, "unit", other_unit))
+    refused = other.post(f"/api/v1/tickets/{ticket.id}/accept")
+    assert refused.status_code == 403 and "not assigned" in refused.json()["error"]
+    early = unit.post(f"/api/v1/tickets/{ticket.id}/arrive")
+    assert early.status_code == 409
+    assert "'dispatched'" in early.json()["error"] and "accepted" in early.json()["error"]
+    no_photo = unit.post(f"/api/v1/tickets/{ticket.id}/accept")
+    assert no_photo.status_code == 200
+    unit.post(f"/api/v1/tickets/{ticket.id}/arrive")
+    before = counts(api_stack.store)
+    missing = unit.post(f"/api/v1/tickets/{ticket.id}/resolve", data={"note": "done"})
+    assert missing.status_code == 400 and "photo" in missing.json()["error"]
+    not_image = resolve(unit, ticket.id, photos=[b"%PDF-1.4 not a photo"])
+    assert not_image.status_code == 415 and "JPEG or PNG" in not_image.json()["error"]
+    assert counts(api_stack.store) == before
+    assert api_stack.desk.get(ticket.id).status == "on_site"
+    media_dir = api_stack.cfg.services.data_dir / "media"
+    assert not media_dir.exists() or not any(media_dir.rglob("*.*"))
+
+
+# ----- warnings ------------------------------------------------------------------------------
+
+
+def test_overdue_warning_escalates_on_time_and_can_be_acknowledged_and_muted(api_stack, dispatched):
+    ticket, _ = dispatched
+    duty = operator(api_stack)
+    assert duty.get("/api/v1/warnings").json() == []
+    due = ticket.accept_due.timestamp()
+    api_stack.desk.tick(due - 1)
+    assert duty.get("/api/v1/warnings").json() == []
+    api_stack.desk.tick(due)
+    [warning] = duty.get("/api/v1/warnings").json()
+    assert (warning["stage"], warning["level"]) == ("accept", "overdue")
+    escalate_at = due + api_stack.cfg.dispatch.escalate_after_min * 60  # inside working hours
+    api_stack.desk.tick(escalate_at - 1)
+
+    def accept_warnings(query=""):
+        listed = duty.get(f"/api/v1/warnings{query}").json()
+        return [w for w in listed if w["stage"] == "accept"]
+
+    assert accept_warnings()[0]["level"] == "overdue"
+    api_stack.desk.tick(escalate_at)
+    [warning] = accept_warnings()
+    assert warning["level"] == "escalated" and warning["supervisor_id"] == "sup-san"
+    escalated = api_stack.desk.get(ticket.id)
+    assert escalated.status == "escalated" and escalated.unit_id == "sup-san"
+    # The supervisor sees it and re-dispatches with the supervisor's own unit token.
+    boss = Client(api_stack.url, tokens.issue(api_stack.store, "unit", "sup-san"))
+    assert boss.get(f"/api/v1/tickets/{ticket.id}").status_code == 200
+    redo = boss.post(f"/api/v1/tickets/{ticket.id}/dispatch", json={"unit_id": ticket.unit_id})
+    assert redo.status_code == 200 and redo.json()["status"] == "dispatched"
+    acked = duty.post(f"/api/v1/warnings/{warning['id']}/acknowledge").json()
+    assert acked["acknowledged_by"] == "operator:duty-1"
+    duty.post(f"/api/v1/warnings/{warning['id']}/mute", json={"minutes": 10})
+    assert accept_warnings() == []
+    assert len(accept_warnings("?muted=true")) == 1
+    api_stack.clock.advance(11 * 60)
+    assert len(accept_warnings()) == 1  # back after the mute
+    # Accepting clears it for good.
+    unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", ticket.unit_id))
+    unit.post(f"/api/v1/tickets/{ticket.id}/accept")
+    api_stack.desk.tick(api_stack.clock())
+    assert accept_warnings() == []
+    assert [w["stage"] for w in duty.get("/api/v1/warnings").json()] == ["arrive"]
+
+
+def test_warnings_go_on_the_bus_for_the_cockpit(api_stack, dispatched):
+    ticket, _ = dispatched
+    api_stack.desk.tick(ticket.accept_due.timestamp())
+    raw = api_stack.bus.client.xrange(api_stack.bus.key(keys.ALERTS))
+    alerts = [decode(fields) for _, fields in raw]
+    assert [(a.ticket_id, a.stage, a.level) for a in alerts] == [(ticket.id, "accept", "overdue")]
+
+
+# ----- GPS -----------------------------------------------------------------------------------
+
+
+def _positions(stack) -> list[UnitPosition]:
+    raw = stack.bus.client.xrange(stack.bus.key(keys.UNIT_POSITIONS))
+    return [decode(fields) for _, fields in raw]
+
+
+def test_json_batch_drops_duplicates_future_stale_and_jumps(api_stack):
+    unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", "san-01"))
+    now = dt.datetime.fromtimestamp(api_stack.clock(), dt.UTC)
+    lon, lat = to_lon_lat(500, 500)
+    far_lon, far_lat = to_lon_lat(2300, 500)
+
+    def fix(seconds, where=(lon, lat), **extra):
+        moment = (now + dt.timedelta(seconds=seconds)).isoformat()
+        return {"lon": where[0], "lat": where[1], "time": moment, **extra}
+
+    batch = [
+        fix(-20),
+        fix(-20),  # duplicate (a retry)
+        fix(-10),
+        fix(-9, (far_lon, far_lat)),  # 1.8 km in one second
+        fix(3600),  # from the future (wrong phone clock)
+        fix(-3 * 3600),  # stale
+        fix(-5, accuracy_m=2000),  # a cell-tower guess
+    ]
+    answer = unit.post("/api/v1/positions", json={"fixes": batch})
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["accepted"] == 2
+    assert {d["index"]: d["reason"] for d in result["dropped"]} == {
+        1: "duplicate",
+        3: "impossible_speed",
+        4: "future",
+        5: "stale",
+        6: "inaccurate",
+    }
+    assert [p.unit_id for p in _positions(api_stack)] == ["san-01", "san-01"]
+
+
+def test_osmand_requests_as_traccar_client_sends_them(api_stack):
+    lon, lat = to_lon_lat(800, 400)
+    now = int(api_stack.clock())
+    # Classic Traccar Client / OsmAnd: everything in the query string, POST with an empty body.
+    query = {
+        "id": "cmg-02",
+        "timestamp": now - 5,
+        "lat": lat,
+        "lon": lon,
+        "speed": "9.7",
+        "bearing": "90.0",
+        "altitude": "12.0",
+        "accuracy": "8.0",
+        "batt": "77.0",
+    }
+    answer = requests.post(api_stack.url + "/", params=query, timeout=10)
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1
+    # The same as a GET on /osmand.
+    query["timestamp"] = now - 4
+    assert requests.get(api_stack.url + "/osmand", params=query, timeout=10).json()["accepted"] == 1
+    # Traccar Client 9 and later: JSON body.
+    body = {
+        "location": {
+            "timestamp": dt.datetime.fromtimestamp(now - 3, dt.UTC)
+            .isoformat()
+            .replace("+00:00", "Z"),
+            "coords": {
+                "latitude": lat,
+                "longitude": lon,
+                "accuracy": 5.0,
+                "speed": 4.2,
+                "heading": 180.0,
+                "altitude": 10,
+            },
+            "is_moving": True,
+            "odometer": 1234.5,
+            "event": "motionchange",
+            "battery": {"level": 0.8, "is_charging": False},
+            "activity": {"type": "in_vehicle"},
+        },
+        "device_id": "cmg-02",
+    }
+    answer = requests.post(api_stack.url + "/", json=body, timeout=10)
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1, answer.text
+    fixes = _positions(api_stack)
+    assert [round(f.speed_mps, 2) for f in fixes] == [4.99, 4.99, 4.2]  # knots -> m/s
+    assert fixes[-1].fix_time == now - 3 and fixes[-1].heading_deg == 180.0
+    unknown = requests.get(api_stack.url + "/osmand", params={**query, "id": "nobody"}, timeout=10)
+    assert unknown.status_code == 400 and "device_id" in unknown.json()["error"]
+
+
+# ----- bad input -----------------------------------------------------------------------------
+
+BAD_REQUESTS = [
+    ("post", "/api/v1/tickets/{id}/accept", {"json": {"note": 5}}, 422),
+    ("post", "/api/v1/tickets/{id}/accept", {"json": {"nope": "x"}}, 422),
+    (
+        "post",
+        "/api/v1/tickets/{id}/accept",
+        {"data": "{not json", "headers": {"content-type": "application/json"}},
+        422,
+    ),
+    ("post", "/api/v1/tickets/{id}/return", {"json": {}}, 422),
+    ("post", "/api/v1/tickets/nonexistent/accept", {}, 404),
+    (
+        "post",
+        "/api/v1/positions",
+        {"json": {"fixes": [{"lat": "north", "lon": 1, "time": "x"}]}},
+        422,
+    ),
+    ("post", "/api/v1/positions", {"json": {"fixes": []}}, 422),
+    (
+        "post",
+        "/api/v1/positions",
+        {"json": {"fixes": [{"lat": 30.2, "lon": 120.1, "time": "2027-01-13T10:00:00"}]}},
+        422,
+    ),
+    (
+        "post",
+        "/api/v1/positions",
+        {"data": b"x" * 400_000, "headers": {"content-type": "application/json"}},
+        413,
+    ),
+    (
+        "post",
+        "/api/v1/tickets/{id}/resolve",
+        {"files": {"photo": ("big.jpg", b"\xff\xd8\xff" + b"0" * 11_000_000)}},
+        413,
+    ),
+    ("get", "/api/v1/my/tickets?lang=fr", {}, 422),
+    ("get", "/api/v1/no/such/thing", {}, 404),
+    ("delete", "/api/v1/tickets/{id}", {}, 405),
+    ("get", "/osmand", {"params": {"id": "san-01", "lat": "abc", "lon": "1"}}, 400),
+    ("get", "/osmand", {"params": {"id": "san-01"}}, 400),
+    ("post", "/osmand", {"data": b"[1,2", "headers": {"content-type": "application/json"}}, 400),
+    ("post", "/osmand", {"json": {"location": {"coords": "x"}, "device_id": "san-01"}}, 400),
+    (
+        "get",
+        "/osmand",
+        {"params": {"id": "san-01", "lat": "30.27", "lon": "120.17", "timestamp": "yesterday"}},
+        400,
+    ),
+]
+
+
+@pytest.mark.parametrize("method,path,kwargs,status", BAD_REQUESTS)
+def test_bad_input_gets_a_clear_4xx_and_stores_nothing(
+    api_stack, dispatched, method, path, kwargs, status
+):
+    ticket, unit = dispatched
+    before = counts(api_stack.store)
+    answer = getattr(unit.session, method)(
+        api_stack.url + path.format(id=ticket.id), timeout=30, **kwargs
+    )
+    assert answer.status_code == status, answer.text
+    message = answer.json()["error"]
+    assert len(message) > 10
+    assert counts(api_stack.store) == before
+    assert api_stack.desk.get(ticket.id).status == "dispatched"
+
+
+@pytest.mark.parametrize(
+    "headers,status,words",
+    [
+        ({}, 401, "missing token"),
+        ({"Authorization": "Bearer sc_u_forged"}, 401, "unknown or revoked"),
+        ({"Authorization": "Basic abc"}, 401, "missing token"),
+    ],
+)
+def test_bad_tokens_are_refused(api_stack, headers, status, words):
+    answer = requests.get(api_stack.url + "/api/v1/my/tickets", headers=headers, timeout=10)
+    assert answer.status_code == status and words in answer.json()["error"]
+
+
+def test_revoked_token_and_wrong_role_are_refused(api_stack):
+    secret = tokens.issue(api_stack.store, "unit", "san-01")
+    unit = Client(api_stack.url, secret)
+    assert unit.get("/api/v1/me").json()["id"] == "san-01"
+    assert unit.get("/api/v1/warnings").status_code == 403  # units are not operators
+    hotline = Client(api_stack.url, tokens.issue(api_stack.store, "hotline", "12345"))
+    assert hotline.get("/api/v1/my/tickets").status_code == 403
+    tokens.revoke(api_stack.store, "san-01")
+    assert unit.get("/api/v1/me").status_code == 401
+
+
+def test_openapi_document_is_published_and_current(api_stack):
+    from tests.conftest import ROOT
+
+    served = requests.get(api_stack.url + "/openapi.json", timeout=10).json()
+    paths = served["paths"]
+    for path in (
+        "/api/v1/my/tickets",
+        "/api/v1/tickets/{ticket_id}/resolve",
+        "/api/v1/positions",
+        "/osmand",
+        "/open311/v2/requests.{fmt}",
+        "/api/v1/kpis",
+    ):
+        assert path in paths, path
+    import json
+
+    committed = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    assert committed == served, "docs/openapi.json is stale: run `python -m dispatch.api.openapi`"

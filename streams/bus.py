@@ -99,7 +99,21 @@ class Consumer:
         handled = 0
         log.info("consumer %s/%s on %s started", self.group, self.name, self.key)
         while not stop.is_set() and (max_messages is None or handled < max_messages):
-            handled += self.poll(limit=None if max_messages is None else max_messages - handled)
+            try:
+                handled += self.poll(limit=None if max_messages is None else max_messages - handled)
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
+                # Redis restarted, or the stream/group was deleted under us: wait, recreate the
+                # group and go on rather than letting the service die mid-shift.
+                log.warning(
+                    "consumer %s/%s on %s: %s; retrying", self.group, self.name, self.key, exc
+                )
+                if stop.wait(1.0):
+                    break
+                try:
+                    self.bus.ensure_group(self.stream_name, self.group)
+                    self._backlog_done = False
+                except redis.RedisError:
+                    pass
         log.info("consumer %s/%s stopped after %d entries", self.group, self.name, handled)
         return handled
 

@@ -1,0 +1,116 @@
+"""Property-based: random sequences of API calls, by the right and the wrong people, never reach
+an illegal state, never answer 500, and never lose an audit entry."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dispatch import tokens
+from dispatch.states import TRANSITIONS
+from streams.records import ZoneCheck
+from tests.test_api import Client, camera_event, jpeg, place_units, wait_ticket
+
+CALLS = st.sampled_from(
+    [
+        "accept",
+        "arrive",
+        "resolve",
+        "resolve_no_photo",
+        "return",
+        "dispatch",
+        "verify_ok",
+        "verify_fail",
+        "close_duplicate",
+        "close_done",
+        "camera_clear",
+        "camera_present",
+        "tick",
+    ]
+)
+WHO = st.sampled_from(["assignee", "assignee", "assignee", "other_unit", "operator"])
+
+
+def _call(stack, clients, ticket_id, call, who, assignee):
+    client = (
+        clients["operator"] if who == "operator" else clients.get(assignee or "", clients["other"])
+    )
+    if who == "other_unit":
+        client = clients["other"]
+    path = f"/api/v1/tickets/{ticket_id}"
+    if call in ("accept", "arrive"):
+        return client.post(f"{path}/{call}").status_code
+    if call == "resolve":
+        return client.post(
+            f"{path}/resolve", files=[("photo", ("f.jpg", jpeg(), "image/jpeg"))]
+        ).status_code
+    if call == "resolve_no_photo":
+        return client.post(f"{path}/resolve", data={"note": "done"}).status_code
+    if call == "return":
+        return client.post(f"{path}/return", json={"note": "not ours"}).status_code
+    if call == "dispatch":
+        return client.post(f"{path}/dispatch", json={"unit_id": "san-03"}).status_code
+    if call in ("verify_ok", "verify_fail"):
+        return client.post(f"{path}/verify", json={"ok": call == "verify_ok"}).status_code
+    if call.startswith("close_"):
+        return client.post(f"{path}/close", json={"reason": call[6:]}).status_code
+    if call.startswith("camera_"):
+        stack.clock.advance(90)
+        stack.desk.on_zone_check(
+            ZoneCheck(
+                camera_id="cam-02",
+                zone_id="bin-1",
+                present=call == "camera_present",
+                observed_at=stack.clock(),
+            )
+        )
+        return 200
+    stack.clock.advance(600)
+    stack.desk.tick()
+    return 200
+
+
+def _check_audit(stack, ticket_id):
+    ticket = stack.desk.get(ticket_id)
+    trail = stack.desk.audit(ticket_id)
+    assert trail[0].from_status is None and trail[0].to_status == "new"
+    state = "new"
+    for entry in trail[1:]:
+        assert entry.from_status == state, (
+            f"audit chain broken at {entry.id}: {entry.from_status} after {state}"
+        )
+        if entry.to_status != state:  # merges note the state without moving it
+            assert entry.to_status in TRANSITIONS[state], f"illegal {state} -> {entry.to_status}"
+        state = entry.to_status
+    assert state == ticket.status
+    assert ticket.version == 1 + len(trail) - 1
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(st.tuples(CALLS, WHO), min_size=1, max_size=14))
+def test_random_api_sequences_keep_state_and_audit_consistent(api_stack, steps):
+    stack = api_stack
+    place_units(stack)
+    event = camera_event(stack)
+    stack.dispatcher.on_event(event)
+    ticket = wait_ticket(stack, event.event_id)
+    clients = {
+        "operator": Client(stack.url, tokens.issue(stack.store, "operator", "prop")),
+        "other": Client(stack.url, tokens.issue(stack.store, "unit", "cmg-06")),
+    }
+    for unit in stack.cfg.units:
+        if unit.type == "sanitation":
+            clients[unit.id] = Client(stack.url, tokens.issue(stack.store, "unit", unit.id))
+    for call, who in steps:
+        assignee = stack.desk.get(ticket.id).unit_id
+        status = _call(stack, clients, ticket.id, call, who, assignee)
+        assert status in (200, 400, 403, 409, 415, 422), (call, who, status)
+        _check_audit(stack, ticket.id)
+    # Leave nothing open for the next example (each example files its own ticket).
+    current = stack.desk.get(ticket.id)
+    if current.status not in ("closed", "resolved", "verified"):
+        stack.desk.close(ticket.id, "duplicate", "test")

@@ -7,6 +7,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,14 @@ from streams.records import Event, Record, UnitPosition, ZoneCheck, new_id
 
 log = logging.getLogger(__name__)
 GROUP = "dispatcher"  # one consumer group per service
+
+
+@dataclass
+class _UnitState:
+    """Units' last fixes and open-ticket counts, read once per batch and kept current in it."""
+
+    fixes: dict[str, Fix]
+    workloads: dict[str, int]
 
 
 class Dispatcher:
@@ -50,61 +59,109 @@ class Dispatcher:
         elif isinstance(record, ZoneCheck):
             self.desk.on_zone_check(record)
 
-    def on_event(self, event: Event) -> TicketRow:
-        """File the event (new ticket, or merged into an open one) unless already filed; publish."""
+    def _check_category(self, event: Event) -> None:
         if event.category not in self._categories:
             raise ValueError(
                 f"event {event.event_id}: unknown category {event.category!r}; "
                 f"known: {', '.join(self._categories)}"
             )
-        ticket = self._linked(event.event_id) or self._file(event)
-        self.bus.publish(ticket_change(ticket))
-        if ticket.status != "resolved":
-            self.desk._unmark_pending(ticket)  # a report reopened it: the re-check is moot
-        return ticket
 
-    def _linked(self, event_id: str) -> TicketRow | None:
-        with self.store.session() as session:
-            link = session.get(EventLinkRow, event_id)
-            return session.get(TicketRow, link.ticket_id) if link else None
+    def on_event(self, event: Event) -> TicketRow:
+        """File the event (new ticket, or merged into an open one) unless already filed; publish."""
+        self._check_category(event)
+        return self.on_events([event])[0]
 
-    def _file(self, event: Event) -> TicketRow:
-        now = self.clock()
-        with self.store.session() as session:
-            ticket = self._merge_target(session, event)
-            if ticket:
-                self._merge(session, ticket, event, now)
+    def handle_batch(self, records: list[Record]) -> None:
+        """Bus batch handler for the events stream: file the whole batch in one transaction."""
+        events = [r for r in records if isinstance(r, Event)]
+        if len(events) != len(records):
+            raise TypeError("the events stream carried other records; handle one by one")
+        for event in events:
+            self._check_category(event)
+        self.on_events(events)
+
+    def on_events(self, events: list[Event]) -> list[TicketRow]:
+        """File events in one transaction (each into one ticket), then publish each changed
+        ticket once. A conflicting concurrent filing rolls back and files one by one."""
+        try:
+            filed, reopened = self._file(events)
+        except IntegrityError:  # another dispatcher filed one of these first
+            if len(events) == 1:
+                filed, reopened = self._file(events)  # now a redelivery: returns its ticket
             else:
-                ticket = self._create(session, event, now)
-            session.add(
-                EventLinkRow(
-                    event_id=event.event_id,
-                    ticket_id=ticket.id,
-                    linked_at=utc(now),
-                    merged=ticket.event_id != event.event_id,
-                )
-            )
-            try:
-                session.commit()
-            except IntegrityError:  # another delivery of this event was filed first
-                session.rollback()
-                return self._linked(event.event_id)
-        return ticket
+                return [self.on_events([event])[0] for event in events]
+        latest = {ticket.id: ticket for ticket in filed}
+        self.bus.publish_many(ticket_change(ticket) for ticket in latest.values())
+        for ticket in reopened:
+            self.desk._unmark_pending(ticket)  # a report reopened it: the re-check is moot
+        return filed
 
-    def _merge_target(self, session: Session, event: Event) -> TicketRow | None:
+    @staticmethod
+    def _linked(session: Session, event_id: str) -> TicketRow | None:
+        link = session.get(EventLinkRow, event_id)
+        return session.get(TicketRow, link.ticket_id) if link else None
+
+    def _file(self, events: list[Event]) -> tuple[list[TicketRow], list[TicketRow]]:
+        """The ticket each event went into (filing it unless it was already), and the tickets
+        the filing reopened."""
+        now = self.clock()
+        filed, reopened = [], []
+        with self.store.session() as session:
+            units = _UnitState(self._fixes(session), workloads(session))
+            fresh: list[TicketRow] = []
+            ids = [event.event_id for event in events]
+            earlier = {  # redeliveries: filed before
+                link.event_id: link.ticket_id
+                for link in session.scalars(
+                    select(EventLinkRow).where(EventLinkRow.event_id.in_(ids))
+                )
+            }
+            for event in events:
+                if event.event_id in earlier:
+                    filed.append(session.get(TicketRow, earlier[event.event_id]))
+                    continue
+                with session.no_autoflush:
+                    ticket = self._merge_target(session, event, fresh)
+                if ticket:
+                    if self._merge(session, ticket, event, now):
+                        reopened.append(ticket)
+                else:
+                    ticket = self._create(session, event, now, units)
+                    fresh.append(ticket)
+                session.add(
+                    EventLinkRow(
+                        event_id=event.event_id,
+                        ticket_id=ticket.id,
+                        linked_at=utc(now),
+                        merged=ticket.event_id != event.event_id,
+                    )
+                )
+                earlier[event.event_id] = ticket.id  # the same event twice in one batch
+                filed.append(ticket)
+            session.commit()
+        return filed, reopened
+
+    def _merge_target(
+        self, session: Session, event: Event, fresh: list[TicketRow]
+    ) -> TicketRow | None:
         """An open (or resolved, unverified) ticket for the same problem: same camera zone,
-        else same category nearby."""
+        else same category nearby. `fresh` are tickets created earlier in this batch, not yet
+        written (the batch is flushed once, at commit)."""
+        mergeable = (*OPEN_STATES, "resolved")
         same = select(TicketRow).where(
-            TicketRow.status.in_((*OPEN_STATES, "resolved")),
-            TicketRow.service_code == event.category,
+            TicketRow.status.in_(mergeable), TicketRow.service_code == event.category
         )
+        fresh = [t for t in fresh if t.service_code == event.category and t.status in mergeable]
         if event.camera_id and event.zone_id:
             query = same.where(
                 TicketRow.camera_id == event.camera_id, TicketRow.zone_id == event.zone_id
             )
             found = session.scalars(
                 query.order_by(TicketRow.requested_at).with_for_update()
-            ).first()
+            ).first() or next(
+                (t for t in fresh if (t.camera_id, t.zone_id) == (event.camera_id, event.zone_id)),
+                None,
+            )
             if found:
                 return found
         radius = self.cfg.dispatch.merge_radius_m
@@ -116,14 +173,17 @@ class Dispatcher:
             TicketRow.lat.between(event.lat - dlat, event.lat + dlat),
             TicketRow.lon.between(event.lon - dlon, event.lon + dlon),
         )
+        candidates = {t.id: t for t in session.scalars(box.with_for_update())}
+        candidates.update((t.id, t) for t in fresh)
         distance = self.router.index.projector.distance_m
         ranked = sorted(
             ((distance((t.lon, t.lat), (event.lon, event.lat)), t.requested_at, t.id), t)
-            for t in session.scalars(box.with_for_update())
+            for t in candidates.values()
         )
         return next((t for (d, _, _), t in ranked if d <= radius), None)
 
-    def _merge(self, session: Session, ticket: TicketRow, event: Event, now: float) -> None:
+    def _merge(self, session: Session, ticket: TicketRow, event: Event, now: float) -> bool:
+        """Count the event into the ticket; True if it reopened a resolved ticket."""
         ticket.merged_events += 1
         ticket.version += 1
         ticket.updated_at = utc(now)
@@ -147,6 +207,8 @@ class Dispatcher:
         ):
             note = f"new {event.source} report after the fix: the problem is still there"
             self.desk._reopen(session, ticket, f"{event.source}:{event.event_id}", utc(now), note)
+            return True
+        return False
 
     @staticmethod
     def _attach_snapshot(session: Session, ticket: TicketRow, event: Event, now: float) -> None:
@@ -165,13 +227,13 @@ class Dispatcher:
                     )
                 )
 
-    def _create(self, session: Session, event: Event, now: float) -> TicketRow:
+    def _create(self, session: Session, event: Event, now: float, units: _UnitState) -> TicketRow:
         location = self.router.index.locate(event.lon, event.lat)
         route = self.router.route(event.category, location)
         pick = None
         if self._categories[event.category].auto_dispatch:
             pick = self.router.pick_unit(
-                route, event.lon, event.lat, self._fixes(session), workloads(session), now
+                route, event.lon, event.lat, units.fixes, units.workloads, now
             )
         ticket = TicketRow(
             id=new_id(),
@@ -197,8 +259,7 @@ class Dispatcher:
             address=event.address,
             **deadlines(self.cfg, self.calendar, event.category, utc(now)),
         )
-        session.add(ticket)
-        session.flush()  # the audit rows reference the ticket
+        session.add(ticket)  # the unit of work inserts it before the rows that reference it
         self._attach_snapshot(session, ticket, event, now)
         session.add(
             AuditRow(
@@ -215,6 +276,7 @@ class Dispatcher:
             self.desk._move(
                 session, ticket, "dispatched", "dispatcher", utc(now), note, unit_id=pick[0]
             )
+            units.workloads[pick[0]] = units.workloads.get(pick[0], 0) + 1
         log.info(
             "event %s -> ticket %s (%s, %s, unit %s)",
             event.event_id,
@@ -266,7 +328,14 @@ def run_dispatcher(
     threads.append(threading.Thread(target=_ticker, args=(dispatcher, stop, tick_s), daemon=True))
     for thread in threads:
         thread.start()
-    events = bus.consumer(keys.EVENTS, GROUP, name, dispatcher.handle, claim_idle_ms=claim_idle_ms)
+    events = bus.consumer(
+        keys.EVENTS,
+        GROUP,
+        name,
+        dispatcher.handle,
+        claim_idle_ms=claim_idle_ms,
+        batch_handler=dispatcher.handle_batch,
+    )
     try:
         events.run(stop, max_messages=max_events)
     finally:

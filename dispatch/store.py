@@ -20,7 +20,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 from dispatch.states import OPEN_STATES
@@ -97,6 +104,8 @@ class MediaRow(Base):
     __tablename__ = "ticket_media"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Declared so that one flush writes new tickets before the rows that point at them.
+    ticket: Mapped[TicketRow] = relationship(lazy="raise")
     kind: Mapped[str] = mapped_column(String(16))  # snapshot | photo
     path: Mapped[str] = mapped_column(String(255))  # relative to the data dir
     content_type: Mapped[str] = mapped_column(String(64))
@@ -111,6 +120,8 @@ class WarningRow(Base):
     __table_args__ = (UniqueConstraint("ticket_id", "stage", "due_at", name="uq_warning_stage"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Declared so that one flush writes new tickets before the rows that point at them.
+    ticket: Mapped[TicketRow] = relationship(lazy="raise")
     stage: Mapped[str] = mapped_column(String(16))  # accept | arrive | resolve | verify
     level: Mapped[str] = mapped_column(String(16))  # overdue | escalated
     due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -140,6 +151,8 @@ class EventLinkRow(Base):
     __tablename__ = "ticket_events"
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Declared so that one flush writes new tickets before the rows that point at them.
+    ticket: Mapped[TicketRow] = relationship(lazy="raise")
     linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     merged: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -150,6 +163,8 @@ class AuditRow(Base):
     __tablename__ = "ticket_audit"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Declared so that one flush writes new tickets before the rows that point at them.
+    ticket: Mapped[TicketRow] = relationship(lazy="raise")
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     from_status: Mapped[str | None] = mapped_column(String(32))
@@ -183,7 +198,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

@@ -85,9 +85,10 @@ class Consumer:
         block_ms: int = 500,
         claim_idle_ms: int = 30_000,
         max_deliveries: int = 5,
+        batch_handler: Callable[[list[Record]], None] | None = None,
     ):
         self.bus, self.stream_name, self.group, self.name = bus, stream_name, group, name
-        self.handler = handler
+        self.handler, self.batch_handler = handler, batch_handler
         self.batch, self.block_ms = batch, block_ms
         self.claim_idle_ms, self.max_deliveries = claim_idle_ms, max_deliveries
         self.key = bus.key(stream_name)
@@ -148,6 +149,8 @@ class Consumer:
         return [entry for entry in reply[1] if entry[1]]  # deleted entries come back empty
 
     def _handle(self, entries: list) -> int:
+        if self.batch_handler and len(entries) > 1 and self._handle_batch(entries):
+            return len(entries)
         done: list[bytes] = []
         for entry_id, fields in entries:
             if self._handle_one(entry_id, fields):
@@ -155,6 +158,23 @@ class Consumer:
         if done:
             self.bus.client.xack(self.key, self.group, *done)
         return len(entries)
+
+    def _handle_batch(self, entries: list) -> bool:
+        """All entries through the batch handler (one transaction); False: go one by one."""
+        records, done = [], []
+        for entry_id, fields in entries:
+            try:
+                records.append(decode(fields))
+            except RecordError:
+                return False  # the one-by-one path dead-letters it and handles the rest
+            done.append(entry_id)
+        try:
+            self.batch_handler(records)
+        except Exception:
+            log.warning("%s: batch of %d failed; handling one by one", self.key, len(records))
+            return False
+        self.bus.client.xack(self.key, self.group, *done)
+        return True
 
     def _handle_one(self, entry_id: bytes, fields: dict) -> bool:
         """Run the handler; True when the entry may be acknowledged (done, or dead-lettered)."""

@@ -143,6 +143,45 @@ def test_handler_failing_every_time_is_dead_lettered_after_max_deliveries(bus):
     assert len(dead) == 1 and b"failed 3 times" in dead[0][1][b"error"]
 
 
+def test_batches_go_to_the_batch_handler_in_one_call(bus):
+    batches, single = [], []
+    consumer = bus.consumer(
+        keys.EVENTS, "g", "c1", single.append, block_ms=50, batch_handler=batches.append
+    )
+    bus.publish_many([_event(n) for n in range(5)])
+    consumer.poll()
+    assert [[e.event_id for e in batch] for batch in batches] == [[f"ev-{n}" for n in range(5)]]
+    assert single == [] and _pending(bus, keys.EVENTS, "g") == 0
+
+
+def test_failed_batch_is_handled_one_by_one_so_one_bad_entry_spares_the_rest(bus):
+    def batch(records):
+        raise ValueError("one of these is bad")
+
+    def one(record):
+        if record.event_id == "ev-2":
+            raise ValueError("bad")
+        seen.append(record.event_id)
+
+    seen = []
+    consumer = bus.consumer(
+        keys.EVENTS,
+        "g",
+        "c1",
+        one,
+        block_ms=50,
+        claim_idle_ms=0,
+        max_deliveries=2,
+        batch_handler=batch,
+    )
+    bus.publish_many([_event(n) for n in range(4)])
+    for _ in range(3):
+        consumer.poll()
+    assert seen == ["ev-0", "ev-1", "ev-3"]
+    assert _pending(bus, keys.EVENTS, "g") == 0
+    assert len(bus.client.xrange(keys.dead_letters(keys.EVENTS))) == 1
+
+
 def test_streams_are_capped(redis_url):
     from streams.bus import connect
 

@@ -19,6 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cockpit.i18n import pick_lang
@@ -148,6 +149,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError):
         status = 400 if request.url.path.startswith("/open311/") else 422
         return _error_response(request.url.path, status, _validation_message(exc))
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError):
+        log.error("database unavailable: %s", exc.orig)
+        return _error_response(
+            request.url.path,
+            503,
+            "the ticket database is busy or unreachable; nothing was changed, try again shortly",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

@@ -1,0 +1,215 @@
+"""Dispatch benchmark: event -> assigned ticket latency, and sustained events/s with merging.
+
+    python bench/dispatch.py [--rate 200] [--seconds 10] [--backlog 5000]
+
+Runs the real dispatcher (bus consumer, routing, merging, deadlines, audit, ticket-change
+publishing) against a private redis-server and the default SQLite store in a temporary data dir,
+or the database in DATABASE_URL. Units report fresh positions; workload caps are lifted so every
+new ticket gets a unit. Events land on a pool of places, so about half of them merge.
+
+1. paced: `rate` events/s for `seconds`; latency from publish to the ticket change on the bus
+   that shows the event filed (new ticket dispatched to a unit, or merged);
+2. flat out: `backlog` events published first, then the time for a fresh dispatcher to drain
+   them (sustained events/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from config.loader import load_config  # noqa: E402
+from dispatch.dispatcher import Dispatcher, run_dispatcher  # noqa: E402
+from dispatch.routing import Router  # noqa: E402
+from dispatch.store import Store, default_database_url  # noqa: E402
+from geo.demo_district import HEIGHT_M, WIDTH_M, to_lon_lat  # noqa: E402
+from geo.index import DistrictIndex  # noqa: E402
+from geo.layers import load_layers  # noqa: E402
+from streams import keys  # noqa: E402
+from streams.bus import Bus, connect  # noqa: E402
+from streams.embedded import EmbeddedRedis  # noqa: E402
+from streams.records import Event, UnitPosition, decode  # noqa: E402
+
+
+def bench_config(data_dir: Path, merge_radius_m: float | None = None):
+    cfg = load_config()
+    types = [t.model_copy(update={"workload_cap": 1_000_000}) for t in cfg.unit_types]
+    services = cfg.services.model_copy(update={"data_dir": data_dir})
+    update = {"unit_types": types, "services": services}
+    if merge_radius_m is not None:
+        update["dispatch"] = cfg.dispatch.model_copy(update={"merge_radius_m": merge_radius_m})
+    return cfg.model_copy(update=update)
+
+
+def places(rng: random.Random, count: int) -> list[tuple[float, float]]:
+    """A pool of problem places; repeated picks within 250 m merge."""
+    return [
+        to_lon_lat(rng.uniform(30, WIDTH_M - 30), rng.uniform(30, HEIGHT_M - 30))
+        for _ in range(count)
+    ]
+
+
+def make_event(rng, pool, n: int) -> Event:
+    lon, lat = rng.choice(pool)
+    category = rng.choice(["bin_overflow", "dirty_road", "illegal_parking"])
+    return Event(event_id=f"b{n}", category=category, source="patrol", lon=lon, lat=lat)
+
+
+class Watcher(threading.Thread):
+    """Reads ticket changes and notes when each event's filing showed up on the bus."""
+
+    def __init__(self, bus: Bus):
+        super().__init__(daemon=True)
+        self.bus, self.seen, self.stop = bus, {}, threading.Event()
+        self.last_id = "$"
+
+    def run(self) -> None:
+        key = self.bus.key(keys.TICKET_CHANGES)
+        while not self.stop.is_set():
+            reply = self.bus.client.xread({key: self.last_id}, count=500, block=200)
+            now = time.perf_counter()
+            for _, entries in reply or []:
+                for entry_id, fields in entries:
+                    self.last_id = entry_id
+                    change = decode(fields)
+                    self.seen.setdefault(change.ticket_id, []).append((now, change))
+
+
+def run(args) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))
+    cfg = bench_config(tmp / "data", 0 if args.no_merge else None)
+    redis = EmbeddedRedis(tmp / "redis", persist=False)
+    bus = Bus(connect(redis.start()))
+    url = os.environ.get("DATABASE_URL") or default_database_url(cfg.services.data_dir)
+    store = Store(url)
+    store.create_schema()
+    index = DistrictIndex(load_layers(cfg), cfg.district.crs)
+    rng = random.Random(7)
+    pool = places(rng, 300)
+
+    def dispatcher_thread(name):
+        dispatcher = Dispatcher(cfg, store, bus, Router(cfg, index))
+        for unit in cfg.units:
+            dispatcher.on_position(
+                UnitPosition(
+                    unit_id=unit.id, lon=unit.home[0], lat=unit.home[1], fix_time=time.time() + 3600
+                )
+            )
+        stop = threading.Event()
+        thread = threading.Thread(target=run_dispatcher, args=(dispatcher, name, stop), daemon=True)
+        thread.start()
+        return stop, thread
+
+    # 1. paced latency
+    watcher = Watcher(bus)
+    watcher.start()
+    stop, thread = dispatcher_thread("bench-paced")
+    time.sleep(1.0)
+    sent: dict[str, float] = {}
+    total = int(args.rate * args.seconds)
+    started = time.perf_counter()
+    for n in range(total):
+        due = started + n / args.rate
+        while (delay := due - time.perf_counter()) > 0:
+            time.sleep(delay)
+        event = make_event(rng, pool, n)
+        sent[event.event_id] = time.perf_counter()
+        bus.publish(event)
+    deadline = time.perf_counter() + 60
+    with store.session() as session:
+        from sqlalchemy import func, select
+
+        from dispatch.store import EventLinkRow, TicketRow
+
+        while time.perf_counter() < deadline:
+            linked = session.scalar(select(func.count()).select_from(EventLinkRow))
+            session.commit()
+            if linked >= total:
+                break
+            time.sleep(0.1)
+        links = {link.event_id: link.ticket_id for link in session.scalars(select(EventLinkRow))}
+        tickets = {t.id: t for t in session.scalars(select(TicketRow))}
+    time.sleep(0.5)
+    watcher.stop.set()
+    watcher.join()
+    stop.set()
+    thread.join(timeout=10)
+    # A ticket change showing `reports` >= k means its k-th event is filed (one change may
+    # cover several events when they arrived in the same batch).
+    order: dict[str, list[str]] = {}
+    for event_id in sorted(sent, key=sent.get):
+        order.setdefault(links[event_id], []).append(event_id)
+    latencies, assigned = [], 0
+    for ticket_id, event_ids in order.items():
+        changes = sorted(watcher.seen.get(ticket_id, []), key=lambda c: c[0])
+        for k, event_id in enumerate(event_ids, start=1):
+            shown = next((at for at, change in changes if change.reports >= k), None)
+            if shown is not None:
+                latencies.append((shown - sent[event_id]) * 1000)
+        assigned += tickets[ticket_id].unit_id is not None
+    lat = np.array(latencies)
+    merged = total - len(order)
+    print(
+        f"paced: {total} events at {args.rate}/s -> {len(order)} tickets ({assigned} assigned), "
+        f"{merged} merged ({merged / total:.0%})"
+    )
+    print(
+        f"latency publish -> filed ticket on the bus: p50 {np.percentile(lat, 50):.1f} ms, "
+        f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms ({len(lat)} measured)"
+    )
+
+    # 2. flat out: a backlog drained by a fresh dispatcher
+    backlog = [make_event(rng, pool, total + n) for n in range(args.backlog)]
+    for start in range(0, len(backlog), 200):
+        bus.publish_many(backlog[start : start + 200])
+    began = time.perf_counter()
+    stop, thread = dispatcher_thread("bench-flat")
+    goal = total + args.backlog
+    with store.session() as session:
+        while True:
+            linked = session.scalar(select(func.count()).select_from(EventLinkRow))
+            session.commit()
+            if linked >= goal:
+                break
+            time.sleep(0.05)
+    elapsed = time.perf_counter() - began
+    stop.set()
+    thread.join(timeout=10)
+    with store.session() as session:
+        made = session.scalar(select(func.count()).select_from(TicketRow)) - len(order)
+    mode = "merge radius 0" if args.no_merge else "merging on"
+    print(
+        f"flat out: {args.backlog} events drained in {elapsed:.2f} s = "
+        f"{args.backlog / elapsed:,.0f} events/s ({mode}; {made} new tickets, "
+        f"{args.backlog - made} merged)"
+    )
+    print(
+        f"database: {store.engine.dialect.name}; machine: {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    store.dispose()
+    redis.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=200, help="paced events per second")
+    parser.add_argument("--seconds", type=float, default=10, help="paced duration")
+    parser.add_argument("--backlog", type=int, default=5000, help="events for the flat-out run")
+    parser.add_argument(
+        "--no-merge", action="store_true", help="merge radius 0: every event makes a new ticket"
+    )
+    run(parser.parse_args())

@@ -263,6 +263,10 @@ class DispatchConfig(Strict):
         default=250, ge=0, description="same-category events this close merge into an open ticket"
     )
     calendar: WorkCalendarConfig = Field(default_factory=WorkCalendarConfig)
+    distance: Literal["street", "straight"] = Field(
+        default="street",
+        description="nearest unit by travel along the streets layer, or in a straight line",
+    )
     escalate_after_min: float = Field(
         default=30,
         ge=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,7 +52,8 @@ class Router:
         workloads: Mapping[str, int],
         now: float,
     ) -> tuple[str, float] | None:
-        """Nearest unit of the route's department and type that is fresh and under its cap."""
+        """Nearest unit of the route's department and type that is fresh and under its cap:
+        by travel along the streets when the district has them, else in a straight line."""
         cap = self.cfg.unit_type(route.unit_type).workload_cap
         stale_before = now - self.cfg.services.position_stale_s
         candidates = [
@@ -63,5 +65,13 @@ class Router:
             and fixes[unit.id].fix_time >= stale_before
             and workloads.get(unit.id, 0) < cap
         ]
+        if not candidates:
+            return None
+        streets = self.index.streets if self.cfg.dispatch.distance == "street" else None
+        if streets is not None:
+            travel = streets.distances((lon, lat), [(c.lon, c.lat) for c in candidates])
+            best = min(range(len(candidates)), key=lambda i: (travel[i], candidates[i].unit_id))
+            if math.isfinite(travel[best]):
+                return candidates[best].unit_id, travel[best]
         found = self.index.nearest(lon, lat, candidates)
         return (found[0].unit_id, found[1]) if found else None

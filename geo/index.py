@@ -65,6 +65,12 @@ class DistrictIndex:
         self.projector = Projector(metric_crs)
         self.grids = self._area(layers, "grids")
         self.communities = self._area(layers, "communities")
+        streets = layers.get("streets")
+        self.streets = None
+        if streets is not None and len(streets):
+            from geo.network import StreetNetwork
+
+            self.streets = StreetNetwork(list(streets.geometry), self.projector)
         grid_frame = layers.get("grids")
         self._grid_community: dict[str, str] = {}
         if grid_frame is not None and "community" in grid_frame.columns:

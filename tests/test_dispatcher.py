@@ -64,6 +64,24 @@ def test_event_becomes_a_ticket_routed_to_the_nearest_unit(dispatcher, bus):
     ]
 
 
+def test_nearest_unit_is_nearest_along_the_streets(dispatcher, demo_cfg, index):
+    """A bin on Zhongshan Rd: san-01 is 250 m away across a block (550 m by road: round the
+    block via Meihua Ln or Jianguo Rd); san-02 is 400 m away on the same road."""
+    _place(dispatcher, "san-01", 450, 750)
+    _place(dispatcher, "san-02", 850, 500)
+    ticket = dispatcher.on_event(_event("bin_overflow", 450, 500))
+    assert ticket.unit_id == "san-02"
+    [note] = [a.note for a in dispatcher.desk.audit(ticket.id) if a.to_status == "dispatched"]
+    assert "san-02 at 401 m" in note
+    straight = demo_cfg.model_copy(
+        update={"dispatch": demo_cfg.dispatch.model_copy(update={"distance": "straight"})}
+    )
+    other = Dispatcher(
+        straight, dispatcher.store, dispatcher.bus, Router(straight, index), clock=lambda: NOW
+    )
+    assert other.on_event(_event("dirty_road", 450, 500)).unit_id == "san-01"
+
+
 @pytest.mark.parametrize(("x_m", "department"), [(300, "dept-grid-west"), (2000, "dept-grid-east")])
 def test_matrix_routes_by_grid(dispatcher, x_m, department):
     """facility_damage: west grids to the west office, east grids (G03, G04...) to the east."""
@@ -118,9 +136,9 @@ def test_unknown_category_is_refused_and_stores_nothing(dispatcher, store):
 
 
 def test_older_gps_fix_does_not_overwrite_a_newer_one(dispatcher, store):
-    _place(dispatcher, "san-01", 100, 100, fix_time=NOW)
+    _place(dispatcher, "san-01", 100, 250, fix_time=NOW)  # on Qingshi St
     _place(dispatcher, "san-01", 900, 900, fix_time=NOW - 10)
-    ticket = dispatcher.on_event(_event("bin_overflow", 120, 100))
+    ticket = dispatcher.on_event(_event("bin_overflow", 120, 250))
     with store.session() as session:
         audit = session.scalars(select(AuditRow).where(AuditRow.to_status == "dispatched")).one()
     assert ticket.unit_id == "san-01" and " at 20 m" in audit.note
@@ -204,7 +222,7 @@ def _wait(predicate, timeout_s: float, what: str) -> None:
 def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     redis_url, bus, database_url, tmp_path
 ):
-    total = 3000
+    total = 12_000  # enough that the first dispatcher is mid-stream when it is killed
     events = [
         Event(
             event_id=f"crash-{n:05d}",

@@ -174,6 +174,7 @@ class DemoStack:
         self.supervisor = Supervisor()
         self.stop_event = threading.Event()
         self.redis_url: str | None = None
+        self.tokens: Path | None = None
 
     def start(self) -> str:
         """Start everything; return the cockpit URL once it answers."""
@@ -185,17 +186,27 @@ class DemoStack:
 
             self.redis = EmbeddedRedis(data_dir / "redis")
             self.redis_url = env["REDIS_URL"] = self.redis.start()
+        self.tokens = demo_tokens(self.cfg)  # before the children: the simulator's crews use them
         self.supervisor.add("dispatcher", _child_argv("dispatcher", self.config_path), env)
         self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
         self.supervisor.add("api", _child_argv("api", self.config_path), env)
         if self.with_sim:
             self.supervisor.add("sim", _child_argv("sim", self.config_path), env)
+        for what, host, port, env_name in (
+            (
+                "cockpit",
+                self.cfg.services.cockpit_host,
+                self.cfg.services.cockpit_port,
+                "COCKPIT_PORT",
+            ),
+            ("API", self.cfg.api.host, self.cfg.api.port, "API_PORT"),
+        ):
+            if not wait_for_port(host, port, 60):
+                raise RuntimeError(
+                    f"the {what} did not start on {host}:{port} within 60 s; "
+                    f"is the port taken? set {env_name}"
+                )
         host, port = self.cfg.services.cockpit_host, self.cfg.services.cockpit_port
-        if not wait_for_port(host, port, 60):
-            raise RuntimeError(
-                f"the cockpit did not start on {host}:{port} within 60 s; "
-                "is the port taken? set COCKPIT_PORT"
-            )
         return f"http://{host}:{port}"
 
     def run_forever(self) -> None:
@@ -229,8 +240,7 @@ def run_demo(config_path: Path | None, with_sim: bool = True) -> int:
         )
         api = f"http://{stack.cfg.api.host}:{stack.cfg.api.port}"
         print(
-            f"field page: {api}/field  API: {api}/openapi.json  "
-            f"demo tokens: {demo_tokens(stack.cfg)}",
+            f"field page: {api}/field  API: {api}/openapi.json  demo tokens: {stack.tokens}",
             flush=True,
         )
         print(f"Street Cockpit demo running: open {url}  (Ctrl-C to stop)", flush=True)

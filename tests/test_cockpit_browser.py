@@ -69,7 +69,12 @@ def running_demo(data_dir: Path, *args: str):
         pytest.skip("Chromium is not installed: run scripts/setup.sh --browser")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(COCKPIT_PORT=str(port), SC_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    env.update(
+        COCKPIT_PORT=str(port),
+        API_PORT=str(free_port()),
+        SC_DATA_DIR=str(data_dir),
+        PYTHONUNBUFFERED="1",
+    )
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), "demo", *args],
@@ -83,9 +88,12 @@ def running_demo(data_dir: Path, *args: str):
     try:
         output = Output(process)
         redis_url = output.wait_for(r"bus: (redis://\S+) \(embedded\)", 60).group(1)
+        api = output.wait_for(r"field page: (http://\S+)/field", 60).group(1)
         url = output.wait_for(r"open (http://\S+)", 60).group(1)
         yield {
             "url": url,
+            "api": api,
+            "tokens": data_dir / "demo-tokens.txt",
             "bus": Bus(connect(redis_url)),
             "process": process,
             "started": started,
@@ -186,6 +194,75 @@ def test_published_event_appears_on_the_map_within_two_seconds(demo, browser, de
     view.page.screenshot(path=str(artifacts / "cockpit-1920x1080.png"))
     print(f"event on the map {seconds * 1000:.0f} ms after publishing")
     assert view.problems == []
+
+
+def _token(demo, role: str, subject: str) -> str:
+    for line in demo["tokens"].read_text().splitlines():
+        if line.split()[:2] == [role, subject]:
+            return line.split()[2]
+    raise AssertionError(f"no demo token for {role} {subject}")
+
+
+def test_field_page_on_a_phone_closes_the_loop(demo, browser, demo_cfg, artifacts, tmp_path):
+    import cv2
+    import numpy as np
+
+    _put_units_on_map(demo["bus"], demo_cfg)
+    zone = demo_cfg.cameras[1].zones[0]
+    event = Event(
+        category="bin_overflow",
+        lon=zone.map_anchor[0],
+        lat=zone.map_anchor[1],
+        camera_id="cam-02",
+        zone_id=zone.id,
+        description="垃圾桶满溢，周边有散落垃圾袋",
+    )
+    demo["bus"].publish(event)
+    operator = {"Authorization": f"Bearer {_token(demo, 'operator', 'demo')}"}
+
+    def mine():
+        listed = requests.get(
+            f"{demo['api']}/api/v1/tickets?status=dispatched", headers=operator, timeout=10
+        ).json()
+        return next(
+            (t for t in listed if t["category"] == "bin_overflow" and t["camera_id"] == "cam-02"),
+            None,
+        )
+
+    _wait(lambda: mine() is not None, 10)
+    ticket = mine()
+    photo = tmp_path / "fix.jpg"
+    cv2.imwrite(str(photo), np.full((480, 640, 3), (60, 140, 60), np.uint8))
+
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page.goto(f"{demo['api']}/field")
+    page.fill("#token", _token(demo, "unit", ticket["unit_id"]))
+    page.click("button.primary")
+    card = page.locator(f"#t-{ticket['id']}")
+    card.wait_for(timeout=10_000)
+    assert "垃圾满溢" in card.inner_text() and "已派单" in card.inner_text()
+    page.screenshot(path=str(artifacts / "field-phone-dispatched.png"), full_page=True)
+    card.locator("button", has_text="接单").click()
+    page.locator(".msg.ok").wait_for()
+    page.locator(f"#t-{ticket['id']} button", has_text="到场").click()
+    page.locator(f"#t-{ticket['id']} input[type=file]").wait_for()
+    page.set_input_files(f"#t-{ticket['id']} input[type=file]", str(photo))
+    page.fill(f"#note-{ticket['id']}", "已清运")
+    page.screenshot(path=str(artifacts / "field-phone-on-site.png"), full_page=True)
+    page.locator(f"#t-{ticket['id']} button", has_text="处置完成").click()
+    page.locator(".msg.ok").wait_for()
+    card = page.locator(f"#t-{ticket['id']}")
+    assert card.get_attribute("data-status") == "resolved" and "等待核验" in card.inner_text()
+    assert card.locator(".thumbs img").count() == 1
+    page.screenshot(path=str(artifacts / "field-phone-resolved.png"), full_page=True)
+    page.goto(f"{demo['api']}/field?lang=en")
+    assert "Waiting for verification" in page.locator(f"#t-{ticket['id']}").inner_text()
+    page.close()
 
 
 def test_english_page_and_wall_screen_size(demo, browser, artifacts):

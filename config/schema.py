@@ -315,6 +315,10 @@ class SimConfig(Strict):
     scenario: Path | None = Field(default=None, description="scenario YAML, relative to config")
     speed: float = Field(default=1.0, gt=0, le=1000, description="time multiplier")
     loop: bool = Field(default=True, description="start again at the end of the timeline")
+    crews: bool = Field(
+        default=True,
+        description="simulated crews work their tickets through the API (needs demo tokens)",
+    )
 
 
 class ServicesConfig(Strict):

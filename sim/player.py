@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from geo.layers import DistrictLayers
 from sim.scenario import Scenario, ScenarioEvent
 from streams.bus import Bus
 from streams.records import CameraHealth, Event, UnitPosition
+
+if TYPE_CHECKING:
+    from sim.crews import Crews
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +93,10 @@ class ScenarioPlayer:
         loop: bool = True,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] | None = None,
+        crews: Crews | None = None,
     ):
         self.cfg, self.scenario, self.bus = cfg, scenario, bus
+        self.crews = crews
         self.speed, self.loop, self.clock, self.sleep = speed, loop, clock, sleep
         self.paths, self.speeds = self._unit_paths(layers)
         self._events = sorted(scenario.events, key=lambda e: e.at_s)
@@ -117,6 +123,8 @@ class ScenarioPlayer:
         fixes = []
         for unit_id, path in self.paths.items():
             lon, lat = path.at(self.speeds[unit_id] * scenario_t)
+            if self.crews is not None:
+                lon, lat = self.crews.position(unit_id, (lon, lat))
             fixes.append(
                 UnitPosition(
                     unit_id=unit_id,
@@ -198,6 +206,8 @@ class ScenarioPlayer:
                 continue
             sent += self._publish_events(played_to, scenario_t)
             played_to = scenario_t
+            if self.crews is not None:
+                self.crews.step(self.clock())
             wall_t = self.clock()
             self.bus.publish_many(
                 self.positions(scenario_t, wall_t) + self.camera_health(scenario_t, wall_t)

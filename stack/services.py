@@ -56,13 +56,21 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
         raise SystemExit("no scenario configured: set sim.scenario in the config file")
     ctx = Context(cfg)
     scenario = load_scenario(cfg.sim.scenario, cfg)
+    speed = speed or cfg.sim.speed
+    crews = None
+    tokens_file = os.environ.get("SC_DEMO_TOKENS")
+    if cfg.sim.crews and tokens_file and Path(tokens_file).exists():
+        from sim.crews import Crews, read_tokens
+
+        crews = Crews(cfg, read_tokens(Path(tokens_file)), ctx.bus, speed=speed)
     player = ScenarioPlayer(
         cfg,
         scenario,
         load_layers(cfg),
         ctx.bus,
-        speed=speed or cfg.sim.speed,
+        speed=speed,
         loop=cfg.sim.loop if loop is None else loop,
+        crews=crews,
     )
     stop = threading.Event()
     stop_on_signals(stop)
@@ -191,7 +199,8 @@ class DemoStack:
         self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
         self.supervisor.add("api", _child_argv("api", self.config_path), env)
         if self.with_sim:
-            self.supervisor.add("sim", _child_argv("sim", self.config_path), env)
+            sim_env = {**env, "SC_DEMO_TOKENS": str(self.tokens)}
+            self.supervisor.add("sim", _child_argv("sim", self.config_path), sim_env)
         for what, host, port, env_name in (
             (
                 "cockpit",

@@ -320,6 +320,14 @@ def test_full_demo_shows_moving_units_and_events_within_a_minute(browser, tmp_pa
         assert cameras in ("7/7", "6/7"), cameras  # cam-05 has a scripted outage
         view.page.screenshot(path=str(artifacts / "demo-with-simulator.png"))
         assert view.problems == []
+        # The simulated crews work their tickets through the API, as phones would.
+        operator = {"Authorization": f"Bearer {_token(running, 'operator', 'demo')}"}
+
+        def worked():
+            listed = requests.get(f"{running['api']}/api/v1/tickets", headers=operator, timeout=10)
+            return any(t["status"] in ("accepted", "on_site", "resolved") for t in listed.json())
+
+        _wait(worked, 60, step_s=1)
 
 
 UNIT_POSITIONS = """() => {

@@ -38,8 +38,14 @@ def _problems(path: Path) -> list[str]:
 
 def test_demo_config_is_valid(demo_cfg):
     assert len(demo_cfg.cameras) == 7
-    assert len(demo_cfg.units) == 18
-    assert {u.type for u in demo_cfg.units} == {"sanitation", "citymgmt", "gridworker"}
+    assert len(demo_cfg.units) == 21  # 18 crews and 3 duty supervisors
+    assert {u.type for u in demo_cfg.units} == {
+        "sanitation",
+        "citymgmt",
+        "gridworker",
+        "supervisor",
+    }
+    assert all(d.supervisor for d in demo_cfg.departments)
     assert all(layer.path.is_absolute() and layer.path.exists() for layer in demo_cfg.map.layers)
 
 
@@ -107,6 +113,20 @@ BROKEN = [
         "department: dept-sanit\n",
         "units[0].department",
         "unknown department",
+    ),
+    (
+        "department supervisor who is not a unit",
+        "supervisor: sup-san\n",
+        "supervisor: sup-sanx\n",
+        "departments[0].supervisor",
+        "unknown supervisor unit 'sup-sanx'",
+    ),
+    (
+        "escalation delay of the wrong type",
+        "  merge_radius_m: 250\n",
+        "  merge_radius_m: 250\n  escalate_after_min: soon\n",
+        "dispatch.escalate_after_min",
+        "valid number",
     ),
     (
         "bad coordinates",
@@ -178,7 +198,7 @@ def _check_config(*args: str) -> subprocess.CompletedProcess:
 def test_check_config_cli_accepts_the_demo():
     result = _check_config()
     assert result.returncode == 0, result.stderr
-    assert "OK (7 cameras, 18 units)" in result.stdout
+    assert "OK (7 cameras, 21 units)" in result.stdout
 
 
 def test_check_config_cli_rejects_a_misspelt_key(config_copy):

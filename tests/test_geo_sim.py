@@ -94,7 +94,7 @@ def test_unit_positions_stay_on_streets(player_factory, layers, demo_cfg):
             for g in layers.get("streets").geometry
         ]
     )
-    assert len(player.paths) == len(demo_cfg.units)
+    assert len(player.paths) == len([u for u in demo_cfg.units if u.type != "supervisor"])
     for t in range(0, 600, 37):
         for fix in player.positions(t, wall_t=1.0):
             point = shapely.Point(to_metric.transform(fix.lon, fix.lat))

@@ -68,6 +68,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "field.failed": {"zh": "未能提交", "en": "Not sent"},
     "field.evidence": {"zh": "证据", "en": "Evidence"},
     "field.priority.1": {"zh": "紧急", "en": "Urgent"},
+    "field.rework": {
+        "zh": "复查发现问题仍在，请返工处置",
+        "en": "The re-check found the problem still there: please fix it again",
+    },
 }
 
 

@@ -197,7 +197,8 @@ def test_problem_still_there_reopens_and_goes_back_to_the_same_unit(api_stack, d
     assert again.unit_id == ticket.unit_id and again.reopened_count == 1
     notes = [a.note for a in api_stack.desk.audit(ticket.id) if a.to_status == "reopened"]
     assert notes and "still sees the problem" in notes[0]
-    assert [t["id"] for t in unit.get("/api/v1/my/tickets").json()] == [ticket.id]
+    [back] = unit.get("/api/v1/my/tickets").json()
+    assert back["id"] == ticket.id and back["reopened"] == 1
 
 
 def test_a_fresh_camera_event_after_the_fix_reopens_instead_of_a_new_ticket(api_stack, dispatched):
@@ -486,6 +487,46 @@ def test_bad_input_gets_a_clear_4xx_and_stores_nothing(
     assert answer.status_code == status, answer.text
     message = answer.json()["error"]
     assert len(message) > 10
+    assert counts(api_stack.store) == before
+    assert api_stack.desk.get(ticket.id).status == "dispatched"
+
+
+OPERATOR_BAD_REQUESTS = [
+    ("post", "/api/v1/tickets/{id}/dispatch", {"json": {"unit_id": "nobody"}}, 422, "unknown unit"),
+    ("post", "/api/v1/tickets/{id}/dispatch", {"json": {}}, 422, "unit_id: is required"),
+    ("post", "/api/v1/tickets/{id}/verify", {"json": {"ok": "maybe"}}, 422, "ok:"),
+    (
+        "post",
+        "/api/v1/tickets/{id}/verify",
+        {"json": {"ok": True}},
+        409,
+        "cannot become 'verified'",
+    ),
+    ("post", "/api/v1/tickets/{id}/close", {"json": {"reason": "done"}}, 422, "reason:"),
+    ("post", "/api/v1/tickets/{id}/close", {"json": {"reason": "bored"}}, 422, "reason:"),
+    ("post", "/api/v1/warnings/999/acknowledge", {}, 404, "no warning 999"),
+    ("post", "/api/v1/warnings/abc/mute", {"json": {"minutes": 5}}, 422, "warning_id:"),
+    ("post", "/api/v1/warnings/1/mute", {"json": {"minutes": 0}}, 422, "minutes:"),
+    ("get", "/api/v1/kpis?since=yesterday", {}, 422, "since:"),
+    ("get", "/api/v1/kpis?since=2027-01-01T00:00:00", {}, 422, "no time zone"),
+    ("get", "/api/v1/tickets?limit=5000", {}, 422, "limit:"),
+    ("get", "/api/v1/media/../../etc/passwd", {}, 404, ""),
+    ("get", "/api/v1/media/abc", {}, 404, "no media"),
+]
+
+
+@pytest.mark.parametrize("method,path,kwargs,status,words", OPERATOR_BAD_REQUESTS)
+def test_bad_operator_input_gets_a_clear_4xx_and_stores_nothing(
+    api_stack, dispatched, method, path, kwargs, status, words
+):
+    ticket, _ = dispatched
+    duty = operator(api_stack)
+    before = counts(api_stack.store)
+    answer = getattr(duty.session, method)(
+        api_stack.url + path.format(id=ticket.id), timeout=30, **kwargs
+    )
+    assert answer.status_code == status, answer.text
+    assert words in answer.json()["error"]
     assert counts(api_stack.store) == before
     assert api_stack.desk.get(ticket.id).status == "dispatched"
 

@@ -254,6 +254,7 @@ def ticket_out(
         camera_id=ticket.camera_id,
         zone_id=ticket.zone_id,
         reports=ticket.merged_events,
+        reopened=ticket.reopened_count or 0,
         requested_at=ticket.requested_at,
         updated_at=ticket.updated_at,
         accept_due=ticket.accept_due,

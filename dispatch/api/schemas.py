@@ -123,6 +123,7 @@ class TicketOut(BaseModel):
     camera_id: str | None
     zone_id: str | None
     reports: int
+    reopened: int = Field(description="times the fix failed verification and came back")
     requested_at: dt.datetime
     updated_at: dt.datetime
     accept_due: dt.datetime | None

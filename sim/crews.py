@@ -176,7 +176,7 @@ class Crews:
                 self.jobs.pop(unit_id)
         elif job.status == "accepted":
             if session.post(f"{base}/arrive", timeout=5).ok:
-                job.status, job.next_at = "on_site", self._later(30, 90)
+                job.status, job.next_at = "on_site", self._later(20, 45)
             else:
                 self.jobs.pop(unit_id)
         elif job.status == "on_site":

@@ -160,7 +160,7 @@ class Crews:
                     ticket["lon"],
                     ticket["lat"],
                     ticket["status"],
-                    self._later(10, 40),
+                    self._later(5, 20),
                 )
 
     def _act(self, unit_id: str, job: Job, now: float) -> None:

@@ -28,11 +28,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from config.loader import load_config  # noqa: E402
 from dispatch.dispatcher import Dispatcher, run_dispatcher  # noqa: E402
 from dispatch.routing import Router  # noqa: E402
-from dispatch.store import Store, default_database_url  # noqa: E402
+from dispatch.store import EventLinkRow, Store, TicketRow, default_database_url  # noqa: E402
 from geo.demo_district import HEIGHT_M, WIDTH_M, to_lon_lat  # noqa: E402
 from geo.index import DistrictIndex  # noqa: E402
 from geo.layers import load_layers  # noqa: E402
@@ -128,10 +129,6 @@ def run(args) -> None:
         bus.publish(event)
     deadline = time.perf_counter() + 60
     with store.session() as session:
-        from sqlalchemy import func, select
-
-        from dispatch.store import EventLinkRow, TicketRow
-
         while time.perf_counter() < deadline:
             linked = session.scalar(select(func.count()).select_from(EventLinkRow))
             session.commit()

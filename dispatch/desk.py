@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -207,7 +207,7 @@ class Desk:
                 ticket = self._ticket(session, ticket_id)
                 self._check_assignee(ticket, unit_id)
                 now = utc(self.clock())
-                self._move(session, ticket, "resolved", f"unit:{unit_id}", now, note)
+                self.move(session, ticket, "resolved", f"unit:{unit_id}", now, note)
                 for photo, (content_type, suffix) in zip(photos, kinds, strict=True):
                     saved.append(
                         self._save_media(
@@ -238,7 +238,7 @@ class Desk:
             ticket = self._ticket(session, ticket_id)
             self._check_assignee(ticket, unit_id)
             now = utc(self.clock())
-            self._move(session, ticket, "returned", f"unit:{unit_id}", now, note)
+            self.move(session, ticket, "returned", f"unit:{unit_id}", now, note)
             tried = self._units_tried(session, ticket.id)
             self._auto_dispatch(session, ticket, now, exclude=tried, why="re-routed after return")
             session.commit()
@@ -254,7 +254,7 @@ class Desk:
         with self.store.session() as session:
             ticket = self._ticket(session, ticket_id)
             now = utc(self.clock())
-            self._move(session, ticket, "dispatched", actor, now, note, unit_id=unit_id)
+            self.move(session, ticket, "dispatched", actor, now, note, unit_id=unit_id)
             session.commit()
         self._publish(ticket)
         return ticket
@@ -267,9 +267,9 @@ class Desk:
             if ok:
                 self._verified(session, ticket, actor, now, note)
             else:
-                self._reopen(session, ticket, actor, now, note or "the fix did not hold")
+                self.reopen(session, ticket, actor, now, note or "the fix did not hold")
             session.commit()
-        self._unmark_pending(ticket)
+        self.unmark_pending(ticket)
         self._publish(ticket)
         return ticket
 
@@ -278,19 +278,20 @@ class Desk:
         with self.store.session() as session:
             ticket = self._ticket(session, ticket_id)
             now = utc(self.clock())
-            self._move(session, ticket, "closed", actor, now, note, reason=reason)
+            self.move(session, ticket, "closed", actor, now, note, reason=reason)
             session.commit()
-        self._unmark_pending(ticket)
+        self.unmark_pending(ticket)
         self._publish(ticket)
         return ticket
 
     def acknowledge(self, warning_id: int, actor: str) -> WarningRow:
         """An operator has seen the warning (it stays listed, marked as handled)."""
         with self.store.session() as session:
-            warning = self._warning(session, warning_id)
+            warning, ticket = self._warning(session, warning_id)
             warning.acknowledged_by, warning.acknowledged_at = actor, utc(self.clock())
             session.commit()
-        self._alert(warning, "acknowledged", actor)
+        if self.bus:
+            self.bus.publish(self._alert(warning, "acknowledged", ticket, actor))
         return warning
 
     def mute(self, warning_id: int, actor: str, minutes: float) -> WarningRow:
@@ -298,12 +299,13 @@ class Desk:
         if not 0 < minutes <= 24 * 60:
             raise DeskError("mute for between 1 minute and 24 hours (minutes 1..1440)", 422)
         with self.store.session() as session:
-            warning = self._warning(session, warning_id)
+            warning, ticket = self._warning(session, warning_id)
             warning.muted_until = utc(self.clock() + minutes * 60)
             warning.acknowledged_by = warning.acknowledged_by or actor
             warning.acknowledged_at = warning.acknowledged_at or utc(self.clock())
             session.commit()
-        self._alert(warning, "muted", actor)
+        if self.bus:
+            self.bus.publish(self._alert(warning, "muted", ticket, actor))
         return warning
 
     # ----- cameras -------------------------------------------------------------------------
@@ -324,9 +326,9 @@ class Desk:
             actor = f"camera:{check.camera_id}"
             if check.present:
                 if check.snapshot:
-                    self._link_snapshot(session, ticket, check.snapshot, actor, at)
+                    add_media(session, ticket.id, "snapshot", check.snapshot, actor, at)
                 note = f"camera {check.camera_id} still sees the problem in zone {check.zone_id}"
-                self._reopen(session, ticket, actor, at, note)
+                self.reopen(session, ticket, actor, at, note)
             elif ticket.clear_since is None:
                 ticket.clear_since = at
             elif (at - ticket.clear_since).total_seconds() >= self.cfg.dispatch.verify_clear_s:
@@ -337,7 +339,7 @@ class Desk:
                 return None
             session.commit()
         if ticket.status != "resolved":
-            self._unmark_pending(ticket)
+            self.unmark_pending(ticket)
             self._publish(ticket)
         return ticket
 
@@ -346,15 +348,27 @@ class Desk:
     def tick(self, now: float | None = None) -> list[WarningRow]:
         """Raise, escalate and clear warnings as of `now`; return those raised or escalated."""
         at = utc(self.clock() if now is None else now)
-        changed: list[tuple[WarningRow, str]] = []
-        moved: set[str] = set()
+        changed: list[tuple[WarningRow, str, TicketRow]] = []
+        moved: dict[str, TicketRow] = {}
         with self.store.session() as session:
             self._clear_done(session, at, changed)
-            open_or_resolved = (*OPEN_STATES, "resolved")
-            query = select(TicketRow).where(TicketRow.status.in_(open_or_resolved))
-            for ticket in session.scalars(query):
+            late = select(TicketRow).where(
+                TicketRow.status.in_((*OPEN_STATES, "resolved")),
+                or_(
+                    TicketRow.status == "resolved",
+                    TicketRow.accept_due <= at,
+                    TicketRow.arrive_due <= at,
+                    TicketRow.resolve_due <= at,
+                ),
+            )
+            tickets = list(session.scalars(late))
+            known = select(WarningRow.ticket_id, WarningRow.stage, WarningRow.due_at).where(
+                WarningRow.ticket_id.in_([t.id for t in tickets])
+            )
+            raised = {tuple(row) for row in session.execute(known)}  # read once per tick
+            for ticket in tickets:
                 for stage, due in self._stages_due(ticket):
-                    if due is not None and due <= at:
+                    if due is not None and due <= at and (ticket.id, stage, due) not in raised:
                         self._raise(session, ticket, stage, due, at, changed)
             escalate = self.cfg.dispatch.escalate_after_min
             pending = select(WarningRow).where(
@@ -364,11 +378,10 @@ class Desk:
                 if self.calendar.add_working_minutes(warning.due_at, escalate) <= at:
                     self._escalate(session, warning, at, changed, moved)
             session.commit()
-        for ticket in self.tickets(ids=moved, limit=len(moved) or 1):
-            self._publish(ticket)
-        for warning, level in changed:
-            self._alert(warning, level)
-        return [w for w, level in changed if level in ("overdue", "escalated")]
+        if self.bus:
+            self.bus.publish_many(ticket_change(t) for t in moved.values())
+            self.bus.publish_many(self._alert(w, level, t) for w, level, t in changed)
+        return [w for w, level, _ in changed if level in ("overdue", "escalated")]
 
     def _stages_due(self, ticket: TicketRow) -> list[tuple[str, dt.datetime | None]]:
         if ticket.status == "resolved":
@@ -384,11 +397,6 @@ class Desk:
         return stages
 
     def _raise(self, session, ticket, stage, due, at, changed) -> None:
-        exists = select(WarningRow.id).where(
-            WarningRow.ticket_id == ticket.id, WarningRow.stage == stage, WarningRow.due_at == due
-        )
-        if session.scalar(exists) is not None:
-            return
         warning = WarningRow(
             ticket_id=ticket.id, stage=stage, level="overdue", due_at=due, raised_at=at
         )
@@ -397,31 +405,32 @@ class Desk:
                 session.add(warning)
         except IntegrityError:
             return
-        changed.append((warning, "overdue"))
+        changed.append((warning, "overdue", ticket))
         log.info("ticket %s: %s overdue since %s", ticket.id, stage, due.isoformat())
 
     def _escalate(self, session: Session, warning: WarningRow, at, changed, moved) -> None:
         ticket = session.get(TicketRow, warning.ticket_id, with_for_update=True)
         supervisor = self._supervisors.get(ticket.department_id or "")
         warning.level, warning.escalated_at, warning.supervisor_id = "escalated", at, supervisor
-        changed.append((warning, "escalated"))
+        changed.append((warning, "escalated", ticket))
         if warning.stage == "accept" and ticket.status in ESCALATE_STATE_FROM:
             note = f"{warning.stage} overdue since {warning.due_at.isoformat(timespec='minutes')}"
             transition(session, ticket, "escalated", "dispatcher", at, note=note)
-            moved.add(ticket.id)
+            moved[ticket.id] = ticket
             if supervisor:
                 ticket.unit_id = supervisor
         log.info("ticket %s: %s escalated to %s", ticket.id, warning.stage, supervisor)
 
     def _clear_done(self, session: Session, at: dt.datetime, changed) -> None:
-        query = select(WarningRow, TicketRow.status).join(
-            TicketRow, TicketRow.id == WarningRow.ticket_id
-        )
-        for warning, status in session.execute(query.where(WarningRow.cleared_at.is_(None))):
-            done = status != "resolved" if warning.stage == "verify" else None
-            if done or (done is None and status in STAGE_DONE[warning.stage]):
+        query = select(WarningRow, TicketRow).join(TicketRow, TicketRow.id == WarningRow.ticket_id)
+        for warning, ticket in session.execute(query.where(WarningRow.cleared_at.is_(None))):
+            if warning.stage == "verify":
+                done = ticket.status != "resolved"
+            else:
+                done = ticket.status in STAGE_DONE[warning.stage]
+            if done:
                 warning.cleared_at = at
-                changed.append((warning, "cleared"))
+                changed.append((warning, "cleared", ticket))
 
     # ----- internals -----------------------------------------------------------------------
 
@@ -432,11 +441,11 @@ class Desk:
         return ticket
 
     @staticmethod
-    def _warning(session: Session, warning_id: int) -> WarningRow:
+    def _warning(session: Session, warning_id: int) -> tuple[WarningRow, TicketRow]:
         warning = session.get(WarningRow, warning_id, with_for_update=True)
         if warning is None:
             raise DeskError(f"no warning {warning_id}", 404)
-        return warning
+        return warning, session.get(TicketRow, warning.ticket_id)
 
     @staticmethod
     def _check_assignee(ticket: TicketRow, unit_id: str) -> None:
@@ -447,12 +456,13 @@ class Desk:
         with self.store.session() as session:
             ticket = self._ticket(session, ticket_id)
             self._check_assignee(ticket, unit_id)
-            self._move(session, ticket, to_status, f"unit:{unit_id}", utc(self.clock()), note)
+            self.move(session, ticket, to_status, f"unit:{unit_id}", utc(self.clock()), note)
             session.commit()
         self._publish(ticket)
         return ticket
 
-    def _move(self, session, ticket, to_status, actor, at, note="", **extra) -> None:
+    def move(self, session, ticket, to_status, actor, at, note="", **extra) -> None:
+        """Transition within the caller's transaction, stamping the stage time (409 if illegal)."""
         try:
             transition(session, ticket, to_status, actor, at, note=note, **extra)
         except TransitionError as exc:
@@ -471,18 +481,19 @@ class Desk:
             ticket.clear_since = None
 
     def _verified(self, session, ticket, actor, at, note) -> None:
-        self._move(session, ticket, "verified", actor, at, note)
-        self._move(session, ticket, "closed", "dispatcher", at, "verified fix", reason="done")
+        self.move(session, ticket, "verified", actor, at, note)
+        self.move(session, ticket, "closed", "dispatcher", at, "verified fix", reason="done")
 
-    def _reopen(self, session, ticket, actor, at, note) -> None:
+    def reopen(self, session, ticket, actor, at, note) -> None:
+        """The fix failed: reopen with fresh deadlines and send it back to the same unit."""
         unit = ticket.unit_id
-        self._move(session, ticket, "reopened", actor, at, note)
+        self.move(session, ticket, "reopened", actor, at, note)
         ticket.accepted_at = ticket.arrived_at = ticket.resolved_at = ticket.clear_since = None
         # the rework gets fresh stage deadlines from now
         for key, value in deadlines(self.cfg, self.calendar, ticket.service_code, at).items():
             setattr(ticket, key, value)
         if unit:  # back to the unit that did the work: they know the place and the problem
-            self._move(
+            self.move(
                 session,
                 ticket,
                 "dispatched",
@@ -503,17 +514,13 @@ class Desk:
             return
         location = self.router.index.locate(ticket.lon, ticket.lat)
         route = self.router.route(ticket.service_code, location)
-        fixes = {
-            row.unit_id: Fix(row.lon, row.lat, row.fix_time)
-            for row in session.scalars(select(UnitPositionRow))
-            if row.unit_id not in exclude
-        }
+        fixes = {unit: fix for unit, fix in unit_fixes(session).items() if unit not in exclude}
         pick = self.router.pick_unit(
             route, ticket.lon, ticket.lat, fixes, workloads(session), at.timestamp()
         )
         if pick:
             note = f"{why}: nearest unit {pick[0]} at {pick[1]:.0f} m"
-            self._move(session, ticket, "dispatched", "dispatcher", at, note, unit_id=pick[0])
+            self.move(session, ticket, "dispatched", "dispatcher", at, note, unit_id=pick[0])
 
     def _save_media(self, session, ticket, data, content_type, suffix, kind, actor, at) -> Path:
         media_id = new_id()
@@ -521,38 +528,25 @@ class Desk:
         path = self.media_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        session.add(
-            MediaRow(
-                id=media_id,
-                ticket_id=ticket.id,
-                kind=kind,
-                path=str(Path("media") / relative),
-                content_type=content_type,
-                added_at=at,
-                added_by=actor,
-            )
+        add_media(
+            session,
+            ticket.id,
+            kind,
+            str(Path("media") / relative),
+            actor,
+            at,
+            content_type,
+            media_id,
         )
         return path
-
-    def _link_snapshot(self, session, ticket, snapshot: str, actor, at) -> None:
-        session.add(
-            MediaRow(
-                id=new_id(),
-                ticket_id=ticket.id,
-                kind="snapshot",
-                path=snapshot,
-                content_type="image/jpeg",
-                added_at=at,
-                added_by=actor,
-            )
-        )
 
     def _mark_pending(self, ticket: TicketRow) -> None:
         if self.bus and ticket.camera_id and ticket.zone_id:
             field = f"{ticket.camera_id}/{ticket.zone_id}"
             self.bus.client.hset(keys.verify_pending(self.bus.namespace), field, ticket.id)
 
-    def _unmark_pending(self, ticket: TicketRow) -> None:
+    def unmark_pending(self, ticket: TicketRow) -> None:
+        """No camera needs to re-check this ticket's zone any more."""
         if self.bus and ticket.camera_id and ticket.zone_id:
             field = f"{ticket.camera_id}/{ticket.zone_id}"
             self.bus.client.hdel(keys.verify_pending(self.bus.namespace), field)
@@ -561,32 +555,59 @@ class Desk:
         if self.bus:
             self.bus.publish(ticket_change(ticket))
 
-    def _alert(self, warning: WarningRow, level: str, actor: str | None = None) -> None:
-        if not self.bus:
-            return
-        with self.store.session() as session:
-            ticket = session.get(TicketRow, warning.ticket_id)
-        self.bus.publish(
-            TicketAlert(
-                warning_id=warning.id,
-                ticket_id=warning.ticket_id,
-                stage=warning.stage,
-                level=level,
-                due_at=warning.due_at.timestamp(),
-                raised_at=warning.raised_at.timestamp(),
-                category=ticket.service_code,
-                unit_id=ticket.unit_id,
-                supervisor_id=warning.supervisor_id,
-                muted_until=warning.muted_until.timestamp() if warning.muted_until else None,
-                actor=actor,
-            )
+    @staticmethod
+    def _alert(
+        warning: WarningRow, level: str, ticket: TicketRow, actor: str | None = None
+    ) -> TicketAlert:
+        return TicketAlert(
+            warning_id=warning.id,
+            ticket_id=warning.ticket_id,
+            stage=warning.stage,
+            level=level,
+            due_at=warning.due_at.timestamp(),
+            raised_at=warning.raised_at.timestamp(),
+            category=ticket.service_code,
+            unit_id=ticket.unit_id,
+            supervisor_id=warning.supervisor_id,
+            muted_until=warning.muted_until.timestamp() if warning.muted_until else None,
+            actor=actor,
         )
+
+
+def add_media(
+    session: Session,
+    ticket_id: str,
+    kind: str,
+    path: str,
+    actor: str,
+    at: dt.datetime,
+    content_type: str = "image/jpeg",
+    media_id: str | None = None,
+) -> None:
+    """Attach evidence to a ticket: a snapshot or photo (path in the data dir) or a link."""
+    session.add(
+        MediaRow(
+            id=media_id or new_id(),
+            ticket_id=ticket_id,
+            kind=kind,
+            path=path,
+            content_type=content_type,
+            added_at=at,
+            added_by=actor[:64],
+        )
+    )
+
+
+def unit_fixes(session: Session) -> dict[str, Fix]:
+    """Every unit's last accepted GPS fix."""
+    return {
+        row.unit_id: Fix(row.lon, row.lat, row.fix_time)
+        for row in session.scalars(select(UnitPositionRow))
+    }
 
 
 def workloads(session: Session) -> dict[str, int]:
     """Open tickets per unit."""
-    from sqlalchemy import func
-
     query = (
         select(TicketRow.unit_id, func.count())
         .where(TicketRow.status.in_(OPEN_STATES))

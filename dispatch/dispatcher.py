@@ -14,10 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.schema import AppConfig
-from dispatch.desk import Desk, deadlines, ticket_change, utc, workloads
+from dispatch.desk import (
+    Desk,
+    add_media,
+    deadlines,
+    ticket_change,
+    unit_fixes,
+    utc,
+    workloads,
+)
 from dispatch.routing import Fix, Router
 from dispatch.states import OPEN_STATES
-from dispatch.store import AuditRow, EventLinkRow, MediaRow, Store, TicketRow, UnitPositionRow
+from dispatch.store import AuditRow, EventLinkRow, Store, TicketRow, UnitPositionRow
 from streams import keys
 from streams.bus import Bus
 from streams.records import Event, Record, UnitPosition, ZoneCheck, new_id
@@ -93,7 +101,7 @@ class Dispatcher:
         latest = {ticket.id: ticket for ticket in filed}
         self.bus.publish_many(ticket_change(ticket) for ticket in latest.values())
         for ticket in reopened:
-            self.desk._unmark_pending(ticket)  # a report reopened it: the re-check is moot
+            self.desk.unmark_pending(ticket)  # a report reopened it: the re-check is moot
         return filed
 
     @staticmethod
@@ -107,7 +115,7 @@ class Dispatcher:
         now = self.clock()
         filed, reopened = [], []
         with self.store.session() as session:
-            units = _UnitState(self._fixes(session), workloads(session))
+            units = _UnitState(unit_fixes(session), workloads(session))
             fresh: list[TicketRow] = []
             ids = [event.event_id for event in events]
             earlier = {  # redeliveries: filed before
@@ -206,26 +214,17 @@ class Dispatcher:
             and event.detected_at >= ticket.resolved_at.timestamp() + settle
         ):
             note = f"new {event.source} report after the fix: the problem is still there"
-            self.desk._reopen(session, ticket, f"{event.source}:{event.event_id}", utc(now), note)
+            self.desk.reopen(session, ticket, f"{event.source}:{event.event_id}", utc(now), note)
             return True
         return False
 
     @staticmethod
     def _attach_snapshot(session: Session, ticket: TicketRow, event: Event, now: float) -> None:
         """Keep the event's evidence: a camera snapshot, or a reporter's photo link."""
+        actor = f"{event.source}:{event.camera_id or event.event_id}"
         for kind, path in (("snapshot", event.snapshot), ("link", event.media_url)):
             if path:
-                session.add(
-                    MediaRow(
-                        id=new_id(),
-                        ticket_id=ticket.id,
-                        kind=kind,
-                        path=path,
-                        content_type="image/jpeg",
-                        added_at=utc(now),
-                        added_by=f"{event.source}:{event.camera_id or event.event_id}"[:64],
-                    )
-                )
+                add_media(session, ticket.id, kind, path, actor, utc(now))
 
     def _create(self, session: Session, event: Event, now: float, units: _UnitState) -> TicketRow:
         location = self.router.index.locate(event.lon, event.lat)
@@ -273,7 +272,7 @@ class Dispatcher:
         )
         if pick:
             note = f"routed to {route.department_id}; nearest unit {pick[0]} at {pick[1]:.0f} m"
-            self.desk._move(
+            self.desk.move(
                 session, ticket, "dispatched", "dispatcher", utc(now), note, unit_id=pick[0]
             )
             units.workloads[pick[0]] = units.workloads.get(pick[0], 0) + 1
@@ -286,11 +285,6 @@ class Dispatcher:
             ticket.unit_id,
         )
         return ticket
-
-    @staticmethod
-    def _fixes(session: Session) -> dict[str, Fix]:
-        rows = session.scalars(select(UnitPositionRow))
-        return {row.unit_id: Fix(row.lon, row.lat, row.fix_time) for row in rows}
 
     def on_position(self, position: UnitPosition) -> None:
         """Keep the newest fix per unit (out-of-order fixes are ignored)."""

@@ -44,8 +44,22 @@ class FixFilter:
         self.cfg, self.client = cfg, client
         self.key = keys.gps_last(namespace)
 
-    def check(self, unit_id: str, fix: RawFix, now: float) -> str | None:
-        """None if the fix is accepted (and remembered), else why it was dropped."""
+    def filter(self, unit_id: str, fixes: list[RawFix], now: float) -> list[str | None]:
+        """Per fix, in time order: None if accepted, else why it was dropped. The last accepted
+        fix becomes the unit's reference (one read and at most one write to Redis)."""
+        last = self.client.hget(self.key, unit_id)
+        reference = tuple(float(v) for v in last.split()) if last else None
+        verdicts = []
+        for fix in fixes:
+            reason = self._reason(fix, reference, now)
+            if reason is None:
+                reference = (fix.fix_time, fix.lon, fix.lat)
+            verdicts.append(reason)
+        if reference is not None and any(v is None for v in verdicts):
+            self.client.hset(self.key, unit_id, " ".join(str(v) for v in reference))
+        return verdicts
+
+    def _reason(self, fix: RawFix, reference: tuple | None, now: float) -> str | None:
         cfg = self.cfg
         if not (-180 <= fix.lon <= 180 and -90 <= fix.lat <= 90) or (fix.lon == fix.lat == 0):
             return "invalid_position"
@@ -57,16 +71,15 @@ class FixFilter:
             return "inaccurate"
         if fix.speed_mps is not None and fix.speed_mps > cfg.max_speed_mps:
             return "impossible_speed"
-        last = self.client.hget(self.key, unit_id)
-        if last:
-            last_time, last_lon, last_lat = (float(v) for v in last.split())
-            if fix.fix_time == last_time:
-                return "duplicate"
-            if fix.fix_time < last_time:
-                return "out_of_order"
-            metres = haversine_m(last_lon, last_lat, fix.lon, fix.lat)
-            # A little slack for GPS noise between fixes a second apart.
-            if metres > 50 and metres / (fix.fix_time - last_time) > cfg.max_speed_mps:
-                return "impossible_speed"
-        self.client.hset(self.key, unit_id, f"{fix.fix_time} {fix.lon} {fix.lat}")
+        if reference is None:
+            return None
+        last_time, last_lon, last_lat = reference
+        if fix.fix_time == last_time:
+            return "duplicate"
+        if fix.fix_time < last_time:
+            return "out_of_order"
+        metres = haversine_m(last_lon, last_lat, fix.lon, fix.lat)
+        # A little slack for GPS noise between fixes a second apart.
+        if metres > 50 and metres / (fix.fix_time - last_time) > cfg.max_speed_mps:
+            return "impossible_speed"
         return None

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Upl
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cockpit.i18n import pick_lang
@@ -391,8 +392,6 @@ async def resolve(
 ):
     """The unit reports the fix with photos (multipart/form-data); verification follows."""
     photos = await read_photos(photo)
-    from starlette.concurrency import run_in_threadpool
-
     ticket = await run_in_threadpool(ctx.desk.resolve, ticket_id, unit, photos, note)
     return ticket_out(ctx, ticket, "zh")
 
@@ -469,12 +468,11 @@ def media(media_id: str, ctx: Ctx):
 
 def ingest(ctx: ApiContext, unit: str, fixes: list[RawFix]) -> schemas.IngestResult:
     """Filter fixes in time order and publish the accepted ones."""
-    now = ctx.clock()
     order = sorted(range(len(fixes)), key=lambda i: fixes[i].fix_time)
+    verdicts = ctx.fixes.filter(unit, [fixes[i] for i in order], ctx.clock())
     accepted, dropped = [], []
-    for index in order:
+    for index, reason in zip(order, verdicts, strict=True):
         fix = fixes[index]
-        reason = ctx.fixes.check(unit, fix, now)
         if reason:
             dropped.append(schemas.Dropped(index=index, reason=reason))
             continue

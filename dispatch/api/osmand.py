@@ -17,6 +17,7 @@ import json
 import math
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from dispatch.api.app import ApiContext, ApiError, Ctx, ingest
 from dispatch.api.schemas import IngestResult
@@ -84,20 +85,28 @@ def _from_params(ctx: ApiContext, params: dict) -> IngestResult:
             raise ApiError(400, f"location={params['location']!r} is not 'lat,lon'") from None
     if lat is None or lon is None:
         raise ApiError(400, "missing position: send lat=..&lon=.. (or location=lat,lon)")
-    speed = _number(params, "speed")
-    fix = RawFix(
-        lon=lon,
-        lat=lat,
-        fix_time=parse_time(params.get("timestamp"), ctx.clock()),
-        speed_mps=speed * KNOT_MPS if speed is not None and speed >= 0 else None,
-        heading_deg=_heading(_number(params, "bearing", "heading")),
-        accuracy_m=_number(params, "accuracy"),
+    knots = _number(params, "speed")
+    fix = _fix(
+        lon,
+        lat,
+        parse_time(params.get("timestamp"), ctx.clock()),
+        knots * KNOT_MPS if knots is not None else None,
+        _number(params, "bearing", "heading"),
+        _number(params, "accuracy"),
     )
     return ingest(ctx, unit, [fix])
 
 
-def _heading(value: float | None) -> float | None:
-    return value % 360 if value is not None and value >= 0 else None
+def _fix(lon, lat, fix_time, speed_mps, heading, accuracy) -> RawFix:
+    """A fix; negative speed or heading means "unknown" in both shapes of the protocol."""
+    return RawFix(
+        lon=lon,
+        lat=lat,
+        fix_time=fix_time,
+        speed_mps=speed_mps if speed_mps is not None and speed_mps >= 0 else None,
+        heading_deg=heading % 360 if heading is not None and heading >= 0 else None,
+        accuracy_m=accuracy,
+    )
 
 
 def _from_json(ctx: ApiContext, body: bytes) -> IngestResult:
@@ -116,14 +125,13 @@ def _from_json(ctx: ApiContext, body: bytes) -> IngestResult:
     lon = _number(coords, "longitude")
     if lat is None or lon is None:
         raise ApiError(400, "location.coords needs latitude and longitude")
-    speed = _number(coords, "speed")
-    fix = RawFix(
-        lon=lon,
-        lat=lat,
-        fix_time=parse_time(location.get("timestamp"), ctx.clock()),
-        speed_mps=speed if speed is not None and speed >= 0 else None,
-        heading_deg=_heading(_number(coords, "heading")),
-        accuracy_m=_number(coords, "accuracy"),
+    fix = _fix(
+        lon,
+        lat,
+        parse_time(location.get("timestamp"), ctx.clock()),
+        _number(coords, "speed"),
+        _number(coords, "heading"),
+        _number(coords, "accuracy"),
     )
     return ingest(ctx, unit, [fix])
 
@@ -134,8 +142,6 @@ def from_query(request: Request, ctx: ApiContext) -> IngestResult:
 
 
 async def _handle(request: Request, ctx: ApiContext) -> IngestResult:
-    from starlette.concurrency import run_in_threadpool
-
     params = dict(request.query_params)
     if request.method == "POST":
         kind = request.headers.get("content-type", "")

@@ -49,6 +49,9 @@ class LiveState:
         self.version = 0
         self._lock = threading.Lock()
         self._unit_cfg = {u.id: u for u in cfg.units}
+        # "Units online" counts the units tickets are routed to (not duty supervisors).
+        routed = {route.unit_type for route in cfg.routing}
+        self._field_units = {u.id for u in cfg.units if u.type in routed}
         self._trace = trace_index(cfg)
         self._view = view_settings(cfg)
 
@@ -145,11 +148,15 @@ class LiveState:
 
     def _kpis(self, now: float) -> dict:
         stale = self.cfg.services.position_stale_s
+        online = sum(
+            1
+            for unit_id, fix in self.units.items()
+            if unit_id in self._field_units and now - fix.fix_time <= stale
+        )
         return {
             "open": len(self.tickets),
             "events": sum(1 for e in self.events if now - e.detected_at <= 3600),
-            "units": f"{sum(1 for f in self.units.values() if now - f.fix_time <= stale)}"
-            f"/{len(self.cfg.units)}",
+            "units": f"{online}/{len(self._field_units)}",
             "cameras": f"{sum(1 for h in self.health.values() if h.online)}"
             f"/{len(self.cfg.cameras)}",
         }

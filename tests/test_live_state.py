@@ -75,7 +75,7 @@ def test_kpis_count_fresh_units_online_cameras_and_recent_events(demo_cfg):
     state.apply(Event(category="bin_overflow", lon=120.17, lat=30.27, detected_at=NOW - 30))
     state.apply(Event(category="bin_overflow", lon=120.17, lat=30.27, detected_at=NOW - 7200))
     kpis = state.payload("zh")["kpis"]
-    assert kpis == {"open": 0, "events": 1, "units": "1/21", "cameras": "1/7"}
+    assert kpis == {"open": 0, "events": 1, "units": "1/18", "cameras": "1/7"}
     cameras = state.payload("en")["cameras"]
     offline = cameras["text"][cameras["ids"].index("cam-02")]
     assert offline.endswith("offline")

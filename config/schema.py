@@ -164,8 +164,26 @@ class CameraConfig(Strict):
     frame_size: tuple[int, int] = Field(description="[width, height] of the analysed stream")
     analysis_fps: float = Field(default=2, gt=0, le=30, description="frames analysed per second")
     zones: list[ZoneConfig] = Field(default_factory=list)
+    loop: bool = Field(
+        default=True, description="a video file restarts at its end, like a live feed"
+    )
+    optional: bool = Field(
+        default=False, description="a missing video file skips the camera instead of failing"
+    )
+    homography: list[list[float]] | None = Field(
+        default=None,
+        description="3x3 pixel -> [lon, lat] homography; events are then placed where the "
+        "object stands instead of at the zone's map anchor",
+    )
 
     _position = field_validator("position")(_check_lon_lat)
+
+    @field_validator("homography")
+    @classmethod
+    def _three_by_three(cls, matrix: list[list[float]] | None) -> list[list[float]] | None:
+        if matrix is not None and (len(matrix) != 3 or any(len(row) != 3 for row in matrix)):
+            raise ValueError("homography must be a 3x3 matrix: [[a, b, c], [d, e, f], [g, h, i]]")
+        return matrix
 
 
 class UnitTypeConfig(Strict):
@@ -321,6 +339,46 @@ class SimConfig(Strict):
     )
 
 
+class VisionConfig(Strict):
+    """The vision workers: which model, how it runs, and how cameras are watched and shared."""
+
+    weights: Path = Field(
+        default=Path("vision/models/street-yolo11n.pt"),
+        description="Ultralytics weights (.pt), relative to the project root; any YOLO model works",
+    )
+    class_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="model class name -> class name the rules use (e.g. COCO 'car' -> 'car'); "
+        "classes not listed keep their own name",
+    )
+    runtime: Literal["torch", "onnx", "openvino"] = Field(
+        default="onnx", description="inference runtime; exports are cached under the data dir"
+    )
+    imgsz: int = Field(default=320, ge=32, le=1920, description="model input size in pixels")
+    confidence: float = Field(default=0.35, gt=0, lt=1, description="lowest detection score kept")
+    tracker: Literal["bytetrack"] = Field(default="bytetrack", description="multi-object tracker")
+    motion_threshold: float = Field(
+        default=0.002, ge=0, le=1, description="share of changed pixels that counts as motion"
+    )
+    full_check_s: float = Field(
+        default=10, gt=0, description="run the detector at least this often even without motion"
+    )
+    stall_s: float = Field(default=20, gt=0, description="no frame this long: reconnect the source")
+    offline_after_s: float = Field(
+        default=5, gt=0, description="no frame this long: camera offline"
+    )
+    reconnect_max_s: float = Field(default=10, gt=0, description="longest wait between reconnects")
+    health_every_s: float = Field(default=30, gt=0, description="repeat camera health this often")
+    recheck_every_s: float = Field(
+        default=5, gt=0, description="re-check zones awaiting verification this often"
+    )
+    lease_ttl_s: float = Field(
+        default=10, gt=1, description="a dead worker's cameras move to a live one after this"
+    )
+    max_cameras: int = Field(default=32, ge=1, description="most cameras one worker takes")
+    workers: int = Field(default=1, ge=1, le=64, description="vision worker processes in the demo")
+
+
 class ServicesConfig(Strict):
     """Where the system's services are; environment variables override these."""
 
@@ -354,6 +412,7 @@ class AppConfig(Strict):
     services: ServicesConfig = Field(default_factory=ServicesConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
+    vision: VisionConfig = Field(default_factory=VisionConfig)
     source_path: Path | None = Field(default=None, exclude=True, description="set by the loader")
 
     def category(self, category_id: str) -> CategoryConfig:

@@ -33,3 +33,13 @@ def verify_pending(namespace: str = NAMESPACE) -> str:
 def gps_last(namespace: str = NAMESPACE) -> str:
     """Hash unit id -> "fix_time lon lat" of the last fix the GPS ingest accepted."""
     return f"{namespace}:gps:last"
+
+
+def camera_lease(camera_id: str, namespace: str = NAMESPACE) -> str:
+    """The id of the vision worker analysing `camera_id` (expires unless renewed)."""
+    return f"{namespace}:vision:lease:{camera_id}"
+
+
+def vision_workers(namespace: str = NAMESPACE) -> str:
+    """Sorted set of live vision workers, scored by the time their heartbeat expires."""
+    return f"{namespace}:vision:workers"

@@ -1,0 +1,193 @@
+"""Zone rules replayed through time with an explicit clock: no model, no sleeping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from config.schema import ActiveHours, RuleConfig
+from vision.detections import Detections
+from vision.rules import IllegalParkingRule, Zone, build_rules
+
+TZ = "Asia/Shanghai"
+T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo(TZ)).timestamp()  # a Monday, 10:00
+ZONE = Zone("kerb", [(100, 300), (500, 300), (500, 500), (100, 500)])
+PARKED = ("car", (250, 350, 350, 420), 0.9)  # ground point (300, 420): inside the zone
+PASSING = ("car", (0, 340, 90, 420), 0.9)  # outside
+
+
+def parking_rule(**kw) -> IllegalParkingRule:
+    cfg = dict(
+        id="np",
+        kind="illegal_parking",
+        category="illegal_parking",
+        classes=["car", "van"],
+        dwell_s=60,
+        enter_frames=3,
+        exit_grace_s=5,
+        cooldown_s=300,
+        pixel_tolerance=20,
+    )
+    return IllegalParkingRule(RuleConfig(**{**cfg, **kw}), ZONE, TZ)
+
+
+def replay(rule, frames, start=T0, step=0.5):
+    """Feed (seconds, detections) frames; return the times at which the rule fired."""
+    fired = []
+    for t, dets in frames:
+        for f in rule.update(dets, start + t):
+            fired.append((t, f))
+    return fired
+
+
+def timeline(seconds, step=0.5, at=lambda t: [PARKED], ids=lambda t: None):
+    t = 0.0
+    while t <= seconds:
+        boxes = at(t)
+        yield t, Detections.of(boxes, ids(t) if boxes else None)
+        t += step
+
+
+def test_parking_fires_at_dwell_and_not_before():
+    fired = replay(parking_rule(), timeline(120))
+    assert [t for t, _ in fired] == [60.0]
+    finding = fired[0][1]
+    assert (
+        finding.first_seen == T0 and finding.confirmed_at == T0 + 60 and finding.confidence == 0.9
+    )
+
+
+def test_parking_survives_occlusion_and_new_track_id():
+    """A bus hides the car for 3 s; afterwards the tracker calls it by another id."""
+    fired = replay(
+        parking_rule(),
+        timeline(
+            120, at=lambda t: [] if 30 <= t < 33 else [PARKED], ids=lambda t: [1] if t < 30 else [7]
+        ),
+    )
+    assert [t for t, _ in fired] == [60.0]
+
+
+def test_parking_resets_after_the_car_leaves_and_rearms_after_cooldown():
+    # Car A parks 0-100 s (fires at 60); gone 100-130; car B parks from 130 s.
+    def at(t):
+        return [] if 100 <= t < 130 else [PARKED]
+
+    fired = replay(parking_rule(cooldown_s=300), timeline(600, at=at))
+    # B's timer restarts at 130 and is due at 190, but the zone is quiet until 360.
+    assert [t for t, _ in fired] == [60.0, 360.0]
+
+
+def test_parking_gap_longer_than_grace_restarts_the_timer():
+    fired = replay(parking_rule(), timeline(150, at=lambda t: [] if 30 <= t < 36 else [PARKED]))
+    assert [t for t, _ in fired] == [96.0]
+
+
+def test_parking_moving_car_is_not_parked():
+    # Creeping 5 px per frame along the kerb: never still within 20 px for 60 s.
+    def at(t):
+        x = 120 + 10 * t
+        return [("car", (x, 350, x + 100, 420), 0.9)] if x < 480 else []
+
+    assert replay(parking_rule(), timeline(120, at=at)) == []
+
+
+def test_parking_ignores_other_classes_and_outside_boxes():
+    at = lambda t: [("person", (280, 350, 300, 420), 0.9), PASSING]  # noqa: E731
+    assert replay(parking_rule(), timeline(200, at=at)) == []
+
+
+def test_parking_respects_active_hours():
+    rule = parking_rule(active_hours=ActiveHours(start="07:00", end="10:00"))
+    # Starts 09:59:30: the clock stops at 10:00 before the dwell ends.
+    assert replay(rule, timeline(200), start=T0 - 30) == []
+    night = parking_rule(active_hours=ActiveHours(start="22:00", end="06:00"))
+    assert replay(night, timeline(100)) == []  # 10:00 is outside 22:00-06:00
+    assert [t for t, _ in replay(night, timeline(100), start=T0 + 14 * 3600)] == [60.0]  # midnight
+
+
+def test_parking_enter_frames():
+    """A single flicker is not a vehicle; it must be seen enter_frames times."""
+    rule = parking_rule(dwell_s=1, enter_frames=4)
+    fired = replay(rule, timeline(10, step=1.0))
+    assert [t for t, _ in fired] == [3.0]
+
+
+def zone_rule(kind, classes, **kw):
+    cfg = dict(
+        id=kind,
+        kind=kind,
+        category=kind,
+        classes=classes,
+        dwell_s=30,
+        exit_grace_s=5,
+        cooldown_s=120,
+        enter_frames=1,
+    )
+    from config.schema import ZoneConfig
+
+    zone = ZoneConfig(
+        id="z",
+        rule=kind,
+        polygon=[(100, 300), (500, 300), (500, 500), (100, 500)],
+        map_anchor=(120.17, 30.27),
+    )
+    return build_rules([zone], [RuleConfig(**{**cfg, **kw})], TZ)[0]
+
+
+BIN_FULL = ("bin_overflow", (300, 320, 360, 400), 0.8)
+LITTER = [("litter", (150 + 40 * i, 420, 170 + 40 * i, 440), 0.6) for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    "case, at, expected",
+    [
+        ("full bin fires once at dwell", lambda t: [BIN_FULL], [30.0]),
+        ("a normal bin never fires", lambda t: [("bin", BIN_FULL[1], 0.9)], []),
+        ("a 4 s miss is forgiven", lambda t: [] if 10 <= t < 14 else [BIN_FULL], [30.0]),
+        ("a 10 s miss restarts", lambda t: [] if 10 <= t < 20 else [BIN_FULL], [50.0]),
+        (
+            "emptied then full again re-arms after cooldown",
+            lambda t: [] if 40 <= t < 60 else [BIN_FULL],
+            [30.0, 150.0],
+        ),
+    ],
+)
+def test_bin_overflow(case, at, expected):
+    rule = zone_rule("bin_overflow", ["bin_overflow"])
+    assert [t for t, _ in replay(rule, timeline(200, at=at))] == expected, case
+
+
+@pytest.mark.parametrize(
+    "case, pieces, threshold, expected",
+    [
+        ("two pieces are below a threshold of three", 2, 3, []),
+        ("three pieces fire", 3, 3, [30.0]),
+        ("five pieces fire once", 5, 3, [30.0]),
+        ("covered share above 1% fires", 3, 0.01, [30.0]),
+        ("covered share below 5% does not", 3, 0.05, []),
+    ],
+)
+def test_dirty_road(case, pieces, threshold, expected):
+    rule = zone_rule("dirty_road", ["litter"], threshold=threshold)
+    assert [t for t, _ in replay(rule, timeline(100, at=lambda t: LITTER[:pieces]))] == expected, (
+        case
+    )
+
+
+def test_dirty_road_cleaned_then_dirty_again():
+    rule = zone_rule("dirty_road", ["litter"], threshold=3, cooldown_s=60)
+    at = lambda t: [] if 50 <= t < 80 else LITTER[:3]  # noqa: E731 - swept at 50 s, dropped again at 80 s
+    assert [t for t, _ in replay(rule, timeline(300, at=at))] == [30.0, 110.0]
+
+
+def test_present_answers_the_recheck():
+    rule = zone_rule("bin_overflow", ["bin_overflow"])
+    assert rule.present(Detections.of([BIN_FULL]))
+    assert not rule.present(Detections.of([("bin", BIN_FULL[1], 0.9)]))
+    parking = parking_rule()
+    replay(parking, timeline(15))
+    assert parking.present(Detections.of([PARKED]))
+    assert not parking.present(Detections.of([PASSING]))

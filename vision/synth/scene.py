@@ -1,0 +1,567 @@
+"""Fixed-camera street views in perspective: the static street, the things on it, and the labels.
+
+World coordinates are metres on the ground plane: x to the right of the street's axis, y up, z away
+from the camera along the street. A scene is drawn far to near (painter's order); every labelled
+thing is also painted into an id mask so that a label is kept only when enough of it is visible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+CLASSES = ("car", "van", "truck", "person", "bin", "bin_overflow", "litter")
+CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
+FRAME_W, FRAME_H = 640, 576
+NEAR_Z = 1.5
+MIN_VISIBLE = 0.35  # a label needs this share of its box's pixels unoccluded
+MIN_BOX_PX = {"litter": 6}  # smallest box side worth labelling, by class
+MIN_BOX_DEFAULT = 14
+
+
+@dataclass(frozen=True)
+class View:
+    """A pinhole camera above the street: height, focal length, horizon row, side offset, yaw."""
+
+    height: float = 6.0
+    focal: float = 430.0
+    horizon: float = 150.0
+    cam_x: float = 0.0
+    yaw: float = 0.0
+    width: int = FRAME_W
+    frame_h: int = FRAME_H
+
+    def project(self, x: float, y: float, z: float) -> tuple[float, float]:
+        """Pixel (u, v) of a world point; points behind the near plane are pulled onto it."""
+        dx = x - self.cam_x
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        xr, zr = dx * c - z * s, dx * s + z * c
+        zr = max(zr, NEAR_Z)
+        return (
+            self.width / 2 + self.focal * xr / zr,
+            self.horizon + self.focal * (self.height - y) / zr,
+        )
+
+    def poly(self, points: list[tuple[float, float, float]]) -> np.ndarray:
+        """Projected polygon as int32 pixel points for OpenCV."""
+        return (
+            np.array([self.project(*p) for p in points], dtype=np.float64).round().astype(np.int32)
+        )
+
+    def depth(self, x: float, z: float) -> float:
+        """Distance along the viewing axis (for painter's order)."""
+        dx = x - self.cam_x
+        return dx * math.sin(self.yaw) + z * math.cos(self.yaw)
+
+
+@dataclass(frozen=True)
+class Street:
+    """The static layout: road and pavements, kerb markings, buildings, trees and lamps."""
+
+    road_w: float = 8.0
+    walk_w: float = 3.2
+    no_parking_side: int = 1  # +1: the right kerb is painted no-parking; the left has bays
+    bin_x: float = 0.0  # set by `street_for`
+    bin_z: float = 11.0
+    bin_side: int = -1
+    building_h: tuple[float, ...] = (14.0, 20.0, 9.0, 24.0, 16.0, 12.0)
+    building_colors: tuple[tuple[int, int, int], ...] = ((150, 160, 170), (120, 135, 160))
+    tree_z: tuple[float, ...] = (14.0, 30.0, 46.0)
+    lamp_z: tuple[float, ...] = (9.0, 27.0, 45.0, 63.0)
+    road_color: tuple[int, int, int] = (88, 88, 92)
+    walk_color: tuple[int, int, int] = (160, 165, 170)
+
+    @property
+    def kerb(self) -> float:
+        """x of the right kerb (the left one is its mirror)."""
+        return self.road_w / 2
+
+
+def street_for(rng: np.random.Generator) -> tuple[View, Street]:
+    """A random but plausible camera and street, for dataset variety."""
+    view = View(
+        height=float(rng.uniform(4.5, 8.0)),
+        focal=float(rng.uniform(380, 480)),
+        horizon=float(rng.uniform(110, 190)),
+        cam_x=float(rng.uniform(-2.0, 2.0)),
+        yaw=float(rng.uniform(-0.12, 0.12)),
+    )
+    road_w = float(rng.uniform(7.0, 10.0))
+    side = int(rng.choice([-1, 1]))
+    street = Street(
+        road_w=road_w,
+        walk_w=float(rng.uniform(2.5, 4.0)),
+        no_parking_side=side,
+        bin_side=-side if rng.random() < 0.5 else side,
+        bin_z=float(rng.uniform(8.5, 16.0)),
+        building_h=tuple(float(h) for h in rng.uniform(8, 28, size=8)),
+        building_colors=tuple(tuple(int(c) for c in rng.integers(90, 200, 3)) for _ in range(3)),
+        tree_z=tuple(float(z) for z in np.sort(rng.uniform(8, 60, size=int(rng.integers(1, 5))))),
+        lamp_z=tuple(float(z) for z in np.arange(rng.uniform(6, 14), 80, rng.uniform(14, 22))),
+        road_color=tuple(
+            int(c) for c in (rng.integers(70, 110),) * 2 + (int(rng.integers(70, 115)),)
+        ),
+        walk_color=tuple(int(c) for c in rng.integers(130, 190, 3)),
+    )
+    return view, street
+
+
+@dataclass
+class Thing:
+    """Something drawn on the street; `label` is a class name or None (scenery, bags' owner)."""
+
+    kind: str
+    x: float
+    z: float
+    label: str | None = None
+    color: tuple[int, int, int] = (200, 200, 200)
+    length: float = 4.3
+    width: float = 1.8
+    height: float = 1.5
+    bags: int = 0
+    seed: int = 0
+    heading: int = 1  # vehicles: +1 drives away from the camera, -1 towards it
+    lights: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Label:
+    """One YOLO box in pixels (x0, y0, x1, y1) with its class name."""
+
+    name: str
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Look:
+    """Light and weather: time of day, rain, sensor noise, shake, blur."""
+
+    time_of_day: str = "day"  # day | dusk | night
+    rain: float = 0.0  # 0..1 streak density
+    noise: float = 3.0  # sensor noise sigma
+    shake: tuple[int, int] = (0, 0)
+    blur: bool = False
+
+
+def look_for(rng: np.random.Generator) -> Look:
+    """A random light and weather."""
+    tod = str(rng.choice(["day", "day", "dusk", "night"]))
+    return Look(
+        time_of_day=tod,
+        rain=float(rng.uniform(0.2, 0.8)) if rng.random() < 0.2 else 0.0,
+        noise=float(rng.uniform(1, 8)),
+        shake=(int(rng.integers(-3, 4)), int(rng.integers(-3, 4))),
+        blur=bool(rng.random() < 0.25),
+    )
+
+
+# ---- the static street -----------------------------------------------------------------------
+
+
+def draw_street(view: View, street: Street, look: Look) -> np.ndarray:
+    """The empty street (sky, facades, road, markings, trees, lamps) for one camera and light."""
+    img = np.zeros((view.frame_h, view.width, 3), np.uint8)
+    _sky(img, view, look)
+    far = 220.0
+    k, w = street.kerb, street.walk_w
+    for side in (-1, 1):
+        _facades(img, view, street, side, k + w)
+        cv2.fillPoly(
+            img,
+            [
+                view.poly(
+                    [
+                        (side * k, 0, 0.5),
+                        (side * (k + w), 0, 0.5),
+                        (side * (k + w), 0, far),
+                        (side * k, 0, far),
+                    ]
+                )
+            ],
+            street.walk_color,
+        )
+        cv2.fillPoly(
+            img,
+            [
+                view.poly(
+                    [
+                        (side * k, 0, 0.5),
+                        (side * (k + 0.18), 0.15, 0.5),
+                        (side * (k + 0.18), 0.15, far),
+                        (side * k, 0, far),
+                    ]
+                )
+            ],
+            (190, 190, 185),
+        )
+    cv2.fillPoly(
+        img, [view.poly([(-k, 0, 0.5), (k, 0, 0.5), (k, 0, far), (-k, 0, far)])], street.road_color
+    )
+    _markings(img, view, street)
+    for z in street.tree_z:
+        _tree(img, view, -street.no_parking_side * (k + w * 0.55), z)
+    for z in street.lamp_z:
+        _lamp(img, view, street.no_parking_side * (k + 0.5), z)
+    return img
+
+
+def _sky(img: np.ndarray, view: View, look: Look) -> None:
+    top, bottom = {
+        "day": ((235, 190, 140), (250, 230, 210)),
+        "dusk": ((120, 80, 90), (120, 170, 240)),
+        "night": ((40, 20, 15), (70, 50, 40)),
+    }[look.time_of_day]
+    rows = max(int(view.horizon) + 40, 1)
+    ramp = np.linspace(0, 1, rows)[:, None, None]
+    grad = (np.array(top) * (1 - ramp) + np.array(bottom) * ramp).astype(np.uint8)
+    img[:rows] = np.broadcast_to(grad, (rows, view.width, 3))[: img.shape[0]]
+
+
+def _facades(img: np.ndarray, view: View, street: Street, side: int, x: float) -> None:
+    z = 0.5
+    for i, h in enumerate(street.building_h * 4):
+        depth = 12.0 + (i % 3) * 4.0
+        color = street.building_colors[i % len(street.building_colors)]
+        quad = [
+            (side * x, 0, z),
+            (side * x, h, z),
+            (side * x, h, z + depth),
+            (side * x, 0, z + depth),
+        ]
+        cv2.fillPoly(img, [view.poly(quad)], color)
+        win = tuple(max(0, c - 60) for c in color)
+        for floor in np.arange(3.0, h - 1.0, 3.2):
+            for wz in np.arange(z + 1.0, z + depth - 1.0, 2.5):
+                pane = [
+                    (side * x, floor, wz),
+                    (side * x, floor + 1.4, wz),
+                    (side * x, floor + 1.4, wz + 1.2),
+                    (side * x, floor, wz + 1.2),
+                ]
+                cv2.fillPoly(img, [view.poly(pane)], win)
+        z += depth
+        if z > 200:
+            break
+
+
+def _markings(img: np.ndarray, view: View, street: Street) -> None:
+    k = street.kerb
+    for z in np.arange(1.0, 200, 6.0):  # dashed centre line
+        cv2.fillPoly(
+            img,
+            [view.poly([(-0.08, 0, z), (0.08, 0, z), (0.08, 0, z + 3), (-0.08, 0, z + 3)])],
+            (225, 225, 225),
+        )
+    side = street.no_parking_side
+    xa, xb = side * (k - 0.12), side * (k - 0.3)
+    cv2.fillPoly(
+        img, [view.poly([(xa, 0, 0.5), (xb, 0, 0.5), (xb, 0, 200), (xa, 0, 200)])], (30, 200, 235)
+    )
+    xb2 = -side * (k - 2.3)
+    for z in np.arange(2.0, 120, 6.0):  # parking bays on the other kerb
+        cv2.polylines(img, [view.poly([(xb2, 0, z), (-side * k, 0, z)])], False, (230, 230, 230), 1)
+    cv2.polylines(img, [view.poly([(xb2, 0, 0.5), (xb2, 0, 120)])], False, (230, 230, 230), 1)
+
+
+def _tree(img: np.ndarray, view: View, x: float, z: float) -> None:
+    (u0, v0), (_, v1) = view.project(x, 0, z), view.project(x, 3.0, z)
+    r = max(int(view.focal * 1.8 / max(z, NEAR_Z)), 2)
+    cv2.line(img, (int(u0), int(v0)), (int(u0), int(v1)), (40, 60, 80), max(r // 6, 1))
+    cv2.circle(img, (int(u0), int(v1) - r // 2), r, (50, 120, 60), -1)
+
+
+def _lamp(img: np.ndarray, view: View, x: float, z: float) -> None:
+    (u0, v0), (u1, v1) = view.project(x, 0, z), view.project(x, 6.5, z)
+    cv2.line(
+        img,
+        (int(u0), int(v0)),
+        (int(u1), int(v1)),
+        (60, 60, 60),
+        max(int(view.focal * 0.15 / z), 1),
+    )
+
+
+# ---- things on the street --------------------------------------------------------------------
+
+
+def _box_faces(view: View, x0, x1, y0, y1, z0, z1) -> list[tuple[np.ndarray, float]]:
+    """Visible faces of an axis-aligned box with a brightness factor each (front, side, top)."""
+    faces = [(view.poly([(x0, y0, z0), (x1, y0, z0), (x1, y1, z0), (x0, y1, z0)]), 1.0)]
+    if x1 < view.cam_x:
+        faces.append((view.poly([(x1, y0, z0), (x1, y0, z1), (x1, y1, z1), (x1, y1, z0)]), 0.8))
+    elif x0 > view.cam_x:
+        faces.append((view.poly([(x0, y0, z0), (x0, y0, z1), (x0, y1, z1), (x0, y1, z0)]), 0.8))
+    if y1 < view.height:
+        faces.append((view.poly([(x0, y1, z0), (x1, y1, z0), (x1, y1, z1), (x0, y1, z1)]), 1.15))
+    return faces
+
+
+def _shade(color, factor: float) -> tuple[int, int, int]:
+    return tuple(int(min(255, c * factor)) for c in color)
+
+
+class Canvas:
+    """An image plus the id mask and the projected extent of every labelled thing drawn on it."""
+
+    def __init__(self, base: np.ndarray, view: View):
+        self.img = base.copy()
+        self.view = view
+        self.ids = np.zeros(base.shape[:2], np.int32)
+        self.extent: dict[int, list[np.ndarray]] = {}
+        self.names: dict[int, str] = {}
+
+    def fill(self, pts: np.ndarray, color, owner: int) -> None:
+        """Paint a polygon; it counts towards `owner`'s box when owner > 0."""
+        cv2.fillPoly(self.img, [pts], color)
+        cv2.fillPoly(self.ids, [pts], owner)
+        if owner:
+            self.extent.setdefault(owner, []).append(pts)
+
+    def box(self, owner: int, color, x0, x1, y0, y1, z0, z1) -> None:
+        """Paint a shaded box."""
+        for pts, f in _box_faces(self.view, x0, x1, y0, y1, z0, z1):
+            self.fill(pts, _shade(color, f), owner)
+
+    def labels(self) -> list[Label]:
+        """Boxes of the labelled things that remain visible enough after occlusion."""
+        out = []
+        h, w = self.ids.shape
+        counts = np.bincount(self.ids.ravel(), minlength=max(self.extent, default=0) + 1)
+        for owner, polys in self.extent.items():
+            pts = np.concatenate(polys).astype(np.float64)
+            x0, y0 = np.clip(pts.min(0), 0, [w, h])
+            x1, y1 = np.clip(pts.max(0), 0, [w, h])
+            least = MIN_BOX_PX.get(self.names[owner], MIN_BOX_DEFAULT)
+            if x1 - x0 < least or y1 - y0 < least:
+                continue
+            drawn = np.zeros_like(self.ids, np.uint8)
+            cv2.fillPoly(drawn, [p for p in polys], 1)
+            total = int(drawn.sum())
+            if total and counts[owner] / total >= MIN_VISIBLE:
+                out.append(Label(self.names[owner], (float(x0), float(y0), float(x1), float(y1))))
+        return out
+
+
+def draw_vehicle(c: Canvas, t: Thing, owner: int, night: bool) -> None:
+    """A car, van or truck as shaded boxes: body, cabin or cargo, wheels, lights."""
+    hw, z0, z1 = t.width / 2, t.z - t.length / 2, t.z + t.length / 2
+    x0, x1 = t.x - hw, t.x + hw
+    for wz in (z0 + 0.7, z1 - 0.7):
+        c.box(owner, (25, 25, 25), x0 - 0.02, x1 + 0.02, 0.0, 0.55, wz - 0.35, wz + 0.35)
+    if t.kind == "truck":
+        cab = (z0, z0 + 2.0) if t.heading < 0 else (z1 - 2.0, z1)
+        cargo = (z0 + 2.1, z1) if t.heading < 0 else (z0, z1 - 2.1)
+        c.box(owner, (80, 80, 80), x0, x1, 0.45, 1.0, z0, z1)
+        c.box(owner, t.color, x0, x1, 0.9, t.height, *cargo)
+        c.box(owner, _shade(t.color, 0.7), x0 + 0.05, x1 - 0.05, 0.9, t.height * 0.8, *cab)
+    elif t.kind == "van":
+        c.box(owner, t.color, x0, x1, 0.35, t.height, z0, z1)
+        c.box(
+            owner,
+            (60, 55, 50),
+            x0 + 0.1,
+            x1 - 0.1,
+            t.height * 0.62,
+            t.height * 0.92,
+            z0 - 0.01,
+            z0 + 0.01,
+        )
+    else:
+        c.box(owner, t.color, x0, x1, 0.3, 0.95, z0, z1)
+        c.box(owner, (70, 60, 55), x0 + 0.12, x1 - 0.12, 0.95, t.height, z0 + 1.0, z1 - 1.1)
+        c.box(
+            owner,
+            _shade(t.color, 0.9),
+            x0 + 0.14,
+            x1 - 0.14,
+            t.height - 0.05,
+            t.height,
+            z0 + 1.05,
+            z1 - 1.15,
+        )
+    lamp = (60, 230, 255) if t.heading < 0 else (40, 40, 220)  # headlights face us, tail lights red
+    if night or t.lights:
+        lamp = (200, 255, 255) if t.heading < 0 else (60, 60, 255)
+    for lx in (x0 + 0.15, x1 - 0.45):
+        c.fill(
+            c.view.poly(
+                [(lx, 0.65, z0), (lx + 0.3, 0.65, z0), (lx + 0.3, 0.85, z0), (lx, 0.85, z0)]
+            ),
+            lamp,
+            owner,
+        )
+
+
+def draw_person(c: Canvas, t: Thing, owner: int) -> None:
+    """A pedestrian or a street cleaner (vest) as legs, torso and head."""
+    h = t.height
+    c.box(owner, (50, 45, 40), t.x - 0.18, t.x - 0.03, 0, h * 0.48, t.z - 0.1, t.z + 0.1)
+    c.box(owner, (50, 45, 40), t.x + 0.03, t.x + 0.18, 0, h * 0.48, t.z - 0.1, t.z + 0.1)
+    c.box(owner, t.color, t.x - 0.22, t.x + 0.22, h * 0.46, h * 0.84, t.z - 0.13, t.z + 0.13)
+    u, v = c.view.project(t.x, h * 0.92, t.z)
+    r = max(int(c.view.focal * 0.11 / max(t.z, NEAR_Z)), 1)
+    cv2.circle(c.img, (int(u), int(v)), r, (120, 150, 190), -1)
+    cv2.circle(c.ids, (int(u), int(v)), r, owner, -1)
+    c.extent[owner].append(np.array([[u - r, v - r], [u + r, v + r]], np.int32))
+
+
+def draw_bin(c: Canvas, t: Thing, owner: int) -> None:
+    """A street bin; with `bags` > 0 it overflows: lid up, bags on top and around its foot."""
+    x0, x1, z0, z1 = t.x - 0.35, t.x + 0.35, t.z - 0.35, t.z + 0.35
+    c.box(owner, t.color, x0, x1, 0, 1.0, z0, z1)
+    rng = np.random.default_rng(t.seed)
+    if t.bags <= 0:
+        c.box(owner, _shade(t.color, 0.7), x0 - 0.03, x1 + 0.03, 1.0, 1.07, z0 - 0.03, z1 + 0.03)
+        return
+    c.fill(
+        c.view.poly([(x0, 1.0, z1), (x1, 1.0, z1), (x1, 1.55, z1 + 0.25), (x0, 1.55, z1 + 0.25)]),
+        _shade(t.color, 0.6),
+        owner,
+    )
+    colors = [(30, 30, 30), (40, 70, 40), (225, 225, 225), (50, 50, 120), (150, 110, 60)]
+    for i in range(t.bags):
+        on_top = i < 3
+        bx = t.x + rng.uniform(-0.3, 0.3) if on_top else t.x + rng.uniform(-0.9, 0.9)
+        bz = t.z + rng.uniform(-0.25, 0.25) if on_top else t.z + rng.uniform(-0.7, 0.5)
+        by = 1.0 if on_top else 0.0
+        size = rng.uniform(0.3, 0.5)
+        (u, v) = c.view.project(bx, by + size / 2, bz)
+        r = max(int(c.view.focal * size / 2 / max(bz, NEAR_Z)), 2)
+        axes = (r, max(int(r * rng.uniform(0.7, 1.0)), 1))
+        color = colors[int(rng.integers(len(colors)))]
+        cv2.ellipse(c.img, (int(u), int(v)), axes, 0, 0, 360, color, -1)
+        cv2.ellipse(
+            c.img,
+            (int(u), int(v) - axes[1] // 2),
+            (max(axes[0] // 4, 1), max(axes[1] // 3, 1)),
+            0,
+            0,
+            360,
+            _shade(color, 1.3),
+            -1,
+        )
+        cv2.ellipse(c.ids, (int(u), int(v)), axes, 0, 0, 360, owner, -1)
+        c.extent[owner].append(
+            np.array([[u - axes[0], v - axes[1]], [u + axes[0], v + axes[1]]], np.int32)
+        )
+
+
+def draw_litter(c: Canvas, t: Thing, owner: int) -> None:
+    """A piece of litter lying on the road: paper, a carton, a bottle or a bag."""
+    rng = np.random.default_rng(t.seed)
+    size = t.length
+    n = int(rng.integers(5, 8))
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radii = rng.uniform(0.5, 1.0, n) * size / 2
+    pts = [
+        (t.x + r * np.cos(a), 0.0, t.z + r * np.sin(a)) for a, r in zip(angles, radii, strict=True)
+    ]
+    c.fill(c.view.poly(pts), t.color, owner)
+    if t.height > 0:  # a carton or bottle stands a little off the ground
+        c.box(
+            owner,
+            _shade(t.color, 0.8),
+            t.x - size * 0.2,
+            t.x + size * 0.2,
+            0,
+            t.height,
+            t.z - size * 0.15,
+            t.z + size * 0.15,
+        )
+
+
+def render(
+    view: View, base: np.ndarray, things: list[Thing], look: Look
+) -> tuple[np.ndarray, list[Label]]:
+    """Draw `things` over the empty street and apply light and weather; returns image and labels."""
+    canvas = Canvas(base, view)
+    night = look.time_of_day == "night"
+    order = sorted(things, key=lambda t: -view.depth(t.x, t.z))
+    for owner, t in enumerate(order, start=1):
+        if t.label:
+            canvas.names[owner] = t.label
+            canvas.extent[owner] = []
+        tag = owner if t.label else 0
+        if t.kind in ("car", "van", "truck"):
+            draw_vehicle(canvas, t, tag, night)
+        elif t.kind == "person":
+            draw_person(canvas, t, tag)
+        elif t.kind == "bin":
+            draw_bin(canvas, t, tag)
+        elif t.kind == "litter":
+            draw_litter(canvas, t, tag)
+    labels = canvas.labels()
+    img = apply_look(canvas.img, view, look, things)
+    dx, dy = look.shake
+    if dx or dy:
+        img = np.roll(img, (dy, dx), axis=(0, 1))
+        labels = [Label(lb.name, _shift(lb.box, dx, dy, view)) for lb in labels]
+    return img, labels
+
+
+def _shift(box, dx, dy, view: View) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = box
+    return (
+        min(max(x0 + dx, 0), view.width),
+        min(max(y0 + dy, 0), view.frame_h),
+        min(max(x1 + dx, 0), view.width),
+        min(max(y1 + dy, 0), view.frame_h),
+    )
+
+
+_NOISE_BANK: dict[tuple, np.ndarray] = {}
+
+
+def _noise(shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    """Sensor noise from a small precomputed bank (fresh noise costs more than drawing)."""
+    key = shape
+    if key not in _NOISE_BANK:
+        _NOISE_BANK[key] = np.random.default_rng(7).normal(0, 1, (4, *shape)).astype(np.float32)
+    bank = _NOISE_BANK[key]
+    return np.roll(bank[int(rng.integers(4))], int(rng.integers(shape[0])), axis=0)
+
+
+def apply_look(
+    img: np.ndarray, view: View, look: Look, things: list[Thing], rng=None
+) -> np.ndarray:
+    """Dusk or night light with street-lamp pools and vehicle lights, rain, blur and noise."""
+    rng = rng or np.random.default_rng()
+    out = img.astype(np.float32)
+    if look.time_of_day == "dusk":
+        out *= np.array([0.62, 0.68, 0.82], np.float32)
+    elif look.time_of_day == "night":
+        out *= 0.28
+        glow = np.zeros(img.shape[:2], np.float32)
+        for t in things:
+            if t.kind in ("car", "van", "truck"):
+                u, v = view.project(t.x, 0.75, t.z - t.length / 2)
+                r = max(int(view.focal * 1.2 / max(t.z, NEAR_Z)), 3)
+                cv2.circle(glow, (int(u), int(v)), r, 0.5, -1)
+        for t in things:
+            if t.kind == "lamp":
+                u, v = view.project(t.x, 0, t.z)
+                r = max(int(view.focal * 5 / max(t.z, NEAR_Z)), 4)
+                cv2.ellipse(glow, (int(u), int(v)), (r, max(r // 3, 2)), 0, 0, 360, 1.0, -1)
+        glow = cv2.GaussianBlur(glow, (0, 0), 9)
+        out *= (1 + 2.0 * glow)[..., None]
+        out += (glow * 40)[..., None] * np.array([0.6, 0.9, 1.0], np.float32)
+    if look.rain > 0:
+        streaks = np.zeros(img.shape[:2], np.uint8)
+        for _ in range(int(400 * look.rain)):
+            x, y = int(rng.integers(img.shape[1])), int(rng.integers(img.shape[0]))
+            cv2.line(streaks, (x, y), (x + 3, y + 14), 255, 1)
+        out = out * 0.9 + streaks[..., None].astype(np.float32) * 0.25
+    if look.blur:
+        out = cv2.GaussianBlur(out, (3, 3), 0)
+    if look.noise > 0:
+        out += _noise(img.shape, rng) * look.noise
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def lamps(street: Street) -> list[Thing]:
+    """The street lamps as unlabelled things (they light the road at night)."""
+    return [Thing("lamp", street.no_parking_side * (street.kerb + 0.5), z) for z in street.lamp_z]

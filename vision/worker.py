@@ -1,0 +1,329 @@
+"""The vision worker: one model, many cameras. Takes camera leases, samples each camera's newest
+frame at its analysis rate, gates on motion, detects, tracks, runs the zone rules and publishes
+events (with snapshots), camera health and verification re-checks on the bus."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from config.schema import AppConfig, CameraConfig
+from streams import keys
+from streams.bus import Bus
+from streams.records import CameraHealth, Event, Record, ZoneCheck
+from vision.capture import FrameSource, Health, is_file
+from vision.detections import Detections
+from vision.detector import Detector
+from vision.evidence import annotate, place, save_snapshot
+from vision.leases import Leases
+from vision.motion import MotionGate
+from vision.rules import Finding, ZoneRule, build_rules
+from vision.tracker import Tracker
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def resolve_source(source: str) -> str:
+    """Network URLs as they are; file paths relative to the project root."""
+    if not is_file(source) or Path(source).is_absolute():
+        return source
+    return str((ROOT / source).resolve())
+
+
+def watched_cameras(cfg: AppConfig) -> list[CameraConfig]:
+    """The cameras to analyse: optional cameras whose video file is missing are left out."""
+    out = []
+    for camera in cfg.cameras:
+        source = resolve_source(camera.source)
+        if camera.optional and is_file(source) and not Path(source).exists():
+            log.warning(
+                "optional camera skipped: video file missing",
+                extra={"camera": camera.id, "source": source},
+            )
+            continue
+        out.append(camera)
+    return out
+
+
+@dataclass
+class CameraPipeline:
+    """Per-camera state: frame source, motion gate, tracker, rules, health and pacing."""
+
+    camera: CameraConfig
+    source: FrameSource
+    gate: MotionGate
+    tracker: Tracker
+    health: Health
+    rules: list[ZoneRule] = field(default_factory=list)
+    dets: Detections = field(default_factory=Detections)
+    last_seq: int = 0
+    next_due: float = 0.0
+    last_health_at: float = -1e18
+    analysed: int = 0
+    detected: int = 0
+    window: list[float] = field(default_factory=list)
+    recheck_state: dict[str, bool] = field(default_factory=dict)
+    last_image: np.ndarray | None = None
+
+    def analysis_fps(self, now: float) -> float:
+        """Frames analysed per second over the last 10 s."""
+        self.window = [t for t in self.window if now - t <= 10]
+        return len(self.window) / 10
+
+
+class VisionWorker:
+    """Analyses the cameras it holds leases for; `step(now)` is one bounded pass (for tests)."""
+
+    def __init__(
+        self,
+        cfg: AppConfig,
+        bus: Bus,
+        detector: Detector,
+        worker_id: str | None = None,
+        clock=time.time,
+        data_dir: Path | None = None,
+        cameras: list[CameraConfig] | None = None,
+    ):
+        self.cfg, self.bus, self.detector, self.clock = cfg, bus, detector, clock
+        self.v = cfg.vision
+        self.worker_id = (
+            worker_id or f"vision-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        )
+        self.data_dir = data_dir or cfg.services.data_dir
+        self.cameras = {c.id: c for c in (cameras if cameras is not None else watched_cameras(cfg))}
+        self.rule_cfg = {r.id: r for r in cfg.rules}
+        detector.check_classes(
+            {
+                r.id: r.classes
+                for r in cfg.rules
+                if any(z.rule == r.id for c in self.cameras.values() for z in c.zones)
+            }
+        )
+        self.leases = Leases(
+            bus.client,
+            self.worker_id,
+            sorted(self.cameras),
+            self.v.lease_ttl_s,
+            self.v.max_cameras,
+            bus.namespace,
+        )
+        self.pipelines: dict[str, CameraPipeline] = {}
+        self.next_lease_at = 0.0
+        self.next_recheck_at = 0.0
+        self.events_sent = 0
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event | None = None, max_seconds: float | None = None) -> int:
+        """Analyse until stopped (or for max_seconds); returns the number of frames analysed."""
+        stop = stop or threading.Event()
+        started, total = time.monotonic(), 0
+        log.info(
+            "vision worker started", extra={"worker": self.worker_id, "cameras": len(self.cameras)}
+        )
+        try:
+            while not stop.is_set():
+                if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                    break
+                done = self.step(self.clock())
+                total += done
+                if not done:
+                    stop.wait(self._idle_wait())
+        finally:
+            self.close()
+        return total
+
+    def close(self) -> None:
+        """Stop every source and give the leases back."""
+        for camera_id in list(self.pipelines):
+            self._drop(camera_id)
+        try:
+            self.leases.release_all()
+        except Exception:  # noqa: BLE001 - Redis gone at shutdown: the leases expire by themselves
+            log.warning(
+                "could not release camera leases; they expire", extra={"worker": self.worker_id}
+            )
+
+    def _idle_wait(self) -> float:
+        now = self.clock()
+        due = min((p.next_due for p in self.pipelines.values()), default=now + 0.2)
+        return float(min(max(due - now, 0.005), 0.2))
+
+    # ---- one pass -----------------------------------------------------------------------------
+
+    def step(self, now: float) -> int:
+        """Refresh leases, publish health, analyse each due camera once; returns frames analysed."""
+        if now >= self.next_lease_at:
+            self._refresh_leases(now)
+        out: list[Record] = []
+        analysed = 0
+        for p in list(self.pipelines.values()):
+            out += self._health(p, now)
+            frame = p.source.latest()
+            if frame is None or frame.seq == p.last_seq or now < p.next_due:
+                continue
+            p.last_seq, p.next_due = frame.seq, max(p.next_due + 1 / p.camera.analysis_fps, now)
+            out += self._analyse(p, frame.image, frame.captured_at)
+            analysed += 1
+        if now >= self.next_recheck_at:
+            out += self._rechecks(now)
+            self.next_recheck_at = now + self.v.recheck_every_s
+        if out:
+            self.bus.publish_many(out)
+        return analysed
+
+    def _refresh_leases(self, now: float) -> None:
+        gained, lost = self.leases.refresh(now)
+        for camera_id in lost:
+            self._drop(camera_id)
+        for camera_id in sorted(gained):
+            self._start(camera_id, now)
+        self.next_lease_at = now + self.v.lease_ttl_s / 3
+
+    def _start(self, camera_id: str, now: float) -> None:
+        camera = self.cameras[camera_id]
+        source = FrameSource(
+            camera_id,
+            resolve_source(camera.source),
+            camera.loop,
+            self.v.stall_s,
+            self.v.reconnect_max_s,
+            self.clock,
+        ).start()
+        self.pipelines[camera_id] = CameraPipeline(
+            camera,
+            source,
+            MotionGate(self.v.motion_threshold, self.v.full_check_s),
+            Tracker(camera.analysis_fps),
+            Health(now, self.v.offline_after_s),
+        )
+        log.info("camera taken", extra={"worker": self.worker_id, "camera": camera_id})
+
+    def _drop(self, camera_id: str) -> None:
+        pipeline = self.pipelines.pop(camera_id, None)
+        if pipeline:
+            pipeline.source.stop()
+            log.info("camera handed over", extra={"worker": self.worker_id, "camera": camera_id})
+
+    def _health(self, p: CameraPipeline, now: float) -> list[Record]:
+        changed = p.health.update(p.source.last_frame_at(), now)
+        if p.health.online is None or not (
+            changed or now - p.last_health_at >= self.v.health_every_s
+        ):
+            return []
+        p.last_health_at = now
+        detail = "" if p.health.online else (p.source.last_error or "no frames")
+        return [
+            CameraHealth(
+                camera_id=p.camera.id,
+                online=p.health.online,
+                checked_at=now,
+                fps=round(p.analysis_fps(now), 2),
+                detail=detail,
+            )
+        ]
+
+    def _analyse(self, p: CameraPipeline, image: np.ndarray, at: float) -> list[Record]:
+        """Gate, detect, track, run the rules; the events they confirm."""
+        if not p.rules and p.camera.zones:
+            h, w = image.shape[:2]
+            cw, ch = p.camera.frame_size
+            p.rules = build_rules(
+                p.camera.zones,
+                self.cfg.rules,
+                self.cfg.dispatch.calendar.timezone,
+                (w / cw, h / ch),
+            )
+        if p.gate.needs_detection(image, at):
+            p.dets = p.tracker.update(self.detector.detect(image))
+            p.detected += 1
+        p.analysed += 1
+        p.window.append(at)
+        p.last_image = image
+        events: list[Record] = []
+        for rule in p.rules:
+            for finding in rule.update(p.dets, at):
+                events.append(self._event(p, rule, finding, image))
+        return events
+
+    def _event(
+        self, p: CameraPipeline, rule: ZoneRule, finding: Finding, image: np.ndarray
+    ) -> Event:
+        zone = next(z for z in p.camera.zones if z.id == finding.zone_id)
+        held = finding.confirmed_at - finding.first_seen
+        caption = f"{p.camera.id} {zone.id} {finding.rule_id} {held:.0f}s"
+        event_id = uuid.uuid4().hex
+        snapshot = save_snapshot(
+            self.data_dir,
+            p.camera.id,
+            zone.id,
+            finding.confirmed_at,
+            annotate(image, rule, p.dets, finding, caption),
+            event_id[:8],
+        )
+        lon, lat = place(p.camera, zone.map_anchor, finding)
+        self.events_sent += 1
+        log.info("event", extra={"camera": p.camera.id, "zone": zone.id, "rule": finding.rule_id})
+        return Event(
+            event_id=event_id,
+            category=finding.category,
+            source="camera",
+            lon=lon,
+            lat=lat,
+            detected_at=finding.confirmed_at,
+            camera_id=p.camera.id,
+            zone_id=zone.id,
+            rule_id=finding.rule_id,
+            track_ids=finding.track_ids,
+            confidence=min(max(finding.confidence, 0.0), 1.0),
+            description=f"{finding.rule_id}: first seen {_hms(finding.first_seen)}, "
+            f"confirmed {_hms(finding.confirmed_at)}",
+            snapshot=snapshot,
+        )
+
+    def _rechecks(self, now: float) -> list[Record]:
+        """Answer the dispatcher's verification requests for zones of cameras held here."""
+        pending = self.bus.client.hgetall(keys.verify_pending(self.bus.namespace))
+        out: list[Record] = []
+        for key in pending:
+            camera_id, _, zone_id = (key.decode() if isinstance(key, bytes) else key).partition("/")
+            p = self.pipelines.get(camera_id)
+            rule = next((r for r in p.rules if r.zone.id == zone_id), None) if p else None
+            if rule is None or p.last_image is None or not p.health.online:
+                continue
+            present = rule.present(p.dets)
+            snapshot = None
+            if p.recheck_state.get(zone_id) != present:  # evidence when the answer changes
+                caption = f"{camera_id} {zone_id} re-check: {'still there' if present else 'clear'}"
+                snapshot = save_snapshot(
+                    self.data_dir,
+                    camera_id,
+                    zone_id,
+                    now,
+                    annotate(p.last_image, rule, p.dets, None, caption),
+                    "check",
+                )
+                p.recheck_state[zone_id] = present
+            out.append(
+                ZoneCheck(
+                    camera_id=camera_id,
+                    zone_id=zone_id,
+                    present=present,
+                    observed_at=now,
+                    snapshot=snapshot,
+                )
+            )
+        return out
+
+
+def _hms(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))

@@ -31,7 +31,27 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="play the scenario timeline into the bus")
     sim.add_argument("--speed", type=float, help="time multiplier (default from config)")
     sim.add_argument("--once", action="store_true", help="play the timeline once, do not loop")
-    for command in (demo, dispatcher, sub.choices["cockpit"], sub.choices["api"], token, sim):
+    vision = sub.add_parser("vision", help="analyse camera feeds (takes camera leases)")
+    vision.add_argument("--name", help="worker id (default: vision-HOSTNAME-PID)")
+    train = sub.add_parser("train", help="train the bundled detector on synthetic scenes (CPU)")
+    train.add_argument("--epochs", type=int, help="training epochs (default: the model card's)")
+    train.add_argument("--out", type=Path, help="where to write the weights")
+    evaluate = sub.add_parser("eval", help="mAP50 and mAP50-95 per class on the test split")
+    evaluate.add_argument("--weights", type=Path, help="weights to evaluate (default: bundled)")
+    clips = sub.add_parser("render-clips", help="render the demo cameras' synthetic clips")
+    clips.add_argument("--force", action="store_true", help="render again even if present")
+    for command in (
+        demo,
+        dispatcher,
+        sub.choices["cockpit"],
+        sub.choices["api"],
+        token,
+        sim,
+        vision,
+        train,
+        evaluate,
+        clips,
+    ):
         command.add_argument("--config", type=Path, help="config YAML (default: the demo)")
     return parser
 
@@ -70,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
             return services.manage_token(cfg, args.role, args.subject, args.revoke)
         elif command == "sim":
             services.serve_sim(cfg, args.speed, loop=False if args.once else None)
+        elif command == "vision":
+            services.serve_vision(cfg, args.name)
+        elif command == "train":
+            services.train_model(cfg, args.epochs, args.out)
+        elif command == "eval":
+            services.evaluate_model(cfg, args.weights)
+        elif command == "render-clips":
+            services.render_demo_clips(cfg, force=args.force)
     except (ConfigError, ServiceError) as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ import threading
 
 import dash
 from dash import ClientsideFunction, Input, Output, dcc, html
-from flask import request
+from flask import request, send_from_directory
 from flask_socketio import SocketIO, join_room
 
 from cockpit import ids
@@ -125,6 +125,13 @@ def create_app(cfg: AppConfig, layers: DistrictLayers) -> tuple[dash.Dash, Socke
         Input(ids.LIVE, "data"),
         prevent_initial_call=True,
     )
+    snapshots = (cfg.services.data_dir / "snapshots").resolve()
+
+    @app.server.route("/snapshots/<path:name>")
+    def snapshot(name: str):
+        """A camera's annotated evidence JPEG (send_from_directory refuses paths outside)."""
+        return send_from_directory(snapshots, name, max_age=86400)
+
     socketio = SocketIO(app.server, async_mode="threading", cors_allowed_origins=[])
     return app, socketio
 

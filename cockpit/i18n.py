@@ -16,6 +16,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "feed.empty": {"zh": "暂无工单", "en": "No tickets yet"},
     "feed.reports": {"zh": "{n}次上报", "en": "{n} reports"},
     "feed.unassigned": {"zh": "未指派人员", "en": "no unit yet"},
+    "feed.snapshot": {"zh": "摄像头取证截图", "en": "Camera evidence snapshot"},
     "legend.cameras": {"zh": "摄像头", "en": "Cameras"},
     "legend.tickets": {"zh": "工单", "en": "Tickets"},
     "legend.events": {"zh": "新事件", "en": "New events"},

@@ -46,6 +46,8 @@ class LiveState:
         self.tickets: dict[str, TicketChange] = {}  # open tickets only
         self._ticket_versions: dict[str, int] = {}
         self.health: dict[str, CameraHealth] = {}
+        self.snapshots: dict[str, str] = {}  # event id -> snapshot path under the data dir
+        self.camera_snapshots: dict[tuple[str, str], str] = {}  # (camera, category) -> newest
         self.version = 0
         self._lock = threading.Lock()
         self._unit_cfg = {u.id: u for u in cfg.units}
@@ -81,6 +83,13 @@ class LiveState:
             if any(e.event_id == record.event_id for e in self.events):
                 return False
             self.events.append(record)
+            if record.snapshot:
+                self.snapshots[record.event_id] = record.snapshot
+                if record.camera_id:
+                    self.camera_snapshots[(record.camera_id, record.category)] = record.snapshot
+                if len(self.snapshots) > 2 * (self.events.maxlen or 500):
+                    kept = {e.event_id for e in self.events}
+                    self.snapshots = {k: v for k, v in self.snapshots.items() if k in kept}
         elif isinstance(record, CameraHealth):
             self.health[record.camera_id] = record
         return True
@@ -179,9 +188,18 @@ class LiveState:
                 "unit": self._unit_name(ticket.unit_id)
                 if ticket.unit_id
                 else t("feed.unassigned", lang),
+                "snapshot": self._snapshot_url(ticket),
+                "snapshot_alt": t("feed.snapshot", lang),
             }
             for ticket in newest[:FEED_LENGTH]
         ]
+
+    def _snapshot_url(self, ticket: TicketChange) -> str | None:
+        """The camera's evidence for a ticket, as a cockpit URL (None for reports by people)."""
+        path = self.snapshots.get(ticket.event_id or "")
+        if path is None and ticket.camera_id:
+            path = self.camera_snapshots.get((ticket.camera_id, ticket.category))
+        return f"/{path}" if path and path.startswith("snapshots/") else None
 
     def _unit_name(self, unit_id: str) -> str:
         unit = self._unit_cfg.get(unit_id)

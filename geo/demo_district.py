@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from vision.synth.timeline import zone_polygon
+
 ORIGIN = (120.160, 30.270)  # south-west corner, [lon, lat]; fictional place, real datum
 WIDTH_M, HEIGHT_M = 2400, 1500
 COLS, ROWS = 4, 3
@@ -195,6 +197,11 @@ def shelters() -> dict:
     )
 
 
+# Zones cut from the synthetic clips' street geometry (vision/synth/timeline.py).
+PARKING_ZONE = zone_polygon("illegal_parking")
+BIN_ZONE = zone_polygon("bin_overflow")
+ROAD_ZONE = zone_polygon("dirty_road")
+
 CAMERAS = [
     # id, zh, en, x, y, direction, zones: (zone id, rule, polygon, anchor offset metres)
     (
@@ -204,7 +211,7 @@ CAMERAS = [
         600,
         500,
         90,
-        [("noparking-1", "no-parking", [(80, 420), (620, 380), (640, 520), (60, 560)], (40, 0))],
+        [("noparking-1", "no-parking", PARKING_ZONE, (40, 0))],
     ),
     (
         "cam-02",
@@ -213,7 +220,7 @@ CAMERAS = [
         1200,
         1000,
         270,
-        [("bin-1", "bin-overflow", [(420, 260), (560, 260), (560, 420), (420, 420)], (-25, 8))],
+        [("bin-1", "bin-overflow", BIN_ZONE, (-25, 8))],
     ),
     (
         "cam-03",
@@ -222,7 +229,7 @@ CAMERAS = [
         900,
         750,
         0,
-        [("road-1", "dirty-road", [(100, 300), (540, 300), (640, 470), (0, 470)], (0, 30))],
+        [("road-1", "dirty-road", ROAD_ZONE, (0, 30))],
     ),
     (
         "cam-04",
@@ -232,8 +239,8 @@ CAMERAS = [
         250,
         180,
         [
-            ("noparking-1", "no-parking", [(50, 400), (600, 400), (600, 540), (50, 540)], (0, -40)),
-            ("bin-1", "bin-overflow", [(20, 250), (120, 250), (120, 380), (20, 380)], (8, -10)),
+            ("noparking-1", "no-parking", PARKING_ZONE, (0, -40)),
+            ("bin-1", "bin-overflow", BIN_ZONE, (8, -10)),
         ],
     ),
     (
@@ -243,7 +250,7 @@ CAMERAS = [
         300,
         1250,
         90,
-        [("road-1", "dirty-road", [(120, 280), (520, 280), (620, 460), (20, 460)], (35, 0))],
+        [("road-1", "dirty-road", ROAD_ZONE, (35, 0))],
     ),
     (
         "cam-06",
@@ -252,7 +259,7 @@ CAMERAS = [
         2100,
         1500,
         270,
-        [("noparking-1", "no-parking", [(60, 380), (580, 380), (600, 520), (40, 520)], (-40, -6))],
+        [("noparking-1", "no-parking", PARKING_ZONE, (-40, -6))],
     ),
     (
         "cam-07",
@@ -261,7 +268,7 @@ CAMERAS = [
         1500,
         250,
         0,
-        [("bin-1", "bin-overflow", [(480, 240), (600, 240), (600, 400), (480, 400)], (10, 20))],
+        [("bin-1", "bin-overflow", BIN_ZONE, (10, 20))],
     ),
 ]
 
@@ -403,7 +410,7 @@ def config_dict(rng: random.Random) -> dict:
                 "cooldown_s": 1800,
             },
         ],
-        "cameras": [_camera(*spec) for spec in CAMERAS],
+        "cameras": [_camera(*spec) for spec in CAMERAS] + [REAL_CAMERA],
         "unit_types": [
             {"id": i, "names": names(zh, en), "workload_cap": cap} for i, zh, en, cap in UNIT_TYPES
         ],
@@ -444,6 +451,21 @@ def config_dict(rng: random.Random) -> dict:
         "services": {"data_dir": "data", "cockpit_host": "127.0.0.1", "cockpit_port": 8050},
         "sim": {"enabled": True, "scenario": "scenario.yaml", "speed": 1.0, "loop": True},
     }
+
+
+# Real footage (OpenCV's vtest.avi) beside the project, when it is there: health and analysis on
+# a feed nobody here produced. No zones: the bundled model knows synthetic streets only.
+REAL_CAMERA = {
+    "id": "cam-08",
+    "name": {"zh": "校园路（实拍）", "en": "Campus Rd (real footage)"},
+    "source": "../shared/media/vtest.avi",
+    "optional": True,
+    "position": to_lon_lat(2400, 1000),
+    "direction_deg": 270,
+    "frame_size": [768, 576],
+    "analysis_fps": 2,
+    "zones": [],
+}
 
 
 def _camera(cid, zh, en, x, y, direction, zones) -> dict:

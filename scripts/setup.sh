@@ -20,6 +20,11 @@ if [ "${1:-}" = "--browser" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+  # A local RTSP camera for the vision tests: GStreamer's RTSP server under Debian's python3.
+  for pkg in python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good \
+             gstreamer1.0-plugins-ugly gstreamer1.0-libav; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
 fi
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 

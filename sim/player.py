@@ -94,12 +94,16 @@ class ScenarioPlayer:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] | None = None,
         crews: Crews | None = None,
+        live_cameras: frozenset[str] = frozenset(),
     ):
         self.cfg, self.scenario, self.bus = cfg, scenario, bus
+        self.live_cameras = live_cameras  # watched by vision workers: no simulated findings/health
         self.crews = crews
         self.speed, self.loop, self.clock, self.sleep = speed, loop, clock, sleep
         self.paths, self.speeds = self._unit_paths(layers)
-        self._events = sorted(scenario.events, key=lambda e: e.at_s)
+        self._events = sorted(
+            (e for e in scenario.events if e.camera not in live_cameras), key=lambda e: e.at_s
+        )
         self._zones = {(c.id, z.id): (c, z) for c in cfg.cameras for z in c.zones}
 
     def _unit_paths(self, layers: DistrictLayers) -> tuple[dict[str, LoopPath], dict[str, float]]:
@@ -151,6 +155,7 @@ class ScenarioPlayer:
                 detail="simulated outage" if c.id in down else "simulated",
             )
             for c in self.cfg.cameras
+            if c.id not in self.live_cameras
         ]
 
     def due(self, start_t: float, end_t: float) -> list[ScenarioEvent]:

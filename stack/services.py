@@ -13,7 +13,7 @@ from pathlib import Path
 
 from config.loader import load_config
 from config.schema import AppConfig
-from stack.context import Context
+from stack.context import Context, ServiceError
 from stack.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,11 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
     speed = speed or cfg.sim.speed
     crews = None
     tokens_file = os.environ.get("SC_DEMO_TOKENS")
+    live = frozenset(filter(None, os.environ.get("SC_LIVE_CAMERAS", "").split(",")))
     if cfg.sim.crews and tokens_file and Path(tokens_file).exists():
         from sim.crews import Crews, read_tokens
 
-        crews = Crews(cfg, read_tokens(Path(tokens_file)), ctx.bus, speed=speed)
+        crews = Crews(cfg, read_tokens(Path(tokens_file)), ctx.bus, speed=speed, live_cameras=live)
     player = ScenarioPlayer(
         cfg,
         scenario,
@@ -71,10 +72,68 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
         speed=speed,
         loop=cfg.sim.loop if loop is None else loop,
         crews=crews,
+        live_cameras=live,
     )
     stop = threading.Event()
     stop_on_signals(stop)
     player.run(stop)
+
+
+def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
+    """Run one vision worker until stopped: it takes its share of the camera leases."""
+    from vision.detector import Detector, ModelError
+    from vision.train import quiet_ultralytics
+
+    quiet_ultralytics(cfg.services.data_dir)
+    ctx = Context(cfg)
+    v = cfg.vision
+    try:
+        detector = Detector(
+            _project_path(v.weights),
+            v.runtime,
+            v.imgsz,
+            v.confidence,
+            v.class_map,
+            cfg.services.data_dir / "models",
+        )
+        from vision.worker import VisionWorker
+
+        worker = VisionWorker(cfg, ctx.bus, detector, worker_id=name)
+    except ModelError as exc:
+        raise ServiceError(str(exc)) from exc
+    stop = threading.Event()
+    stop_on_signals(stop)
+    worker.run(stop)
+
+
+def _project_path(path: Path) -> Path:
+    """A path from config, relative to the project root unless absolute."""
+    return path if path.is_absolute() else Path(__file__).resolve().parent.parent / path
+
+
+def train_model(cfg: AppConfig, epochs: int | None, out: Path | None) -> None:
+    """`run.py train`: render the dataset if needed, train, write the weights."""
+    from dataclasses import replace
+
+    from vision.train import BUNDLED, TrainSpec, train
+
+    spec = TrainSpec() if epochs is None else replace(TrainSpec(), epochs=epochs)
+    path = train(cfg.services.data_dir, spec, out or BUNDLED)
+    print(f"weights written to {path}")
+
+
+def evaluate_model(cfg: AppConfig, weights: Path | None) -> None:
+    """`run.py eval`: mAP50 and mAP50-95 per class on the held-out test split."""
+    from vision.train import BUNDLED, evaluate, format_metrics
+
+    print(format_metrics(evaluate(cfg.services.data_dir, weights or BUNDLED, cfg.vision.imgsz)))
+
+
+def render_demo_clips(cfg: AppConfig, force: bool = False) -> list[Path]:
+    """Render the synthetic clips the config's cameras play (those missing, or all with force)."""
+    from vision.synth.clips import render_missing
+
+    return render_missing(cfg, force=force)
 
 
 def serve_cockpit(cfg: AppConfig) -> None:
@@ -198,8 +257,9 @@ class DemoStack:
         self.supervisor.add("dispatcher", _child_argv("dispatcher", self.config_path), env)
         self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
         self.supervisor.add("api", _child_argv("api", self.config_path), env)
+        live = self._start_vision(env)
         if self.with_sim:
-            sim_env = {**env, "SC_DEMO_TOKENS": str(self.tokens)}
+            sim_env = {**env, "SC_DEMO_TOKENS": str(self.tokens), "SC_LIVE_CAMERAS": ",".join(live)}
             self.supervisor.add("sim", _child_argv("sim", self.config_path), sim_env)
         for what, host, port, env_name in (
             (
@@ -217,6 +277,21 @@ class DemoStack:
                 )
         host, port = self.cfg.services.cockpit_host, self.cfg.services.cockpit_port
         return f"http://{host}:{port}"
+
+    def _start_vision(self, env: dict[str, str]) -> list[str]:
+        """Vision workers over the cameras' feeds (rendering the synthetic clips first if missing).
+        Without model weights the simulator keeps playing the cameras' findings instead."""
+        from vision.worker import watched_cameras
+
+        weights = _project_path(self.cfg.vision.weights)
+        if not weights.is_file():
+            print(f"no detector weights at {weights}: cameras are simulated", file=sys.stderr)
+            return []
+        render_demo_clips(self.cfg)
+        for i in range(self.cfg.vision.workers):
+            argv = _child_argv("vision", self.config_path, "--name", f"vision-{i + 1}")
+            self.supervisor.add(f"vision-{i + 1}", argv, env)
+        return [c.id for c in watched_cameras(self.cfg)]
 
     def run_forever(self) -> None:
         """Supervise until Ctrl-C / SIGTERM, then stop everything in reverse order."""

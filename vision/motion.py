@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 SMALL = (80, 72)  # the gate compares thumbnails: cheap, and sensor noise averages out
-PIXEL_DELTA = 18  # grey levels a thumbnail pixel must change by to count
+PIXEL_DELTA = 18  # levels any colour channel of a thumbnail pixel must change by to count
 
 
 class MotionGate:
@@ -22,11 +22,9 @@ class MotionGate:
         self.changed_share = 0.0
 
     def thumbnail(self, image: np.ndarray) -> np.ndarray:
-        """A small blurred grey copy of the frame."""
-        grey = cv2.cvtColor(
-            cv2.resize(image, SMALL, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY
-        )
-        return cv2.GaussianBlur(grey, (3, 3), 0)
+        """A small blurred colour copy of the frame (a red car on grey asphalt barely changes
+        the grey level, so the gate compares colours)."""
+        return cv2.GaussianBlur(cv2.resize(image, SMALL, interpolation=cv2.INTER_AREA), (3, 3), 0)
 
     def needs_detection(self, image: np.ndarray, now: float) -> bool:
         """True when the frame moved since the last detection, or a full check is due."""
@@ -34,7 +32,8 @@ class MotionGate:
         if self.reference is None or now - self.last_full >= self.full_check_s:
             self.changed_share = 1.0
         else:
-            self.changed_share = float((cv2.absdiff(thumb, self.reference) > PIXEL_DELTA).mean())
+            delta = cv2.absdiff(thumb, self.reference).max(axis=2)
+            self.changed_share = float((delta > PIXEL_DELTA).mean())
         if self.changed_share <= self.threshold:
             return False
         self.reference, self.last_full = thumb, now

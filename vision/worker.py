@@ -72,6 +72,7 @@ class CameraPipeline:
     detected: int = 0
     window: list[float] = field(default_factory=list)
     recheck_state: dict[str, bool] = field(default_factory=dict)
+    lag_s: float = 0.0  # age of the newest analysed frame when its analysis finished
     last_image: np.ndarray | None = None
 
     def analysis_fps(self, now: float) -> float:
@@ -173,6 +174,7 @@ class VisionWorker:
                 continue
             p.last_seq, p.next_due = frame.seq, max(p.next_due + 1 / p.camera.analysis_fps, now)
             out += self._analyse(p, frame.image, frame.captured_at)
+            p.lag_s = self.clock() - frame.captured_at
             analysed += 1
         if now >= self.next_recheck_at:
             out += self._rechecks(now)

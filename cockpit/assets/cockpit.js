@@ -50,11 +50,18 @@
       return {type: "Span", namespace: "dash_html_components",
               props: {className: className, children: text}};
     };
+    var children = [child("feed-time", row.time), child("feed-cat", row.category),
+                    child("feed-status", row.status_label), child("feed-where", row.where),
+                    child("feed-unit", row.unit)];
+    if (row.snapshot) {  // the camera's evidence: a thumbnail that opens the full snapshot
+      children.push({type: "A", namespace: "dash_html_components", props: {
+        className: "feed-snap", href: row.snapshot, target: "_blank", children: {
+          type: "Img", namespace: "dash_html_components",
+          props: {src: row.snapshot, alt: row.snapshot_alt, title: row.snapshot_alt}}}});
+    }
     return {type: "Div", namespace: "dash_html_components", props: {
-      className: "feed-row status-" + row.status, id: "ticket-" + row.id,
-      children: [child("feed-time", row.time), child("feed-cat", row.category),
-                 child("feed-status", row.status_label), child("feed-where", row.where),
-                 child("feed-unit", row.unit)]}};
+      className: "feed-row status-" + row.status + (row.snapshot ? " has-snap" : ""),
+      id: "ticket-" + row.id, children: children}};
   }
 
   // Extend in place: dash-renderer adds set_props and Patch to this same object.

@@ -51,7 +51,7 @@ class Script:
 def demo_view() -> tuple[View, Street]:
     """The one camera geometry of the demo clips (zones in the demo config are cut from it)."""
     view = View(height=6.5, focal=430.0, horizon=140.0, cam_x=-0.5, yaw=0.0)
-    street = Street(road_w=8.5, walk_w=3.2, no_parking_side=1, bin_side=1, bin_z=10.0)
+    street = Street(road_w=8.5, walk_w=3.2, no_parking_side=1, bin_side=-1, bin_z=10.0)
     return view, street
 
 
@@ -67,7 +67,7 @@ def zone_polygon(
         z0, z1 = PARK_ZONE_Z
         pts = [(x_in, 0, z0), (x_out, 0, z0), (x_out, 0, z1), (x_in, 0, z1)]
     elif kind == "bin_overflow":
-        x, z = side * (k + 0.6), street.bin_z
+        x, z = street.bin_side * (k + 0.6), street.bin_z
         pts = [
             (x - 1.4, 0, z - 1.3),
             (x + 1.4, 0, z - 1.3),

@@ -1,0 +1,164 @@
+"""Capture, health, motion gating and camera leases: real video files, a real MJPEG server over
+HTTP, a real Redis."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.capture import FrameSource, Health
+from vision.leases import Leases
+from vision.motion import MotionGate
+from vision.synth.timeline import Script, render_clip
+
+VTEST = Path(__file__).resolve().parents[2] / "shared" / "media" / "vtest.avi"
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory) -> Path:
+    return render_clip(
+        tmp_path_factory.mktemp("clip") / "c.mp4", Script(duration_s=3, fps=10), progress=False
+    )
+
+
+def wait_for(predicate, timeout=10.0, every=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def test_file_source_plays_at_its_own_rate_and_loops(short_clip):
+    source = FrameSource("cam-t", str(short_clip), loop=True).start()
+    try:
+        assert wait_for(lambda: source.latest() is not None)
+        first = source.latest().seq
+        time.sleep(1.0)
+        played = source.latest().seq - first
+        assert 6 <= played <= 14, f"a 10 fps file should advance ~10 frames a second, got {played}"
+        assert wait_for(lambda: source.latest().seq > 40, timeout=6), "the 30-frame clip loops"
+        assert source.latest().image.shape == (576, 640, 3)
+    finally:
+        source.stop()
+
+
+def test_missing_file_is_reported_not_raised(tmp_path):
+    source = FrameSource("cam-x", str(tmp_path / "nope.mp4")).start()
+    try:
+        assert wait_for(lambda: "not found" in source.last_error)
+        assert source.latest() is None
+    finally:
+        source.stop()
+
+
+@pytest.mark.skipif(not VTEST.exists(), reason=f"real footage not found at {VTEST}")
+def test_real_footage_decodes():
+    source = FrameSource("cam-v", str(VTEST)).start()
+    try:
+        assert wait_for(lambda: source.latest() is not None and source.latest().seq >= 5)
+        assert source.latest().image.shape == (576, 768, 3)
+    finally:
+        source.stop()
+
+
+class MjpegHandler(http.server.BaseHTTPRequestHandler):
+    """A tiny MJPEG camera: multipart/x-mixed-replace JPEG frames at 20 fps, numbered on screen."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        for i in range(400):
+            img = np.full((240, 320, 3), 40, np.uint8)
+            cv2.putText(img, str(i), (20, 120), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
+            jpg = cv2.imencode(".jpg", img)[1].tobytes()
+            try:
+                self.wfile.write(
+                    b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpg)
+                    + jpg
+                    + b"\r\n"
+                )
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            time.sleep(0.05)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_mjpeg_over_http_keeps_the_newest_frame():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MjpegHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    source = FrameSource("cam-m", f"http://127.0.0.1:{server.server_port}/video.mjpg").start()
+    try:
+        assert wait_for(lambda: source.latest() is not None and source.latest().seq >= 10)
+        frame = source.latest()
+        assert frame.image.shape == (240, 320, 3)
+        assert time.time() - frame.captured_at < 0.5, "the newest frame, not a queued old one"
+    finally:
+        source.stop()
+        server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "frames, expected",
+    [
+        # (seconds since start, last frame time or None) -> state changes seen
+        ([(1, None), (3, None)], []),  # undecided during the start grace
+        ([(1, 0.9), (2, 1.9)], [(1, True)]),
+        ([(1, 0.9), (4, 1.0), (6.5, 1.0)], [(1, True), (6.5, False)]),  # offline after 5 s
+        ([(1, 0.9), (7, 1.0), (8, 7.9)], [(1, True), (7, False), (8, True)]),
+        ([(6, None)], [(6, False)]),  # never delivered
+    ],
+)
+def test_health_debounce(frames, expected):
+    health = Health(started_at=0.0, offline_after_s=5)
+    changes = [(now, health.online) for now, last in frames if health.update(last, now)]
+    assert changes == expected
+
+
+def test_motion_gate_runs_the_detector_on_change_and_periodically():
+    gate = MotionGate(threshold=0.002, full_check_s=10)
+    still = np.full((576, 640, 3), 90, np.uint8)
+    noisy = np.clip(still + np.random.default_rng(1).normal(0, 4, still.shape), 0, 255).astype(
+        np.uint8
+    )
+    moved = still.copy()
+    cv2.rectangle(moved, (300, 300), (380, 360), (20, 20, 200), -1)
+    assert gate.needs_detection(still, 0.0)  # first frame
+    assert not gate.needs_detection(noisy, 0.5)  # sensor noise is not motion
+    assert gate.needs_detection(moved, 1.0)  # a car arrived
+    assert not gate.needs_detection(moved, 1.5)
+    assert gate.needs_detection(moved, 11.0)  # periodic full check for still problems
+
+
+def test_leases_share_cameras_and_move_them_when_a_worker_dies(bus):
+    cams = [f"cam-{i:02d}" for i in range(6)]
+    a = Leases(bus.client, "w-a", cams, ttl_s=2, max_cameras=32, namespace=bus.namespace)
+    gained, _ = a.refresh(100.0)
+    assert gained == set(cams), "a lone worker takes every camera"
+    b = Leases(bus.client, "w-b", cams, ttl_s=2, max_cameras=32, namespace=bus.namespace)
+    b.refresh(100.1)
+    a.refresh(100.2)  # a sees two workers and hands half over
+    b.refresh(100.3)
+    assert len(a.held) == 3 and len(b.held) == 3 and not (a.held & b.held)
+    # a dies without releasing: its leases expire and b takes them.
+    time.sleep(2.2)
+    b.refresh(103.0)
+    assert b.held == set(cams)
+    # a comes back: its old leases are b's now; b hands half over and a takes them.
+    _, lost = a.refresh(103.1)
+    assert len(lost) == 3 and not a.held
+    _, handed = b.refresh(103.2)
+    gained, _ = a.refresh(103.3)
+    assert len(handed) == 3 and gained == handed and not a.held & b.held
+    b.release_all()
+    assert bus.client.zscore(f"{bus.namespace}:vision:workers", "w-b") is None

@@ -1,0 +1,268 @@
+"""The vision worker end to end: the bundled model, real video (a rendered clip, a real RTSP
+server streaming real footage), a real Redis bus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from config.schema import CameraConfig, RuleConfig, ZoneConfig
+from streams.records import CameraHealth, Event, RecordError, ZoneCheck, decode
+from vision.detector import Detector, ModelError
+from vision.synth.timeline import Script, render_clip, zone_polygon
+from vision.train import BUNDLED
+from vision.worker import VisionWorker
+
+ROOT = Path(__file__).resolve().parent.parent
+VTEST = ROOT.parent / "shared" / "media" / "vtest.avi"
+WEIGHTS = Path(os.environ.get("SC_TEST_WEIGHTS", BUNDLED))
+GST_PYTHON = "/usr/bin/python3"
+ANCHOR = (120.17, 30.27)
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory) -> Detector:
+    """The bundled model through the default runtime (ONNX, exported once into a temp cache)."""
+    return Detector(WEIGHTS, "onnx", 320, 0.35, {}, tmp_path_factory.mktemp("models"))
+
+
+def rules() -> list[RuleConfig]:
+    return [
+        RuleConfig(
+            id="no-parking",
+            kind="illegal_parking",
+            category="illegal_parking",
+            classes=["car", "van", "truck"],
+            dwell_s=15,
+            exit_grace_s=5,
+            cooldown_s=900,
+            pixel_tolerance=25,
+        ),
+        RuleConfig(
+            id="bin-overflow",
+            kind="bin_overflow",
+            category="bin_overflow",
+            classes=["bin_overflow"],
+            dwell_s=10,
+            cooldown_s=900,
+        ),
+        RuleConfig(
+            id="dirty-road",
+            kind="dirty_road",
+            category="dirty_road",
+            classes=["litter"],
+            dwell_s=10,
+            threshold=3,
+            cooldown_s=900,
+        ),
+    ]
+
+
+def camera(source: str, zones=True, size=(640, 576)) -> CameraConfig:
+    zone_list = (
+        [
+            ZoneConfig(id=f"z-{kind}", rule=rule, polygon=zone_polygon(kind), map_anchor=ANCHOR)
+            for kind, rule in (
+                ("illegal_parking", "no-parking"),
+                ("bin_overflow", "bin-overflow"),
+                ("dirty_road", "dirty-road"),
+            )
+        ]
+        if zones
+        else []
+    )
+    return CameraConfig(
+        id="cam-t",
+        name={"zh": "测试", "en": "test"},
+        source=source,
+        position=ANCHOR,
+        direction_deg=0,
+        frame_size=size,
+        analysis_fps=2,
+        zones=zone_list,
+    )
+
+
+def config(demo_cfg, cam: CameraConfig, tmp_path: Path, **vision):
+    v = demo_cfg.vision.model_copy(
+        update={"lease_ttl_s": 3, "offline_after_s": 5, "reconnect_max_s": 4, **vision}
+    )
+    return demo_cfg.model_copy(update={"cameras": [cam], "rules": rules(), "vision": v})
+
+
+def records(bus, stream: str) -> list:
+    out = []
+    for _, fields in bus.client.xrange(bus.key(stream)):
+        try:
+            out.append(decode(fields))
+        except RecordError:
+            pass
+    return out
+
+
+def run_worker(worker: VisionWorker, seconds: float) -> threading.Event:
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop, seconds), daemon=True)
+    thread.start()
+    thread.join(seconds + 30)
+    return stop
+
+
+def test_clip_with_one_parking_and_one_full_bin_yields_exactly_two_events(
+    demo_cfg, bus, detector, tmp_path
+):
+    clip = render_clip(
+        tmp_path / "story.mp4",
+        Script(
+            duration_s=48,
+            fps=10,
+            park=(4.0, 44.0),
+            overflow=(3.0, None),
+            traffic_per_min=5,
+            walkers_per_min=6,
+            seed=5,
+        ),
+        progress=False,
+    )
+    cfg = config(demo_cfg, camera(str(clip)), tmp_path)
+    data = tmp_path / "data"
+    worker = VisionWorker(cfg, bus, detector, worker_id="w-e2e", data_dir=data, cameras=cfg.cameras)
+    run_worker(worker, 46)
+    events = [r for r in records(bus, "events") if isinstance(r, Event)]
+    assert sorted(e.category for e in events) == ["bin_overflow", "illegal_parking"], [
+        (e.category, e.zone_id, e.detected_at) for e in events
+    ]
+    for e in events:
+        assert e.camera_id == "cam-t" and e.source == "camera" and (e.lon, e.lat) == ANCHOR
+        assert e.snapshot and (data / e.snapshot).stat().st_size > 10_000
+        assert 0.35 <= (e.confidence or 0) <= 1
+    parking = next(e for e in events if e.category == "illegal_parking")
+    assert parking.track_ids, "the parked car's track id travels with the event"
+    health = [r for r in records(bus, "camera_health") if isinstance(r, CameraHealth)]
+    assert health and health[0].online and health[0].camera_id == "cam-t"
+
+
+def test_worker_answers_verification_rechecks(demo_cfg, bus, detector, tmp_path):
+    """The dispatcher asks (Redis hash); the worker answers with ZoneCheck records and evidence."""
+    clip = render_clip(
+        tmp_path / "bin.mp4",
+        Script(duration_s=12, fps=10, overflow=(0.0, None), traffic_per_min=0, walkers_per_min=0),
+        progress=False,
+    )
+    cfg = config(demo_cfg, camera(str(clip)), tmp_path, recheck_every_s=1)
+    bus.client.hset(
+        f"{bus.namespace}:verify:pending",
+        mapping={"cam-t/z-bin_overflow": "t1", "cam-t/z-illegal_parking": "t2", "cam-9/x": "t3"},
+    )
+    worker = VisionWorker(
+        cfg, bus, detector, worker_id="w-check", data_dir=tmp_path / "data", cameras=cfg.cameras
+    )
+    run_worker(worker, 8)
+    checks = [r for r in records(bus, "zone_checks") if isinstance(r, ZoneCheck)]
+    by_zone = {c.zone_id: c for c in checks}
+    assert set(by_zone) == {"z-bin_overflow", "z-illegal_parking"}, "only zones of cameras it holds"
+    assert by_zone["z-bin_overflow"].present is True
+    assert by_zone["z-illegal_parking"].present is False
+    first = next(c for c in checks if c.zone_id == "z-bin_overflow")
+    assert first.snapshot and (tmp_path / "data" / first.snapshot).exists()
+
+
+def test_unknown_class_fails_at_start_up(demo_cfg, bus, detector, tmp_path):
+    cfg = config(demo_cfg, camera("x.mp4"), tmp_path)
+    bad = [*rules()[:2], rules()[2].model_copy(update={"classes": ["rubbish"]})]
+    with pytest.raises(
+        ModelError, match="rule 'dirty-road' uses class 'rubbish'.*vision.class_map"
+    ):
+        VisionWorker(cfg.model_copy(update={"rules": bad}), bus, detector, data_dir=tmp_path)
+
+
+def test_missing_weights_fail_clearly(tmp_path):
+    with pytest.raises(ModelError, match="weights not found.*run.py train"):
+        Detector(tmp_path / "none.pt")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gst_available() -> bool:
+    probe = (
+        "import gi; gi.require_version('GstRtspServer', '1.0'); "
+        "from gi.repository import GstRtspServer"
+    )
+    return (
+        shutil.which(GST_PYTHON) is not None
+        and subprocess.run([GST_PYTHON, "-c", probe], capture_output=True).returncode == 0
+    )
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+@pytest.mark.skipif(not VTEST.exists(), reason=f"real footage not found at {VTEST}")
+@pytest.mark.skipif(
+    not gst_available(), reason="GStreamer RTSP server missing: run scripts/setup.sh --browser"
+)
+def test_rtsp_outage_goes_offline_then_online_and_analysis_resumes(
+    demo_cfg, bus, detector, tmp_path
+):
+    port = free_port()
+    url = f"rtsp://127.0.0.1:{port}/cam"
+
+    def serve():
+        proc = subprocess.Popen(
+            [GST_PYTHON, str(ROOT / "tests/support/rtsp_server.py"), str(port), str(VTEST)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stdout.readline().strip() == url
+        return proc
+
+    server = serve()
+    cfg = config(demo_cfg, camera(url, zones=False, size=(768, 576)), tmp_path)
+    worker = VisionWorker(
+        cfg, bus, detector, worker_id="w-rtsp", data_dir=tmp_path, cameras=cfg.cameras
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        time.sleep(12)
+        analysed_before = worker.pipelines["cam-t"].analysed
+        rss_start = rss_mb()
+        assert analysed_before >= 10, "frames arrive and are analysed"
+        server.terminate()
+        server.wait(10)
+        time.sleep(30)
+        stalled = worker.pipelines["cam-t"].analysed
+        server = serve()
+        time.sleep(25)
+        resumed = worker.pipelines["cam-t"].analysed - stalled
+        rss_end = rss_mb()
+    finally:
+        stop.set()
+        thread.join(20)
+        server.terminate()
+    states = [r.online for r in records(bus, "camera_health") if isinstance(r, CameraHealth)]
+    flips = [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]]
+    assert flips == [True, False, True], states
+    assert resumed >= 10, f"analysis resumed after the restart ({resumed} frames)"
+    assert rss_end - rss_start < 60, f"memory grew {rss_end - rss_start:.0f} MB over the outage"
+    print(
+        f"rtsp: {analysed_before} analysed before, {resumed} after restart; "
+        f"RSS {rss_start:.0f} -> {rss_end:.0f} MB",
+        file=sys.stderr,
+    )

@@ -12,6 +12,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="start everything on one machine (the default)")
     demo.add_argument("--no-sim", action="store_true", help="do not start the scenario player")
+    demo.add_argument("--no-vision", action="store_true", help="do not start vision workers")
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("file", nargs="?", type=Path, help="config YAML (default: the demo)")
     dispatcher = sub.add_parser("dispatcher", help="turn bus events into routed tickets")
@@ -78,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     config = getattr(args, "config", None)
     try:
         if command == "demo":
-            return services.run_demo(config, with_sim=not getattr(args, "no_sim", False))
+            return services.run_demo(
+                config,
+                with_sim=not getattr(args, "no_sim", False),
+                with_vision=not getattr(args, "no_vision", False),
+            )
         cfg = load_config(config)
         if command == "dispatcher":
             services.serve_dispatcher(cfg, args.name, args.claim_idle_ms)

@@ -17,6 +17,7 @@ from streams import keys
 from streams.bus import Bus
 from streams.records import CameraHealth, Event, Record, RecordError, TicketChange, UnitPosition
 from streams.records import decode as decode_record
+from vision.sources import watched_cameras
 
 log = logging.getLogger(__name__)
 OPEN = set(OPEN_STATES)
@@ -54,6 +55,7 @@ class LiveState:
         # "Units online" counts the units tickets are routed to (not duty supervisors).
         routed = {route.unit_type for route in cfg.routing}
         self._field_units = {u.id for u in cfg.units if u.type in routed}
+        self._watched = watched_cameras(cfg)  # optional cameras without their file are left out
         self._trace = trace_index(cfg)
         self._view = view_settings(cfg)
 
@@ -113,7 +115,7 @@ class LiveState:
 
     def _cameras(self, lang: str) -> dict:
         rows = []
-        for camera in self.cfg.cameras:
+        for camera in self._watched:
             health = self.health.get(camera.id)
             online = health.online if health else None
             rows.append(
@@ -166,8 +168,7 @@ class LiveState:
             "open": len(self.tickets),
             "events": sum(1 for e in self.events if now - e.detected_at <= 3600),
             "units": f"{online}/{len(self._field_units)}",
-            "cameras": f"{sum(1 for h in self.health.values() if h.online)}"
-            f"/{len(self.cfg.cameras)}",
+            "cameras": f"{sum(1 for h in self.health.values() if h.online)}/{len(self._watched)}",
         }
 
     def _feed(self, lang: str) -> list[dict]:

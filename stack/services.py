@@ -129,11 +129,13 @@ def evaluate_model(cfg: AppConfig, weights: Path | None) -> None:
     print(format_metrics(evaluate(cfg.services.data_dir, weights or BUNDLED, cfg.vision.imgsz)))
 
 
-def render_demo_clips(cfg: AppConfig, force: bool = False) -> list[Path]:
+def render_demo_clips(
+    cfg: AppConfig, force: bool = False, processes: int = 2, stop: threading.Event | None = None
+) -> list[Path]:
     """Render the synthetic clips the config's cameras play (those missing, or all with force)."""
     from vision.synth.clips import render_missing
 
-    return render_missing(cfg, force=force)
+    return render_missing(cfg, force=force, processes=processes, stop=stop)
 
 
 def serve_cockpit(cfg: AppConfig) -> None:
@@ -229,10 +231,12 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
 class DemoStack:
     """Embedded Redis (unless REDIS_URL is set) plus dispatcher, cockpit and simulator processes."""
 
-    def __init__(self, config_path: Path | None, with_sim: bool = True):
+    def __init__(self, config_path: Path | None, with_sim: bool = True, with_vision: bool = True):
         self.cfg = load_config(config_path)
         self.config_path = self.cfg.source_path
         self.with_sim = with_sim and self.cfg.sim.enabled and self.cfg.sim.scenario is not None
+        self.with_vision = with_vision
+        self.renderer: threading.Thread | None = None
         if self.with_sim:  # fail here, clearly, rather than in a child that crash-loops
             from sim.scenario import load_scenario
 
@@ -257,7 +261,7 @@ class DemoStack:
         self.supervisor.add("dispatcher", _child_argv("dispatcher", self.config_path), env)
         self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
         self.supervisor.add("api", _child_argv("api", self.config_path), env)
-        live = self._start_vision(env)
+        live = self._start_vision(env) if self.with_vision else []
         if self.with_sim:
             sim_env = {**env, "SC_DEMO_TOKENS": str(self.tokens), "SC_LIVE_CAMERAS": ",".join(live)}
             self.supervisor.add("sim", _child_argv("sim", self.config_path), sim_env)
@@ -281,13 +285,23 @@ class DemoStack:
     def _start_vision(self, env: dict[str, str]) -> list[str]:
         """Vision workers over the cameras' feeds (rendering the synthetic clips first if missing).
         Without model weights the simulator keeps playing the cameras' findings instead."""
-        from vision.worker import watched_cameras
+        from vision.sources import watched_cameras
+        from vision.synth.clips import demo_clips
 
         weights = _project_path(self.cfg.vision.weights)
         if not weights.is_file():
             print(f"no detector weights at {weights}: cameras are simulated", file=sys.stderr)
             return []
-        render_demo_clips(self.cfg)
+        missing = [path for path, _ in demo_clips(self.cfg) if not path.exists()]
+        if missing:  # cameras come online as their clips appear (first run only)
+            print(f"rendering {len(missing)} synthetic camera clips in the background", flush=True)
+            self.renderer = threading.Thread(
+                target=render_demo_clips,
+                args=(self.cfg, False, 1, self.stop_event),
+                name="render-clips",
+                daemon=True,
+            )
+            self.renderer.start()
         for i in range(self.cfg.vision.workers):
             argv = _child_argv("vision", self.config_path, "--name", f"vision-{i + 1}")
             self.supervisor.add(f"vision-{i + 1}", argv, env)
@@ -305,16 +319,19 @@ class DemoStack:
                 )
 
     def stop(self) -> None:
-        """Stop children newest first, then Redis."""
+        """Stop the clip renderer and the children newest first, then Redis."""
+        self.stop_event.set()
+        if self.renderer:
+            self.renderer.join(10)
         self.supervisor.stop()
         if self.redis:
             self.redis.stop()
 
 
-def run_demo(config_path: Path | None, with_sim: bool = True) -> int:
+def run_demo(config_path: Path | None, with_sim: bool = True, with_vision: bool = True) -> int:
     """`python run.py demo`: start the stack, print the URL, run until interrupted."""
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    stack = DemoStack(config_path, with_sim)
+    stack = DemoStack(config_path, with_sim, with_vision)
     try:
         url = stack.start()
         kind = "embedded" if stack.redis else "external"

@@ -37,7 +37,8 @@ def _problems(path: Path) -> list[str]:
 
 
 def test_demo_config_is_valid(demo_cfg):
-    assert len(demo_cfg.cameras) == 7
+    assert len(demo_cfg.cameras) == 8  # seven synthetic clips and one optional real footage
+    assert [c.id for c in demo_cfg.cameras if c.optional] == ["cam-08"]
     assert len(demo_cfg.units) == 21  # 18 crews and 3 duty supervisors
     assert {u.type for u in demo_cfg.units} == {
         "sanitation",
@@ -198,7 +199,7 @@ def _check_config(*args: str) -> subprocess.CompletedProcess:
 def test_check_config_cli_accepts_the_demo():
     result = _check_config()
     assert result.returncode == 0, result.stderr
-    assert "OK (7 cameras, 21 units)" in result.stdout
+    assert "OK (8 cameras, 21 units)" in result.stdout
 
 
 def test_check_config_cli_rejects_a_misspelt_key(config_copy):

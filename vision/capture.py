@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vision.sources import is_file
+
 log = logging.getLogger(__name__)
 
 # RTSP over TCP (no lost UDP packets, works through NAT); applies to every FFmpeg capture.
@@ -28,11 +30,6 @@ class Frame:
     image: np.ndarray
     seq: int
     captured_at: float
-
-
-def is_file(source: str) -> bool:
-    """A local video file rather than a network stream."""
-    return "://" not in source
 
 
 class FrameSource:

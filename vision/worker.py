@@ -19,39 +19,17 @@ from config.schema import AppConfig, CameraConfig
 from streams import keys
 from streams.bus import Bus
 from streams.records import CameraHealth, Event, Record, ZoneCheck
-from vision.capture import FrameSource, Health, is_file
+from vision.capture import FrameSource, Health
 from vision.detections import Detections
 from vision.detector import Detector
 from vision.evidence import annotate, place, save_snapshot
 from vision.leases import Leases
 from vision.motion import MotionGate
 from vision.rules import Finding, ZoneRule, build_rules
+from vision.sources import resolve_source, watched_cameras
 from vision.tracker import Tracker
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def resolve_source(source: str) -> str:
-    """Network URLs as they are; file paths relative to the project root."""
-    if not is_file(source) or Path(source).is_absolute():
-        return source
-    return str((ROOT / source).resolve())
-
-
-def watched_cameras(cfg: AppConfig) -> list[CameraConfig]:
-    """The cameras to analyse: optional cameras whose video file is missing are left out."""
-    out = []
-    for camera in cfg.cameras:
-        source = resolve_source(camera.source)
-        if camera.optional and is_file(source) and not Path(source).exists():
-            log.warning(
-                "optional camera skipped: video file missing",
-                extra={"camera": camera.id, "source": source},
-            )
-            continue
-        out.append(camera)
-    return out
 
 
 @dataclass

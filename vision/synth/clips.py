@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -46,17 +47,24 @@ def _render(path: Path, script: Script) -> Path:
     return render_clip(path, script, progress=False)
 
 
-def render_missing(cfg: AppConfig, force: bool = False, processes: int = 2) -> list[Path]:
-    """Render the clips that are missing (about 40 s each per core), with a progress bar."""
+def render_missing(
+    cfg: AppConfig, force: bool = False, processes: int = 2, stop: threading.Event | None = None
+) -> list[Path]:
+    """Render the clips that are missing (about 40 s each per core) with a progress bar; with
+    one process it renders in this thread and gives up cleanly when `stop` is set."""
     todo = [(p, s) for p, s in demo_clips(cfg) if force or not p.exists()]
-    if not todo:
-        return []
-    done = []
-    with (
-        ProcessPoolExecutor(processes) as pool,
-        tqdm(total=len(todo), desc="rendering demo clips", unit="clip") as bar,
-    ):
-        for future in as_completed([pool.submit(_render, p, s) for p, s in todo]):
-            done.append(future.result())
+    done: list[Path] = []
+    bar = tqdm(total=len(todo), desc="rendering demo clips", unit="clip", disable=not todo)
+    if processes <= 1:
+        for path, script in todo:
+            if render_clip(path, script, progress=False, stop=stop) is None:
+                break
+            done.append(path)
             bar.update()
+    else:
+        with ProcessPoolExecutor(processes) as pool:
+            for future in as_completed([pool.submit(_render, p, s) for p, s in todo]):
+                done.append(future.result())
+                bar.update()
+    bar.close()
     return done

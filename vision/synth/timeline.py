@@ -4,6 +4,7 @@ overflows, litter builds up until a cleaner sweeps it, and ordinary traffic pass
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,8 +190,10 @@ def render_clip(
     view: View | None = None,
     street: Street | None = None,
     progress: bool = True,
-) -> Path:
-    """Render a script to an MP4 clip (MPEG-4 Part 2, so OpenCV alone can write and read it)."""
+    stop: threading.Event | None = None,
+) -> Path | None:
+    """Render a script to an MP4 clip (MPEG-4 Part 2, so OpenCV alone can write and read it);
+    None when `stop` was set before it finished (nothing half-written is left)."""
     if view is None or street is None:
         view, street = demo_view()
     timeline = Timeline(script, view, street)
@@ -211,6 +214,10 @@ def render_clip(
         )
         img, _ = render(view, base, timeline.at(i / script.fps), look)
         writer.write(img)
+        if stop is not None and stop.is_set():
+            writer.release()
+            tmp.unlink(missing_ok=True)
+            return None
     writer.release()
     tmp.replace(path)
     return path

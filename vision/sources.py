@@ -1,0 +1,35 @@
+"""Where camera feeds come from: file or network, relative paths, optional cameras (no OpenCV)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from config.schema import AppConfig, CameraConfig
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def is_file(source: str) -> bool:
+    """A local video file rather than a network stream."""
+    return "://" not in source
+
+
+def resolve_source(source: str) -> str:
+    """Network URLs as they are; file paths relative to the project root."""
+    if not is_file(source) or Path(source).is_absolute():
+        return source
+    return str((ROOT / source).resolve())
+
+
+def watched_cameras(cfg: AppConfig) -> list[CameraConfig]:
+    """The cameras to analyse: optional cameras whose video file is missing are left out."""
+    out = []
+    for camera in cfg.cameras:
+        source = resolve_source(camera.source)
+        if camera.optional and is_file(source) and not Path(source).exists():
+            log.info("optional camera left out: no file %s", source, extra={"camera": camera.id})
+            continue
+        out.append(camera)
+    return out

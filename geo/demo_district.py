@@ -490,8 +490,27 @@ def _camera(cid, zh, en, x, y, direction, zones) -> dict:
 
 
 def scenario_dict() -> dict:
-    """A ten-minute demo timeline: camera findings, hotline reports, patrolling units."""
+    """A ten-minute demo timeline: camera findings (played only when no vision worker watches
+    the camera), reports by people, patrolling units."""
     events = [
+        (
+            6,
+            "illegal_parking",
+            {
+                "position": to_lon_lat(1500, 1010),
+                "source": "citizen",
+                "description": "小区门口车辆堵住消防通道 / car blocking a fire lane",
+            },
+        ),
+        (
+            12,
+            "bin_overflow",
+            {
+                "position": to_lon_lat(310, 480),
+                "source": "hotline",
+                "description": "菜场门口垃圾桶满溢 / bins overflowing at the market",
+            },
+        ),
         (3, "bin_overflow", {"camera": "cam-02", "zone": "bin-1"}),
         (9, "illegal_parking", {"camera": "cam-01", "zone": "noparking-1"}),
         (15, "dirty_road", {"camera": "cam-03", "zone": "road-1"}),

@@ -284,7 +284,8 @@ def test_field_page_on_a_phone_closes_the_loop(demo, browser, demo_cfg, artifact
     page.locator(".msg.ok").wait_for()
     card = page.locator(f"#t-{ticket['id']}")
     assert card.get_attribute("data-status") == "resolved" and "等待核验" in card.inner_text()
-    assert card.locator(".thumbs img").count() == 1
+    # The camera's snapshot from the event, and the crew's photo.
+    assert card.locator(".thumbs img").count() == 2
     page.screenshot(path=str(artifacts / "field-phone-resolved.png"), full_page=True)
     page.goto(f"{demo['api']}/field?lang=en")
     assert "Waiting for verification" in page.locator(f"#t-{ticket['id']}").inner_text()

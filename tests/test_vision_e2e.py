@@ -184,6 +184,15 @@ def test_unknown_class_fails_at_start_up(demo_cfg, bus, detector, tmp_path):
         VisionWorker(cfg.model_copy(update={"rules": bad}), bus, detector, data_dir=tmp_path)
 
 
+def test_openvino_without_its_package_fails_clearly(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("openvino") is not None:
+        pytest.skip("openvino is installed here")
+    with pytest.raises(ModelError, match="pip install openvino"):
+        Detector(WEIGHTS, "openvino", 320, 0.35, {}, tmp_path)
+
+
 def test_missing_weights_fail_clearly(tmp_path):
     with pytest.raises(ModelError, match="weights not found.*run.py train"):
         Detector(tmp_path / "none.pt")

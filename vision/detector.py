@@ -4,6 +4,7 @@ Model output becomes `Detections` here and nowhere else."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import shutil
 from pathlib import Path
@@ -32,6 +33,11 @@ def exported(weights: Path, runtime: str, imgsz: int, cache_dir: Path) -> Path:
     target = cache_dir / f"{stem}{EXPORT_FORMATS[runtime]}"
     if target.exists():
         return target
+    if runtime == "openvino" and importlib.util.find_spec("openvino") is None:
+        raise ModelError(
+            "vision.runtime is 'openvino' but the openvino package is not installed: "
+            "pip install openvino, or set vision.runtime to 'onnx' or 'torch'"
+        )
     from ultralytics import YOLO
 
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -47,8 +47,6 @@ class LiveState:
         self.tickets: dict[str, TicketChange] = {}  # open tickets only
         self._ticket_versions: dict[str, int] = {}
         self.health: dict[str, CameraHealth] = {}
-        self.snapshots: dict[str, str] = {}  # event id -> snapshot path under the data dir
-        self.camera_snapshots: dict[tuple[str, str], str] = {}  # (camera, category) -> newest
         self.version = 0
         self._lock = threading.Lock()
         self._unit_cfg = {u.id: u for u in cfg.units}
@@ -85,13 +83,6 @@ class LiveState:
             if any(e.event_id == record.event_id for e in self.events):
                 return False
             self.events.append(record)
-            if record.snapshot:
-                self.snapshots[record.event_id] = record.snapshot
-                if record.camera_id:
-                    self.camera_snapshots[(record.camera_id, record.category)] = record.snapshot
-                if len(self.snapshots) > 2 * (self.events.maxlen or 500):
-                    kept = {e.event_id for e in self.events}
-                    self.snapshots = {k: v for k, v in self.snapshots.items() if k in kept}
         elif isinstance(record, CameraHealth):
             self.health[record.camera_id] = record
         return True
@@ -173,6 +164,7 @@ class LiveState:
 
     def _feed(self, lang: str) -> list[dict]:
         newest = sorted(self.tickets.values(), key=lambda x: x.changed_at, reverse=True)
+        snapshots = self._snapshots()
         return [
             {
                 "id": ticket.ticket_id,
@@ -189,17 +181,26 @@ class LiveState:
                 "unit": self._unit_name(ticket.unit_id)
                 if ticket.unit_id
                 else t("feed.unassigned", lang),
-                "snapshot": self._snapshot_url(ticket),
+                "snapshot": self._snapshot_url(ticket, snapshots),
                 "snapshot_alt": t("feed.snapshot", lang),
             }
             for ticket in newest[:FEED_LENGTH]
         ]
 
-    def _snapshot_url(self, ticket: TicketChange) -> str | None:
+    def _snapshots(self) -> dict:
+        """Snapshot paths of the recent events, by event id and by (camera, category)."""
+        out: dict = {}
+        for e in self.events:  # oldest first, so the newest per camera and category wins
+            if e.snapshot:
+                out[e.event_id] = e.snapshot
+                if e.camera_id:
+                    out[(e.camera_id, e.category)] = e.snapshot
+        return out
+
+    @staticmethod
+    def _snapshot_url(ticket: TicketChange, snapshots: dict) -> str | None:
         """The camera's evidence for a ticket, as a cockpit URL (None for reports by people)."""
-        path = self.snapshots.get(ticket.event_id or "")
-        if path is None and ticket.camera_id:
-            path = self.camera_snapshots.get((ticket.camera_id, ticket.category))
+        path = snapshots.get(ticket.event_id) or snapshots.get((ticket.camera_id, ticket.category))
         return f"/{path}" if path and path.startswith("snapshots/") else None
 
     def _unit_name(self, unit_id: str) -> str:

@@ -82,6 +82,7 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
 def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
     """Run one vision worker until stopped: it takes its share of the camera leases."""
     from vision.detector import Detector, ModelError
+    from vision.sources import project_path
     from vision.train import quiet_ultralytics
 
     quiet_ultralytics(cfg.services.data_dir)
@@ -89,7 +90,7 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
     v = cfg.vision
     try:
         detector = Detector(
-            _project_path(v.weights),
+            project_path(v.weights),
             v.runtime,
             v.imgsz,
             v.confidence,
@@ -104,11 +105,6 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
     stop = threading.Event()
     stop_on_signals(stop)
     worker.run(stop)
-
-
-def _project_path(path: Path) -> Path:
-    """A path from config, relative to the project root unless absolute."""
-    return path if path.is_absolute() else Path(__file__).resolve().parent.parent / path
 
 
 def train_model(cfg: AppConfig, epochs: int | None, out: Path | None) -> None:
@@ -285,10 +281,10 @@ class DemoStack:
     def _start_vision(self, env: dict[str, str]) -> list[str]:
         """Vision workers over the cameras' feeds (rendering the synthetic clips first if missing).
         Without model weights the simulator keeps playing the cameras' findings instead."""
-        from vision.sources import watched_cameras
+        from vision.sources import project_path, watched_cameras
         from vision.synth.clips import demo_clips
 
-        weights = _project_path(self.cfg.vision.weights)
+        weights = project_path(self.cfg.vision.weights)
         if not weights.is_file():
             print(f"no detector weights at {weights}: cameras are simulated", file=sys.stderr)
             return []

@@ -230,11 +230,6 @@ def test_field_page_on_a_phone_closes_the_loop(demo, browser, demo_cfg, artifact
 
     _put_units_on_map(demo["bus"], demo_cfg)
     zone = demo_cfg.cameras[1].zones[0]
-    # The camera's evidence, as a vision worker saves it under the data dir.
-    snapshot = "snapshots/e2e/cam-02-bin-1.jpg"
-    (demo["data"] / snapshot).parent.mkdir(parents=True, exist_ok=True)
-    frame = np.full((576, 640, 3), 120, np.uint8)
-    (demo["data"] / snapshot).write_bytes(cv2.imencode(".jpg", frame)[1].tobytes())
     event = Event(
         category="bin_overflow",
         lon=zone.map_anchor[0],
@@ -284,7 +279,8 @@ def test_field_page_on_a_phone_closes_the_loop(demo, browser, demo_cfg, artifact
     page.locator(".msg.ok").wait_for()
     card = page.locator(f"#t-{ticket['id']}")
     assert card.get_attribute("data-status") == "resolved" and "等待核验" in card.inner_text()
-    # The camera's snapshot from the event, and the crew's photo.
+    # The event merged into the first test's ticket for this zone: its camera snapshot, and
+    # the crew's photo.
     assert card.locator(".thumbs img").count() == 2
     page.screenshot(path=str(artifacts / "field-phone-resolved.png"), full_page=True)
     page.goto(f"{demo['api']}/field?lang=en")

@@ -125,22 +125,17 @@ class FrameSource:
         pace = 1.0 / self.stream_fps if is_file(self.source) and self.stream_fps else 0.0
         next_at = time.monotonic()
         got_any, last_ok = False, time.monotonic()
+        looped = is_file(self.source) and self.loop
         while not self._stop.is_set():
             ok, image = cap.read()
+            if not ok and looped and got_any:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # a looped file is a live feed that never ends
+                ok, image = cap.read()
             if not ok:
-                if is_file(self.source) and self.loop and got_any:
-                    cap.set(
-                        cv2.CAP_PROP_POS_FRAMES, 0
-                    )  # a looped file is a live feed that never ends
-                    if cap.read()[0]:
-                        continue
-                if (
-                    time.monotonic() - last_ok > self.stall_s
-                    or not is_file(self.source)
-                    or not self.loop
-                ):
+                if not looped or time.monotonic() - last_ok > self.stall_s:
                     self.last_error = "stream ended or stalled"
                     return got_any
+                self._stop.wait(0.05)
                 continue
             got_any, last_ok = True, time.monotonic()
             self.frames_read += 1

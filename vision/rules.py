@@ -216,11 +216,14 @@ class IllegalParkingRule(ZoneRule):
         self.quiet_until = -math.inf
 
     def present(self, dets: Detections) -> bool:
-        """A vehicle has stood still in the zone for a little while (re-check after a fix)."""
-        now = max((c.last_seen for c in self.candidates), default=0.0)
+        """A vehicle in `dets` stands where one has stood still for a little while (the
+        re-check after a fix)."""
+        still = [c.anchor for c in self.candidates if c.last_seen - c.since >= RECHECK_STILL_S]
         return any(
-            c.last_seen >= now and now - c.since >= RECHECK_STILL_S for c in self.candidates
-        ) and bool(len(self.relevant(dets)))
+            np.linalg.norm(point - anchor) <= self.rule.pixel_tolerance
+            for point in self.relevant(dets).anchors()
+            for anchor in still
+        )
 
     def update(self, dets: Detections, now: float) -> list[Finding]:
         """Match vehicles to candidates, drop the long-gone ones, fire the due ones."""

@@ -16,11 +16,15 @@ def is_file(source: str) -> bool:
     return "://" not in source
 
 
+def project_path(path: Path | str) -> Path:
+    """A path from config: absolute as it is, else relative to the project root."""
+    path = Path(path)
+    return path if path.is_absolute() else (ROOT / path).resolve()
+
+
 def resolve_source(source: str) -> str:
     """Network URLs as they are; file paths relative to the project root."""
-    if not is_file(source) or Path(source).is_absolute():
-        return source
-    return str((ROOT / source).resolve())
+    return str(project_path(source)) if is_file(source) else source
 
 
 def watched_cameras(cfg: AppConfig) -> list[CameraConfig]:

@@ -8,10 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from vision.sources import ROOT
 from vision.synth.dataset import DatasetSpec, write_dataset
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = DatasetSpec()
 BUNDLED = ROOT / "vision" / "models" / "street-yolo11n.pt"
 ARCH = "yolo11n.yaml"  # the architecture only: nothing is downloaded, training starts from scratch

@@ -98,7 +98,6 @@ class VisionWorker:
         self.pipelines: dict[str, CameraPipeline] = {}
         self.next_lease_at = 0.0
         self.next_recheck_at = 0.0
-        self.events_sent = 0
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -251,7 +250,6 @@ class VisionWorker:
             event_id[:8],
         )
         lon, lat = place(p.camera, zone.map_anchor, finding)
-        self.events_sent += 1
         log.info("event", extra={"camera": p.camera.id, "zone": zone.id, "rule": finding.rule_id})
         return Event(
             event_id=event_id,

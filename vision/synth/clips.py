@@ -10,11 +10,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from config.schema import AppConfig, CameraConfig
+from vision.sources import project_path
 from vision.synth.scene import Look
 from vision.synth.timeline import Script, render_clip
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
 CLIP_DIR = "vision/synth/clips/"
 LOOKS = ("day", "day", "dusk", "day", "night", "day", "dusk")
 
@@ -39,7 +39,7 @@ def demo_clips(cfg: AppConfig) -> list[tuple[Path, Script]]:
     for index, camera in enumerate(cfg.cameras):
         if camera.source.startswith(CLIP_DIR):
             kinds = {kinds_of[z.rule] for z in camera.zones}
-            out.append((ROOT / camera.source, script_for(camera, kinds, index)))
+            out.append((project_path(camera.source), script_for(camera, kinds, index)))
     return out
 
 

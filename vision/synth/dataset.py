@@ -55,7 +55,7 @@ def render_sample(seed: int) -> tuple[np.ndarray, list[Label]]:
     view, street = street_for(rng)
     look = look_for(rng)
     things = random_moment(rng, view, street) + lamps(street)
-    return render(view, draw_street(view, street, look), things, look)
+    return render(view, draw_street(view, street, look), things, look, rng)
 
 
 def write_dataset(root: Path, spec: DatasetSpec = DatasetSpec(), progress: bool = True) -> Path:

@@ -475,9 +475,15 @@ def draw_litter(c: Canvas, t: Thing, owner: int) -> None:
 
 
 def render(
-    view: View, base: np.ndarray, things: list[Thing], look: Look
+    view: View,
+    base: np.ndarray,
+    things: list[Thing],
+    look: Look,
+    rng: np.random.Generator,
+    labelled: bool = True,
 ) -> tuple[np.ndarray, list[Label]]:
-    """Draw `things` over the empty street and apply light and weather; returns image and labels."""
+    """Draw `things` over the empty street and apply light and weather; returns the image and,
+    when `labelled` (the dataset; clips need none), the labels. `rng` drives noise and rain."""
     canvas = Canvas(base, view)
     night = look.time_of_day == "night"
     order = sorted(things, key=lambda t: -view.depth(t.x, t.z))
@@ -494,8 +500,8 @@ def render(
             draw_bin(canvas, t, tag)
         elif t.kind == "litter":
             draw_litter(canvas, t, tag)
-    labels = canvas.labels()
-    img = apply_look(canvas.img, view, look, things)
+    labels = canvas.labels() if labelled else []
+    img = apply_look(canvas.img, view, look, things, rng)
     dx, dy = look.shake
     if dx or dy:
         img = np.roll(img, (dy, dx), axis=(0, 1))
@@ -526,10 +532,9 @@ def _noise(shape: tuple, rng: np.random.Generator) -> np.ndarray:
 
 
 def apply_look(
-    img: np.ndarray, view: View, look: Look, things: list[Thing], rng=None
+    img: np.ndarray, view: View, look: Look, things: list[Thing], rng: np.random.Generator
 ) -> np.ndarray:
     """Dusk or night light with street-lamp pools and vehicle lights, rain, blur and noise."""
-    rng = rng or np.random.default_rng()
     out = img.astype(np.float32)
     if look.time_of_day == "dusk":
         out *= np.array([0.62, 0.68, 0.82], np.float32)

@@ -3,6 +3,7 @@ overflows, litter builds up until a cleaner sweeps it, and ordinary traffic pass
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -181,7 +182,7 @@ class Timeline:
 
 
 def _moved(thing: Thing, **changes) -> Thing:
-    return Thing(**{**thing.__dict__, **changes})
+    return dataclasses.replace(thing, **changes)
 
 
 def render_clip(
@@ -206,13 +207,9 @@ def render_clip(
     frames = int(script.duration_s * script.fps)
     rng = np.random.default_rng(script.seed)
     for i in tqdm(range(frames), desc=f"rendering {path.name}", unit="frame", disable=not progress):
-        look = Look(
-            **{
-                **script.look.__dict__,
-                "shake": (int(rng.integers(-1, 2)), 0) if i % 7 == 0 else (0, 0),
-            }
-        )
-        img, _ = render(view, base, timeline.at(i / script.fps), look)
+        shake = (int(rng.integers(-1, 2)), 0) if i % 7 == 0 else (0, 0)
+        look = dataclasses.replace(script.look, shake=shake)
+        img, _ = render(view, base, timeline.at(i / script.fps), look, rng, labelled=False)
         writer.write(img)
         if stop is not None and stop.is_set():
             writer.release()

@@ -105,6 +105,10 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
     stop = threading.Event()
     stop_on_signals(stop)
     worker.run(stop)
+    # Sources and leases are closed: a further signal ends the process plainly, instead of a
+    # SystemExit raised inside torch's exit-time finalizers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def train_model(cfg: AppConfig, epochs: int | None, out: Path | None) -> None:

@@ -66,10 +66,11 @@ class FrameSource:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop the reader thread and release the stream."""
+    def stop(self, wait: bool = True) -> None:
+        """Stop the reader thread (it releases the stream); `wait=False` only asks, so that a
+        worker can ask all its sources first and then wait for them together."""
         self._stop.set()
-        if self._thread:
+        if wait and self._thread:
             self._thread.join(timeout=READ_TIMEOUT_MS / 1000 + 2)
 
     def latest(self) -> Frame | None:
@@ -102,19 +103,20 @@ class FrameSource:
         return cap
 
     def _run(self) -> None:
-        backoff = 0.5
+        backoff, reported = 0.5, ""
         while not self._stop.is_set():
             cap = self._open()
             if cap is None:
-                log.warning(
-                    "camera source unavailable",
-                    extra={"camera": self.camera_id, "error": self.last_error, "retry_s": backoff},
-                )
+                if self.last_error != reported:  # once per new problem, not at every retry
+                    log.warning(
+                        "camera %s unavailable (%s); retrying", self.camera_id, self.last_error
+                    )
+                    reported = self.last_error
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.reconnect_max_s)
                 continue
             if self._read_until_stall(cap):
-                backoff = 0.5
+                backoff, reported = 0.5, ""
             cap.release()
             self.reconnects += 1
             self._stop.wait(backoff)

@@ -43,7 +43,7 @@ def exported(weights: Path, runtime: str, imgsz: int, cache_dir: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = cache_dir / f"{stem}.pt"
     shutil.copyfile(weights, work)
-    log.info("exporting model", extra={"runtime": runtime, "weights": str(weights), "imgsz": imgsz})
+    log.info("exporting %s for %s at imgsz %d (once; cached)", weights, runtime, imgsz)
     out = Path(
         YOLO(str(work)).export(
             format=runtime, imgsz=imgsz, dynamic=False, simplify=runtime == "onnx", verbose=False

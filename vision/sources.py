@@ -33,7 +33,7 @@ def watched_cameras(cfg: AppConfig) -> list[CameraConfig]:
     for camera in cfg.cameras:
         source = resolve_source(camera.source)
         if camera.optional and is_file(source) and not Path(source).exists():
-            log.info("optional camera left out: no file %s", source, extra={"camera": camera.id})
+            log.info("optional camera %s left out: no file %s", camera.id, source)
             continue
         out.append(camera)
     return out

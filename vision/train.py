@@ -77,7 +77,7 @@ def train(data_dir: Path, spec: TrainSpec = TrainSpec(), out: Path = BUNDLED) ->
     best = Path(model.trainer.best)
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, out)
-    log.info("weights written", extra={"path": str(out)})
+    log.info("weights written to %s", out)
     return out
 
 

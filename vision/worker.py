@@ -105,9 +105,7 @@ class VisionWorker:
         """Analyse until stopped (or for max_seconds); returns the number of frames analysed."""
         stop = stop or threading.Event()
         started, total = time.monotonic(), 0
-        log.info(
-            "vision worker started", extra={"worker": self.worker_id, "cameras": len(self.cameras)}
-        )
+        log.info("vision worker %s started: %d cameras to share", self.worker_id, len(self.cameras))
         try:
             while not stop.is_set():
                 if max_seconds is not None and time.monotonic() - started >= max_seconds:
@@ -121,14 +119,16 @@ class VisionWorker:
         return total
 
     def close(self) -> None:
-        """Stop every source and give the leases back."""
+        """Stop every source (all asked first, then awaited) and give the leases back."""
+        for pipeline in self.pipelines.values():
+            pipeline.source.stop(wait=False)
         for camera_id in list(self.pipelines):
             self._drop(camera_id)
         try:
             self.leases.release_all()
         except Exception:  # noqa: BLE001 - Redis gone at shutdown: the leases expire by themselves
             log.warning(
-                "could not release camera leases; they expire", extra={"worker": self.worker_id}
+                "worker %s could not release its camera leases; they expire", self.worker_id
             )
 
     def _idle_wait(self) -> float:
@@ -185,13 +185,13 @@ class VisionWorker:
             Tracker(camera.analysis_fps),
             Health(now, self.v.offline_after_s),
         )
-        log.info("camera taken", extra={"worker": self.worker_id, "camera": camera_id})
+        log.info("worker %s took camera %s", self.worker_id, camera_id)
 
     def _drop(self, camera_id: str) -> None:
         pipeline = self.pipelines.pop(camera_id, None)
         if pipeline:
             pipeline.source.stop()
-            log.info("camera handed over", extra={"worker": self.worker_id, "camera": camera_id})
+            log.info("worker %s handed camera %s over", self.worker_id, camera_id)
 
     def _health(self, p: CameraPipeline, now: float) -> list[Record]:
         changed = p.health.update(p.source.last_frame_at(), now)
@@ -250,7 +250,7 @@ class VisionWorker:
             event_id[:8],
         )
         lon, lat = place(p.camera, zone.map_anchor, finding)
-        log.info("event", extra={"camera": p.camera.id, "zone": zone.id, "rule": finding.rule_id})
+        log.info("event: camera %s zone %s rule %s", p.camera.id, zone.id, finding.rule_id)
         return Event(
             event_id=event_id,
             category=finding.category,

@@ -82,5 +82,5 @@ def write_dataset(root: Path, spec: DatasetSpec = DatasetSpec(), progress: bool 
         f"path: {root.resolve()}\ntrain: images/train\nval: images/val\n"
         f"test: images/test\nnames:\n{names}\n"
     )
-    log.info("dataset written", extra={"path": str(root), "images": total})
+    log.info("dataset written: %d images under %s", total, root)
     return data

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     vision.add_argument("--name", help="worker id (default: vision-HOSTNAME-PID)")
     train = sub.add_parser("train", help="train the bundled detector on synthetic scenes (CPU)")
     train.add_argument("--epochs", type=int, help="training epochs (default: the model card's)")
+    train.add_argument(
+        "--hours", type=float, help="train for this long instead (the schedule fits the time)"
+    )
+    train.add_argument(
+        "--from", dest="start", type=Path, help="go on from these weights (default: from scratch)"
+    )
     train.add_argument("--out", type=Path, help="where to write the weights")
     evaluate = sub.add_parser("eval", help="mAP50 and mAP50-95 per class on the test split")
     evaluate.add_argument("--weights", type=Path, help="weights to evaluate (default: bundled)")
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "vision":
             services.serve_vision(cfg, args.name)
         elif command == "train":
-            services.train_model(cfg, args.epochs, args.out)
+            services.train_model(cfg, args.epochs, args.out, args.hours, args.start)
         elif command == "eval":
             services.evaluate_model(cfg, args.weights)
         elif command == "render-clips":

@@ -111,13 +111,29 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def train_model(cfg: AppConfig, epochs: int | None, out: Path | None) -> None:
+def _weights_file(path: Path | None, flag: str) -> Path | None:
+    """A weights file given on the command line, which must exist (Ultralytics would try to
+    download a missing name)."""
+    if path is not None and not path.is_file():
+        raise ServiceError(f"{flag}: weights file not found: {path} (give an existing .pt file)")
+    return path
+
+
+def train_model(
+    cfg: AppConfig,
+    epochs: int | None,
+    out: Path | None,
+    hours: float | None = None,
+    start: Path | None = None,
+) -> None:
     """`run.py train`: render the dataset if needed, train, write the weights."""
     from dataclasses import replace
 
     from vision.train import BUNDLED, TrainSpec, train
 
-    spec = TrainSpec() if epochs is None else replace(TrainSpec(), epochs=epochs)
+    spec = replace(TrainSpec(), hours=hours, start=_weights_file(start, "--from"))
+    if epochs is not None:
+        spec = replace(spec, epochs=epochs)
     path = train(cfg.services.data_dir, spec, out or BUNDLED)
     print(f"weights written to {path}")
 
@@ -126,7 +142,8 @@ def evaluate_model(cfg: AppConfig, weights: Path | None) -> None:
     """`run.py eval`: mAP50 and mAP50-95 per class on the held-out test split."""
     from vision.train import BUNDLED, evaluate, format_metrics
 
-    print(format_metrics(evaluate(cfg.services.data_dir, weights or BUNDLED, cfg.vision.imgsz)))
+    weights = _weights_file(weights, "--weights") or BUNDLED
+    print(format_metrics(evaluate(cfg.services.data_dir, weights, cfg.vision.imgsz)))
 
 
 def render_demo_clips(

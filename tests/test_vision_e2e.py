@@ -198,6 +198,21 @@ def test_missing_weights_fail_clearly(tmp_path):
         Detector(tmp_path / "none.pt")
 
 
+@pytest.mark.parametrize("command", [["train", "--from"], ["eval", "--weights"]])
+def test_train_and_eval_name_a_missing_weights_file(tmp_path, command):
+    """Ultralytics would try to download an unknown name; the CLI stops with the path instead."""
+    missing = tmp_path / "street-old.pt"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *command, str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"{command[1]}: weights file not found: {missing}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

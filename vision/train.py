@@ -22,6 +22,8 @@ class TrainSpec:
     """Training settings; the model card records the ones the bundled weights were made with."""
 
     epochs: int = 20
+    hours: float | None = None  # a time budget instead of a number of epochs (schedule fits it)
+    start: Path | None = None  # weights to go on from (fine-tuning); None: from the architecture
     imgsz: int = 320
     batch: int = 16
     dataset: DatasetSpec = DatasetSpec()
@@ -47,12 +49,14 @@ def ensure_dataset(root: Path, spec: DatasetSpec, progress: bool = True) -> Path
 
 
 def train(data_dir: Path, spec: TrainSpec = TrainSpec(), out: Path = BUNDLED) -> Path:
-    """Train YOLO nano from its architecture yaml on the synthetic set; keep the best weights."""
+    """Train YOLO nano on the synthetic set (from its architecture yaml, or on from `spec.start`);
+    keep the best weights."""
     quiet_ultralytics(data_dir)
     from ultralytics import YOLO
 
     data = ensure_dataset(data_dir / "dataset", spec.dataset)
-    model = YOLO(ARCH)
+    model = YOLO(str(spec.start) if spec.start else ARCH)
+    extra = {"time": spec.hours} if spec.hours else {}
     model.train(
         data=str(data),
         epochs=spec.epochs,
@@ -60,7 +64,7 @@ def train(data_dir: Path, spec: TrainSpec = TrainSpec(), out: Path = BUNDLED) ->
         batch=spec.batch,
         device="cpu",
         workers=2,
-        pretrained=False,
+        pretrained=str(spec.start) if spec.start else False,  # False drops a .pt's weights
         amp=False,
         plots=False,
         seed=spec.seed,
@@ -71,8 +75,10 @@ def train(data_dir: Path, spec: TrainSpec = TrainSpec(), out: Path = BUNDLED) ->
         verbose=True,
         mosaic=1.0,
         close_mosaic=3,
+        scale=0.25,  # fixed cameras: perspective already spans the sizes; don't shrink the small
         patience=100,
         cache=True,
+        **extra,
     )
     best = Path(model.trainer.best)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -57,10 +57,10 @@ def bin_thing(x: float, z: float, bags: int, color, seed: int) -> Thing:
 
 
 def litter(rng: np.random.Generator, x: float, z: float) -> Thing:
-    """One piece of litter."""
+    """One piece of litter big enough to matter on a camera: a bag, a carton, a spilled heap."""
     color = LITTER_COLORS[int(rng.integers(len(LITTER_COLORS)))]
-    size = float(rng.uniform(0.35, 0.7))
-    height = float(rng.choice([0.0, 0.0, 0.12, 0.2]))
+    size = float(rng.uniform(0.5, 1.0))
+    height = float(rng.choice([0.0, 0.15, 0.25, 0.35]))
     return Thing(
         "litter", x, z, "litter", color, length=size, height=height, seed=int(rng.integers(1 << 30))
     )
@@ -91,7 +91,7 @@ def random_moment(rng: np.random.Generator, view: View, street: Street) -> list[
             if on_road
             else rng.choice([-1, 1]) * (k + rng.uniform(0.4, street.walk_w - 0.3))
         )
-        things.append(person(rng, float(x), float(rng.uniform(4, 40)), vest=rng.random() < 0.1))
+        things.append(person(rng, float(x), float(rng.uniform(4, 25)), vest=rng.random() < 0.1))
     bin_x = street.bin_side * (k + 0.6)
     for z in (street.bin_z, street.bin_z + float(rng.uniform(8, 20))):
         if rng.random() < 0.85:
@@ -100,5 +100,5 @@ def random_moment(rng: np.random.Generator, view: View, street: Street) -> list[
             things.append(bin_thing(bin_x, z, bags, color, int(rng.integers(1 << 30))))
     for _ in range(int(rng.integers(0, 9))):
         x = rng.uniform(-k + 0.3, k - 0.3)
-        things.append(litter(rng, float(x), float(rng.uniform(3.5, 17))))
+        things.append(litter(rng, float(x), float(rng.uniform(3.5, 14))))
     return things

@@ -18,7 +18,9 @@ CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
 FRAME_W, FRAME_H = 640, 576
 NEAR_Z = 1.5
 MIN_VISIBLE = 0.35  # a label needs this share of its box's pixels unoccluded
-MIN_BOX_PX = {"litter": 6}  # smallest box side worth labelling, by class
+# Smallest box side (px, at the 640 px render) worth labelling, by class: about 4-7 px at the
+# model's 320 px input. People are thin, so their width may be smaller than a vehicle's.
+MIN_BOX_PX = {"person": 8, "litter": 10, "bin": 12, "bin_overflow": 12}
 MIN_BOX_DEFAULT = 14
 
 

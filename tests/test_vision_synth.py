@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.synth.dataset import SPLIT_SEED_BASE, DatasetSpec, render_sample, yolo_lines
+from vision.synth.dataset import (
+    FINGERPRINT,
+    SPLIT_SEED_BASE,
+    DatasetSpec,
+    render_sample,
+    yolo_lines,
+)
 from vision.synth.scene import CLASSES, FRAME_H, FRAME_W
 from vision.synth.timeline import zone_polygon
+from vision.train import ensure_dataset
 
 
 def test_a_seed_renders_the_same_image_and_labels():
@@ -39,3 +46,23 @@ def test_demo_zones_lie_inside_the_frame():
         assert len(polygon) == 4
         assert polygon[:, 0].min() >= 0 and polygon[:, 0].max() <= FRAME_W
         assert polygon[:, 1].min() >= 0 and polygon[:, 1].max() <= FRAME_H
+
+
+def test_a_dataset_is_rendered_again_only_when_incomplete_or_from_another_renderer(tmp_path):
+    spec = DatasetSpec(train=2, val=1, test=1)
+    root = tmp_path / "dataset"
+    data = ensure_dataset(root, spec, progress=False)
+    images = sorted((root / "images").rglob("*.jpg"))
+    assert len(images) == 4 and data.read_text().startswith(f"path: {root.resolve()}")
+    marker = root / "kept.txt"
+    marker.write_text("a finished set is reused as it is")
+    assert ensure_dataset(root, spec, progress=False) == data and marker.exists()
+
+    (root / FINGERPRINT).write_text("an older renderer")  # other label rules made this set
+    ensure_dataset(root, spec, progress=False)
+    assert not marker.exists() and len(list((root / "images").rglob("*.jpg"))) == 4
+
+    marker.write_text("x")
+    (root / FINGERPRINT).unlink()  # rendering was cut off before the end
+    ensure_dataset(root, spec, progress=False)
+    assert not marker.exists() and (root / FINGERPRINT).exists()

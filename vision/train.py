@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vision.sources import ROOT
-from vision.synth.dataset import DatasetSpec, write_dataset
+from vision.synth.dataset import FINGERPRINT, DatasetSpec, renderer_fingerprint, write_dataset
 
 log = logging.getLogger(__name__)
 DEFAULT_SET = DatasetSpec()
@@ -37,13 +37,13 @@ def quiet_ultralytics(data_dir: Path) -> None:
 
 
 def ensure_dataset(root: Path, spec: DatasetSpec, progress: bool = True) -> Path:
-    """The dataset's data.yaml, rendering it first when it is missing or incomplete."""
-    data = root / "data.yaml"
-    want = spec.train + spec.val + spec.test
-    have = sum(1 for _ in (root / "images").rglob("*.jpg")) if (root / "images").exists() else 0
-    if data.exists() and have == want:
+    """The dataset's data.yaml, rendering it first when it is missing, incomplete or made by
+    another version of the renderer."""
+    data, stamp = root / "data.yaml", root / FINGERPRINT
+    if data.exists() and stamp.exists() and stamp.read_text() == renderer_fingerprint(spec):
         return data
     if root.exists():
+        log.info("rendering the dataset again: %s is incomplete or from another renderer", root)
         shutil.rmtree(root)
     return write_dataset(root, spec, progress)
 

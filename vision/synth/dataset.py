@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from vision.synth.scene import (
 )
 
 log = logging.getLogger(__name__)
+FINGERPRINT = "renderer.sha256"
 SPLIT_SEED_BASE = {"train": 0, "val": 1_000_000, "test": 2_000_000}
 
 
@@ -34,6 +36,15 @@ class DatasetSpec:
     val: int = 200
     test: int = 300
     seed: int = 0
+
+
+def renderer_fingerprint(spec: DatasetSpec) -> str:
+    """What a rendered dataset depends on: the split sizes and the renderer's source code, so a
+    dataset made by an older renderer (other label rules, other scenes) is not trained on."""
+    digest = hashlib.sha256(repr(spec).encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 def yolo_lines(labels: list[Label], width: int, height: int) -> list[str]:
@@ -82,5 +93,6 @@ def write_dataset(root: Path, spec: DatasetSpec = DatasetSpec(), progress: bool 
         f"path: {root.resolve()}\ntrain: images/train\nval: images/val\n"
         f"test: images/test\nnames:\n{names}\n"
     )
+    (root / FINGERPRINT).write_text(renderer_fingerprint(spec))  # last: marks the set complete
     log.info("dataset written: %d images under %s", total, root)
     return data

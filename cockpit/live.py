@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from cockpit.figures import trace_index, view_settings
 from cockpit.i18n import t
@@ -56,6 +57,7 @@ class LiveState:
         self._watched = watched_cameras(cfg)  # optional cameras without their file are left out
         self._trace = trace_index(cfg)
         self._view = view_settings(cfg)
+        self._zone = ZoneInfo(cfg.dispatch.calendar.timezone)  # feed times in district time
 
     def apply(self, record: Record) -> None:
         """Fold one bus record into the state; old or repeated records change nothing."""
@@ -168,7 +170,9 @@ class LiveState:
         return [
             {
                 "id": ticket.ticket_id,
-                "time": dt.datetime.fromtimestamp(ticket.changed_at).strftime("%H:%M:%S"),
+                "time": dt.datetime.fromtimestamp(ticket.changed_at, self._zone).strftime(
+                    "%H:%M:%S"
+                ),
                 "category": getattr(self.cfg.category(ticket.category).names, lang)
                 + (
                     f" · {t('feed.reports', lang).format(n=ticket.reports)}"

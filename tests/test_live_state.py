@@ -85,3 +85,17 @@ def test_kpis_count_fresh_units_online_cameras_and_recent_events(demo_cfg):
     cameras = state.payload("en")["cameras"]
     offline = cameras["text"][cameras["ids"].index("cam-02")]
     assert offline.endswith("offline")
+
+
+def test_feed_times_are_district_time_whatever_the_server_zone(demo_cfg, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")  # a server somewhere else
+    time.tzset()
+    try:
+        state = _state(demo_cfg)
+        state.apply(_ticket())
+        assert state.payload("zh")["feed"][0]["time"] == "16:00:00"  # Asia/Shanghai
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -4,6 +4,7 @@ events (with snapshots), camera health and verification re-checks on the bus."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -12,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -263,8 +265,8 @@ class VisionWorker:
             rule_id=finding.rule_id,
             track_ids=finding.track_ids,
             confidence=min(max(finding.confidence, 0.0), 1.0),
-            description=f"{finding.rule_id}: first seen {_hms(finding.first_seen)}, "
-            f"confirmed {_hms(finding.confirmed_at)}",
+            description=f"{finding.rule_id}: first seen {self._hms(finding.first_seen)}, "
+            f"confirmed {self._hms(finding.confirmed_at)}",
             snapshot=snapshot,
         )
 
@@ -302,6 +304,7 @@ class VisionWorker:
             )
         return out
 
-
-def _hms(t: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(t))
+    def _hms(self, t: float) -> str:
+        """A wall-clock time in the district's zone (the server may run in UTC)."""
+        zone = ZoneInfo(self.cfg.dispatch.calendar.timezone)
+        return dt.datetime.fromtimestamp(t, zone).strftime("%H:%M:%S")

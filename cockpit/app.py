@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import dash
 from dash import ClientsideFunction, Input, Output, dcc, html
@@ -19,6 +20,7 @@ from geo.layers import DistrictLayers
 
 log = logging.getLogger(__name__)
 PUSH_INTERVAL_S = 0.5
+REFRESH_S = 30  # pushed even without news: minutes late, muted warnings coming back, hourly counts
 
 
 def _kpi(kpi_id: str, label: str) -> html.Div:
@@ -55,7 +57,11 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
                                     "data-down": t("live.disconnected", lang),
                                 },
                             ),
-                            html.Span(id=ids.CLOCK, className="clock"),
+                            html.Span(
+                                id=ids.CLOCK,
+                                className="clock",
+                                **{"data-tz": cfg.dispatch.calendar.timezone},  # district time
+                            ),
                             html.A(t("switch_lang", lang), href=f"?lang={other}", className="lang"),
                         ],
                     ),
@@ -81,6 +87,18 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
                                     _kpi(ids.KPI_UNITS, t("kpi.units_online", lang)),
                                     _kpi(ids.KPI_CAMERAS, t("kpi.cameras_online", lang)),
                                 ],
+                            ),
+                            html.H2(
+                                className="alerts-title",
+                                children=[
+                                    t("alert.title", lang),
+                                    html.Span("0", id=ids.ALERT_COUNT, className="alert-count"),
+                                ],
+                            ),
+                            html.Div(
+                                id=ids.ALERTS,
+                                className="alerts",
+                                children=html.Div(t("alert.none", lang), className="alerts-none"),
                             ),
                             html.H2(t("feed.title", lang)),
                             html.Div(
@@ -122,6 +140,9 @@ def create_app(cfg: AppConfig, layers: DistrictLayers) -> tuple[dash.Dash, Socke
         Output(ids.KPI_UNITS, "children"),
         Output(ids.KPI_CAMERAS, "children"),
         Output(ids.FEED, "children"),
+        Output(ids.ALERT_COUNT, "children"),
+        Output(ids.ALERT_COUNT, "className"),
+        Output(ids.ALERTS, "children"),
         Input(ids.LIVE, "data"),
         prevent_initial_call=True,
     )
@@ -151,8 +172,9 @@ class Pusher:
         self.socketio.emit("live", self.state.payload(lang), to=request.sid)
 
     def run(self) -> None:
-        """Poll the bus (blocking briefly) and push changes at most every PUSH_INTERVAL_S."""
-        pushed = -1
+        """Poll the bus (blocking briefly) and push changes at most every PUSH_INTERVAL_S, and
+        the whole state every REFRESH_S (what depends on the time moves on without news)."""
+        pushed, pushed_at = -1, 0.0
         while not self.stop.is_set():
             try:
                 self.feed.poll(block_ms=int(PUSH_INTERVAL_S * 1000))
@@ -160,7 +182,7 @@ class Pusher:
                 log.exception("bus read failed; retrying")
                 self.stop.wait(1)
                 continue
-            if self.state.version != pushed:
-                pushed = self.state.version
+            if self.state.version != pushed or time.monotonic() - pushed_at >= REFRESH_S:
+                pushed, pushed_at = self.state.version, time.monotonic()
                 for lang in LANGS:
                     self.socketio.emit("live", self.state.payload(lang), to=lang)

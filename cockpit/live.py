@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from cockpit.figures import trace_index, view_settings
@@ -16,7 +17,15 @@ from config.schema import AppConfig
 from dispatch.states import OPEN_STATES
 from streams import keys
 from streams.bus import Bus
-from streams.records import CameraHealth, Event, Record, RecordError, TicketChange, UnitPosition
+from streams.records import (
+    CameraHealth,
+    Event,
+    Record,
+    RecordError,
+    TicketAlert,
+    TicketChange,
+    UnitPosition,
+)
 from streams.records import decode as decode_record
 from vision.sources import watched_cameras
 
@@ -36,6 +45,7 @@ HEALTH_COLORS = {True: "#f5f7fa", False: "#ff4d4f", None: "#6b7a90"}
 HEALTH_LABELS = {True: "health.online", False: "health.offline", None: "health.unknown"}
 RECENT_EVENT_S = 120  # events pulse on the map for two minutes
 FEED_LENGTH = 8
+ALERT_LENGTH = 4  # the panel shows the most pressing warnings; the count says how many in all
 
 
 class LiveState:
@@ -48,6 +58,8 @@ class LiveState:
         self.tickets: dict[str, TicketChange] = {}  # open tickets only
         self._ticket_versions: dict[str, int] = {}
         self.health: dict[str, CameraHealth] = {}
+        self.alerts: dict[int, ActiveAlert] = {}  # raised and not yet cleared, by warning id
+        self._cleared: set[int] = set()  # a warning id, once cleared, never comes back
         self.version = 0
         self._lock = threading.Lock()
         self._unit_cfg = {u.id: u for u in cfg.units}
@@ -81,12 +93,41 @@ class LiveState:
                 self.tickets[record.ticket_id] = record
             else:
                 self.tickets.pop(record.ticket_id, None)
+                for warning_id in [
+                    w for w, a in self.alerts.items() if a.record.ticket_id == record.ticket_id
+                ]:
+                    del self.alerts[warning_id]  # a closed ticket has nothing left to warn about
+                    self._cleared.add(warning_id)
         elif isinstance(record, Event):
             if any(e.event_id == record.event_id for e in self.events):
                 return False
             self.events.append(record)
         elif isinstance(record, CameraHealth):
             self.health[record.camera_id] = record
+        elif isinstance(record, TicketAlert):
+            return self._apply_alert(record)
+        return True
+
+    def _apply_alert(self, alert: TicketAlert) -> bool:
+        """Raised and escalated warnings stay until cleared; acknowledging marks one handled,
+        muting hides it until its time is up."""
+        if alert.warning_id in self._cleared:
+            return False
+        known = self.alerts.get(alert.warning_id)
+        if alert.level == "cleared":
+            self._cleared.add(alert.warning_id)
+            return self.alerts.pop(alert.warning_id, None) is not None
+        if alert.level in ("overdue", "escalated"):
+            if known and known.level == "escalated" and alert.level == "overdue":
+                return False  # a late redelivery cannot step an escalation back
+            handled_by = known.handled_by if known and known.level == alert.level else None
+            self.alerts[alert.warning_id] = ActiveAlert(alert, alert.level, handled_by)
+        elif known is None:
+            return False  # an operator's action on a warning already cleared
+        elif alert.level == "acknowledged":
+            known.handled_by = alert.actor or "?"
+        elif alert.level == "muted":
+            known.muted_until = alert.muted_until
         return True
 
     def payload(self, lang: str) -> dict:
@@ -103,7 +144,13 @@ class LiveState:
                 "events": self._events(now),
                 "kpis": self._kpis(now),
                 "feed": self._feed(lang),
-                "labels": {"empty": t("feed.empty", lang), "title": t("feed.title", lang)},
+                "alerts": self._alerts(now, lang),
+                "labels": {
+                    "empty": t("feed.empty", lang),
+                    "title": t("feed.title", lang),
+                    "alerts_none": t("alert.none", lang),
+                    "alerts_more": t("alert.more", lang),
+                },
             }
 
     def _cameras(self, lang: str) -> dict:
@@ -191,6 +238,40 @@ class LiveState:
             for ticket in newest[:FEED_LENGTH]
         ]
 
+    def _alerts(self, now: float, lang: str) -> dict:
+        """Warnings not muted: unseen before seen by an operator, escalated before overdue,
+        longest overdue first."""
+        shown = sorted(
+            (a for a in self.alerts.values() if not a.muted_until or a.muted_until <= now),
+            key=lambda a: (a.handled_by is not None, a.level != "escalated", a.record.due_at),
+        )
+        rows = []
+        for alert in shown[:ALERT_LENGTH]:
+            rec = alert.record
+            late_min = max(0, int((now - rec.due_at) // 60))
+            # Before acceptance (and for verification) the warning is the supervisor's to act on.
+            owner = rec.unit_id
+            if rec.stage in ("accept", "verify") and rec.supervisor_id:
+                owner = rec.supervisor_id
+            if alert.handled_by:
+                who = t("alert.handled", lang).format(who=alert.handled_by)
+            else:
+                who = self._unit_name(owner) if owner else t("feed.unassigned", lang)
+            rows.append(
+                {
+                    "id": rec.warning_id,
+                    "ticket": rec.ticket_id,
+                    "level": alert.level,
+                    "handled": alert.handled_by is not None,
+                    "text": f"{getattr(self.cfg.category(rec.category).names, lang)} · "
+                    + t(f"alert.stage.{rec.stage}", lang),
+                    "badge": t(f"alert.{alert.level}", lang),
+                    "late": t("alert.late", lang).format(m=late_min),
+                    "who": who,
+                }
+            )
+        return {"count": len(shown), "rows": rows}
+
     def _snapshots(self) -> dict:
         """Snapshot paths of the recent events, by event id and by (camera, category)."""
         out: dict = {}
@@ -216,6 +297,16 @@ class LiveState:
         return f"{t('hover.grid', lang)} {grid_id}" if grid_id else "—"
 
 
+@dataclass
+class ActiveAlert:
+    """A warning on the wall: its latest raise, and what operators have done about it."""
+
+    record: TicketAlert
+    level: str  # overdue | escalated
+    handled_by: str | None = None
+    muted_until: float | None = None
+
+
 def _columns(rows: list) -> dict:
     """Rows of ((lon, lat), colour, text, id) as the column arrays Plotly traces take."""
     return {
@@ -234,16 +325,16 @@ class BusFeed:
         self.bus, self.state, self.history = bus, state, history
         self.last_ids: dict[str, str] = {}
 
-    def load_history(self, tickets: list[TicketChange]) -> None:
-        """Start from the store's open tickets and the streams' recent entries."""
+    def load_history(self, tickets: list[TicketChange], alerts: list[TicketAlert] = ()) -> None:
+        """Start from the store's open tickets and warnings and the streams' recent entries."""
         for name in keys.ALL_STREAMS:
             key = self.bus.key(name)
             entries = self.bus.client.xrevrange(key, count=self.history)
             self.last_ids[key] = entries[0][0].decode() if entries else "0-0"
             if name != keys.TICKET_CHANGES:
                 self._apply(reversed(entries))
-        for ticket in tickets:
-            self.state.apply(ticket)
+        for record in [*tickets, *alerts]:
+            self.state.apply(record)
 
     def poll(self, block_ms: int = 500) -> int:
         """Apply whatever arrived since the last call; return how many entries."""

@@ -184,6 +184,27 @@ class Desk:
         with self.store.session() as session:
             return list(session.scalars(query.order_by(WarningRow.raised_at.desc())))
 
+    def alert_records(self) -> list[TicketAlert]:
+        """Every warning not yet cleared as the bus records that rebuild it (raised or escalated,
+        then acknowledged, then muted), oldest first: what a wall screen starts from."""
+        query = (
+            select(WarningRow, TicketRow)
+            .join(TicketRow, TicketRow.id == WarningRow.ticket_id)
+            .where(WarningRow.cleared_at.is_(None))
+            .order_by(WarningRow.raised_at, WarningRow.id)
+        )
+        out: list[TicketAlert] = []
+        with self.store.session() as session:
+            for warning, ticket in session.execute(query):
+                out.append(self._alert(warning, warning.level, ticket))
+                if warning.acknowledged_by:
+                    out.append(
+                        self._alert(warning, "acknowledged", ticket, warning.acknowledged_by)
+                    )
+                if warning.muted_until:
+                    out.append(self._alert(warning, "muted", ticket))
+        return out
+
     # ----- field units ---------------------------------------------------------------------
 
     def accept(self, ticket_id: str, unit_id: str, note: str = "") -> TicketRow:

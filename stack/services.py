@@ -161,14 +161,17 @@ def serve_cockpit(cfg: AppConfig) -> None:
 
     from cockpit.app import Pusher, create_app
     from cockpit.live import BusFeed, LiveState
-    from dispatch.desk import ticket_change
+    from dispatch.desk import Desk, ticket_change
     from geo.layers import load_layers
 
     ctx = Context(cfg)
     app, socketio = create_app(cfg, load_layers(cfg))
     state = LiveState(cfg)
     feed = BusFeed(ctx.bus, state)
-    feed.load_history([ticket_change(row) for row in ctx.store.open_tickets()])
+    feed.load_history(
+        [ticket_change(row) for row in ctx.store.open_tickets()],
+        Desk(cfg, ctx.store, None).alert_records(),
+    )
     pusher = Pusher(socketio, feed, state)
     threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
     host, port = cfg.services.cockpit_host, cfg.services.cockpit_port

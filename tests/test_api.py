@@ -329,6 +329,33 @@ def test_warnings_go_on_the_bus_for_the_cockpit(api_stack, dispatched):
     assert [(a.ticket_id, a.stage, a.level) for a in alerts] == [(ticket.id, "accept", "overdue")]
 
 
+def test_a_restarted_cockpit_rebuilds_the_warnings_from_the_store(api_stack, dispatched):
+    """The alerts stream is trimmed: the store's open warnings are what the wall starts from."""
+    from cockpit.live import LiveState
+
+    ticket, _ = dispatched
+    due = ticket.accept_due.timestamp()
+    api_stack.desk.tick(due)
+    api_stack.desk.tick(due + api_stack.cfg.dispatch.escalate_after_min * 60)
+    warnings = api_stack.desk.warnings()
+    [accept] = [w for w in warnings if w.stage == "accept"]
+    api_stack.desk.acknowledge(accept.id, "operator:duty-1")
+
+    def rebuilt() -> dict:
+        live = LiveState(api_stack.cfg, clock=api_stack.clock)
+        for record in api_stack.desk.alert_records():
+            live.apply(record)
+        return {row["id"]: row for row in live.payload("en")["alerts"]["rows"]}
+
+    rows = rebuilt()
+    assert set(rows) == {w.id for w in warnings}
+    row = rows[accept.id]
+    assert (row["ticket"], row["level"], row["handled"]) == (ticket.id, "escalated", True)
+    assert row["who"] == "seen by operator:duty-1"
+    api_stack.desk.mute(accept.id, "operator:duty-1", 10)
+    assert accept.id not in rebuilt()  # muted: off the wall until the mute runs out
+
+
 # ----- GPS -----------------------------------------------------------------------------------
 
 

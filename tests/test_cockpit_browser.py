@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
@@ -20,7 +22,7 @@ import requests
 from config.loader import load_config
 from streams.bus import Bus, connect
 from streams.embedded import free_port
-from streams.records import Event, UnitPosition
+from streams.records import Event, TicketAlert, UnitPosition
 from tests.conftest import ROOT
 from vision.sources import watched_cameras
 
@@ -312,6 +314,55 @@ def test_live_data_is_pushed_over_websocket_not_polled(demo, browser):
     view = Page(browser, demo["url"])
     transport = view.page.evaluate("window.streetCockpitSocket.io.engine.transport.name")
     assert transport == "websocket"
+
+
+def test_overdue_warnings_reach_the_wall_and_leave_it_when_cleared(
+    demo, browser, demo_cfg, artifacts
+):
+    view = Page(browser, demo["url"])
+    now = time.time()
+
+    def alert(warning_id: int, level: str, stage: str, late_min: float, **extra) -> TicketAlert:
+        return TicketAlert(
+            warning_id=warning_id,
+            ticket_id=f"wall-{warning_id}",
+            stage=stage,
+            level=level,
+            due_at=now - late_min * 60,
+            raised_at=now - late_min * 60,
+            category="bin_overflow",
+            unit_id="san-01",
+            supervisor_id="sup-san",
+            **extra,
+        )
+
+    rows = view.page.locator("#alert-list .alert-row")
+    demo["bus"].publish_many(
+        [alert(9001, "overdue", "arrive", 7), alert(9002, "escalated", "accept", 25)]
+    )
+    _wait(lambda: rows.count() == 2, 5)
+    first = rows.first
+    assert "已升级" in first.inner_text() and "未按时接单" in first.inner_text()
+    assert "超时25分钟" in first.inner_text() and "环卫所值班长" in first.inner_text()
+    assert "level-escalated" in first.get_attribute("class")
+    assert view.page.locator("#alert-count").inner_text() == "2"
+    # The wall clock shows the district's time (the test browser runs in UTC).
+    zone = ZoneInfo(demo_cfg.dispatch.calendar.timezone)
+    before = dt.datetime.now(zone).strftime("%H")
+    shown = view.page.locator("#clock").inner_text()
+    assert shown[:2] in (before, dt.datetime.now(zone).strftime("%H")), (shown, before)
+    assert "hot" in view.page.locator("#alert-count").get_attribute("class")
+    view.page.wait_for_timeout(300)
+    view.page.screenshot(path=str(artifacts / "cockpit-alerts-1920x1080.png"))
+    # Seen by the operator: dimmed and below; cleared: gone.
+    demo["bus"].publish(alert(9002, "acknowledged", "accept", 25, actor="operator:duty-1"))
+    _wait(lambda: "handled" in (rows.nth(1).get_attribute("class") or ""), 5)
+    demo["bus"].publish_many(
+        [alert(9001, "cleared", "arrive", 7), alert(9002, "cleared", "accept", 25)]
+    )
+    view.page.locator("#alert-list .alerts-none").wait_for(timeout=5_000)
+    assert view.page.locator("#alert-count").inner_text() == "0"
+    assert view.problems == []
 
 
 def test_ctrl_c_stops_the_whole_stack(demo):

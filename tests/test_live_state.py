@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cockpit.live import LiveState
-from streams.records import CameraHealth, Event, TicketChange, UnitPosition
+from streams.records import CameraHealth, Event, TicketAlert, TicketChange, UnitPosition
 from vision.sources import ROOT
 
 NOW = 1_800_000_000.0
@@ -99,3 +99,74 @@ def test_feed_times_are_district_time_whatever_the_server_zone(demo_cfg, monkeyp
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def _alert(warning_id: int, level: str, stage: str = "arrive", late_s: float = 600, **extra):
+    return TicketAlert(
+        warning_id=warning_id,
+        ticket_id=f"t{warning_id}",
+        stage=stage,
+        level=level,
+        due_at=NOW - late_s,
+        raised_at=NOW - late_s,
+        category="bin_overflow",
+        unit_id="san-01",
+        supervisor_id="sup-san",
+        **extra,
+    )
+
+
+def test_overdue_warnings_show_escalated_first_with_minutes_late_and_who_acts(demo_cfg):
+    state = _state(demo_cfg)
+    assert state.payload("zh")["alerts"] == {"count": 0, "rows": []}
+    state.apply(_alert(1, "overdue", "arrive", late_s=12 * 60 + 30))
+    state.apply(_alert(2, "overdue", "accept", late_s=5 * 60))
+    state.apply(_alert(2, "escalated", "accept", late_s=5 * 60))
+    alerts = state.payload("zh")["alerts"]
+    assert alerts["count"] == 2
+    first, second = alerts["rows"]
+    assert (first["id"], first["badge"], first["late"]) == (2, "已升级", "超时5分钟")
+    assert first["text"] == "垃圾满溢 · 未按时接单"
+    assert first["who"].startswith("环卫所值班长")  # not accepted: the supervisor's to act on
+    assert (second["id"], second["badge"], second["late"]) == (1, "超时", "超时12分钟")
+    assert second["who"].startswith("环卫1组")  # accepted but not on site: the unit's
+    en = state.payload("en")["alerts"]["rows"][1]
+    assert (en["text"], en["late"]) == ("Overflowing bin · not on site in time", "12 min late")
+
+
+def test_acknowledged_warnings_sink_muted_ones_hide_until_due_and_cleared_ones_go(demo_cfg):
+    clock = {"now": NOW}
+    state = LiveState(demo_cfg, clock=lambda: clock["now"])
+    state.apply(_alert(1, "overdue", late_s=900))
+    state.apply(_alert(2, "overdue", late_s=60))
+    state.apply(_alert(1, "acknowledged", late_s=900, actor="op-wang"))
+    rows = state.payload("zh")["alerts"]["rows"]
+    assert [r["id"] for r in rows] == [2, 1]  # the seen one goes below the unseen
+    assert rows[1]["handled"] and rows[1]["who"] == "op-wang 已处理"
+    state.apply(_alert(2, "muted", late_s=60, muted_until=NOW + 600))
+    assert [r["id"] for r in state.payload("zh")["alerts"]["rows"]] == [1]
+    clock["now"] = NOW + 601  # the mute ran out and it is still not fixed: back on the wall
+    assert [r["id"] for r in state.payload("zh")["alerts"]["rows"]] == [2, 1]
+    state.apply(_alert(1, "escalated", late_s=900))  # escalation is news: no longer "seen"
+    assert state.payload("zh")["alerts"]["rows"][0]["handled"] is False
+    state.apply(_alert(1, "cleared", late_s=900))
+    assert [r["id"] for r in state.payload("zh")["alerts"]["rows"]] == [2]
+    state.apply(_alert(1, "overdue", late_s=900))  # a late redelivery after the clear
+    state.apply(_alert(2, "cleared", late_s=60))
+    assert state.payload("zh")["alerts"] == {"count": 0, "rows": []}
+
+
+def test_a_late_overdue_record_cannot_step_an_escalation_back(demo_cfg):
+    state = _state(demo_cfg)
+    state.apply(_alert(1, "escalated"))
+    state.apply(_alert(1, "overdue"))
+    assert state.payload("zh")["alerts"]["rows"][0]["badge"] == "已升级"
+
+
+def test_closing_the_ticket_takes_its_warnings_off_the_wall(demo_cfg):
+    state = _state(demo_cfg)
+    state.apply(_ticket())
+    state.apply(_alert(1, "overdue").model_copy(update={"ticket_id": "t1"}))
+    assert state.payload("zh")["alerts"]["count"] == 1
+    state.apply(_ticket(version=2, status="closed"))
+    assert state.payload("zh")["alerts"]["count"] == 0

@@ -34,7 +34,11 @@
 
   function tick() {
     var el = document.getElementById("clock");
-    if (el) { el.textContent = new Date().toLocaleTimeString("zh-CN", {hour12: false}); }
+    if (!el) { return; }
+    var options = {hour12: false};
+    var zone = el.getAttribute("data-tz");  // the district's time, wherever the screen is
+    if (zone) { options.timeZone = zone; }
+    el.textContent = new Date().toLocaleTimeString("zh-CN", options);
   }
 
   function setTrace(patch, index, columns, colors) {
@@ -62,6 +66,31 @@
     return {type: "Div", namespace: "dash_html_components", props: {
       className: "feed-row status-" + row.status + (row.snapshot ? " has-snap" : ""),
       id: "ticket-" + row.id, children: children}};
+  }
+
+  function span(className, text) {
+    return {type: "Span", namespace: "dash_html_components",
+            props: {className: className, children: text}};
+  }
+
+  function alertRow(row) {
+    return {type: "Div", namespace: "dash_html_components", props: {
+      className: "alert-row level-" + row.level + (row.handled ? " handled" : ""),
+      id: "warning-" + row.id, title: row.ticket,
+      children: [span("alert-badge", row.badge), span("alert-text", row.text),
+                 span("alert-late", row.late), span("alert-who", row.who)]}};
+  }
+
+  function alertList(alerts, labels) {
+    if (!alerts.rows.length) {
+      return {type: "Div", namespace: "dash_html_components",
+              props: {className: "alerts-none", children: labels.alerts_none}};
+    }
+    var rows = alerts.rows.map(alertRow);
+    if (alerts.count > alerts.rows.length) {
+      rows.push(span("alerts-more", labels.alerts_more.replace("{n}", alerts.count - alerts.rows.length)));
+    }
+    return rows;
   }
 
   // Extend in place: dash-renderer adds set_props and Patch to this same object.
@@ -107,7 +136,7 @@
   window.dash_clientside.cockpit = {
       apply: function (payload) {
         var nu = window.dash_clientside.no_update;
-        if (!payload) { return [nu, nu, nu, nu, nu, nu]; }
+        if (!payload) { return [nu, nu, nu, nu, nu, nu, nu, nu, nu]; }
         var patch = new window.dash_clientside.Patch();
         var traces = payload.traces;
         view = payload.view;
@@ -123,7 +152,11 @@
           {type: "Div", namespace: "dash_html_components",
            props: {className: "feed-empty", children: payload.labels.empty}};
         var k = payload.kpis;
-        return [patch.build(), String(k.open), String(k.events), k.units, k.cameras, feed];
+        var alerts = payload.alerts;
+        var hot = alerts.rows.some(function (row) { return !row.handled; });
+        return [patch.build(), String(k.open), String(k.events), k.units, k.cameras, feed,
+                String(alerts.count), "alert-count" + (hot ? " hot" : ""),
+                alertList(alerts, payload.labels)];
       }
   };
 

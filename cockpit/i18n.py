@@ -78,6 +78,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "field.waiting": {"zh": "等待核验", "en": "Waiting for verification"},
     "field.done": {"zh": "已提交", "en": "Sent"},
     "field.failed": {"zh": "未能提交", "en": "Not sent"},
+    "field.updated": {"zh": "工单有变化，点此刷新", "en": "Your tickets changed: tap to refresh"},
     "field.evidence": {"zh": "证据", "en": "Evidence"},
     "field.priority.1": {"zh": "紧急", "en": "Urgent"},
     "field.rework": {

@@ -290,6 +290,59 @@ def test_field_page_on_a_phone_closes_the_loop(demo, browser, demo_cfg, artifact
     page.close()
 
 
+def test_field_page_follows_changes_without_a_tap_unless_the_crew_is_typing(
+    demo, browser, demo_cfg, artifacts
+):
+    _put_units_on_map(demo["bus"], demo_cfg)
+    zone = demo_cfg.cameras[6].zones[0]  # cam-07's bin: a ticket of its own
+
+    def report() -> Event:
+        return Event(
+            category="bin_overflow",
+            lon=zone.map_anchor[0],
+            lat=zone.map_anchor[1],
+            camera_id="cam-07",
+            zone_id=zone.id,
+        )
+
+    demo["bus"].publish(report())
+    operator = {"Authorization": f"Bearer {_token(demo, 'operator', 'demo')}"}
+
+    def ticket_of_cam07():
+        listed = requests.get(f"{demo['api']}/api/v1/tickets", headers=operator, timeout=10)
+        return next((t for t in listed.json() if t["camera_id"] == "cam-07"), None)
+
+    _wait(lambda: ticket_of_cam07() is not None, 10)
+    ticket = ticket_of_cam07()
+    unit_token = _token(demo, "unit", ticket["unit_id"])
+    # The change check tells nothing to a phone that has not signed in.
+    assert requests.get(f"{demo['api']}/field/state", timeout=10).status_code == 401
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page.goto(f"{demo['api']}/field")
+    page.fill("#token", unit_token)
+    page.click("button.primary")
+    card = page.locator(f"#t-{ticket['id']}")
+    card.wait_for(timeout=10_000)
+    assert card.get_attribute("data-status") == "dispatched"
+
+    # The crew's other phone (the REST API) accepts it: this page follows on its own.
+    unit_api = {"Authorization": f"Bearer {unit_token}"}
+    url = f"{demo['api']}/api/v1/tickets/{ticket['id']}"
+    assert requests.post(f"{url}/accept", headers=unit_api, timeout=10).status_code == 200
+    page.wait_for_selector(f"#t-{ticket['id']}[data-status=accepted]", timeout=25_000)
+
+    # Half-way through typing a note, the page is not pulled away: it offers the refresh.
+    assert requests.post(f"{url}/arrive", headers=unit_api, timeout=10).status_code == 200
+    page.wait_for_selector(f"#t-{ticket['id']}[data-status=on_site]", timeout=25_000)
+    page.fill(f"#note-{ticket['id']}", "正在清运")
+    demo["bus"].publish(report())  # the camera reports it again: merged into this ticket
+    page.locator("#updated").wait_for(timeout=25_000)
+    assert page.input_value(f"#note-{ticket['id']}") == "正在清运"
+    assert "工单有变化" in page.locator("#updated").inner_text()
+    page.screenshot(path=str(artifacts / "field-phone-updated.png"), full_page=True)
+    page.close()
+
+
 def test_english_page_and_wall_screen_size(demo, browser, artifacts):
     view = Page(browser, demo["url"] + "/?lang=en", 3840, 2160)
     assert "Street Digital Cockpit" in view.page.locator("h1").inner_text()

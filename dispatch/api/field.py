@@ -1,7 +1,9 @@
 """The field page: a phone-sized page where a unit sees its tickets and moves them on.
 
-Plain HTML forms rendered on the server (no script needed, works on any phone browser); the
-unit signs in once with its token, kept in an HttpOnly, SameSite=Strict cookie.
+Plain HTML forms rendered on the server (works on any phone browser); the unit signs in once
+with its token, kept in an HttpOnly, SameSite=Strict cookie. A small script asks every
+POLL_S seconds whether the unit's tickets changed and reloads the page when nothing is being
+typed (otherwise it offers a refresh), so a new job shows up without anyone pressing a button.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +26,8 @@ router = APIRouter(prefix="/field", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "sc_lang"
 ACTIONS = ("accept", "arrive", "return")
+SHOWN = ("dispatched", "accepted", "on_site", "reopened", "resolved")  # what a unit sees
+POLL_S = 15
 
 
 def _lang(request: Request) -> str:
@@ -47,11 +51,10 @@ def page(request: Request, ctx: Ctx):
     lang = _lang(request)
     unit = _unit(request, ctx)
     zone = ZoneInfo(ctx.cfg.dispatch.calendar.timezone)
-    tickets = []
+    tickets, digest = [], ""
     if unit:
-        rows = ctx.desk.tickets(
-            unit_id=unit, status=("dispatched", "accepted", "on_site", "reopened", "resolved")
-        )
+        rows = ctx.desk.tickets(unit_id=unit, status=SHOWN)
+        digest = _digest(rows)
         media = ctx.desk.media(r.id for r in rows)
         tickets = [ticket_out(ctx, r, lang, media[r.id]) for r in rows]
     response = templates.TemplateResponse(
@@ -69,11 +72,30 @@ def page(request: Request, ctx: Ctx):
             "ok": request.query_params.get("ok"),
             "err": request.query_params.get("err"),
             "bad_token": request.query_params.get("bad") == "1",
+            "digest": digest,
+            "poll_ms": POLL_S * 1000,
         },
     )
     if request.query_params.get("lang") in LANGS:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict")
     return response
+
+
+def _digest(rows) -> str:
+    """Changes whenever a ticket of the unit's list comes, goes or moves on."""
+    import hashlib
+
+    state = ",".join(sorted(f"{r.id}:{r.version}" for r in rows))
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+@router.get("/state")
+def state(request: Request, ctx: Ctx):
+    """The signed-in unit's ticket list fingerprint, for the page's change check."""
+    unit = _unit(request, ctx)
+    if unit is None:
+        return JSONResponse({"error": "not signed in"}, 401)
+    return {"digest": _digest(ctx.desk.tickets(unit_id=unit, status=SHOWN))}
 
 
 @router.post("/login")

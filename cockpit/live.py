@@ -172,7 +172,7 @@ class LiveState:
         by_type: dict[str, list] = {f"units:{ut.id}": [] for ut in self.cfg.unit_types}
         for unit_id, fix in sorted(self.units.items()):
             unit = self._unit_cfg[unit_id]
-            label = f"{unit.name} · {getattr(self.cfg.unit_type(unit.type).names, lang)}"
+            label = f"{unit.label(lang)} · {getattr(self.cfg.unit_type(unit.type).names, lang)}"
             by_type[f"units:{unit.type}"].append(((fix.lon, fix.lat), None, label, unit_id))
         return {trace: _columns(rows) for trace, rows in by_type.items()}
 
@@ -182,7 +182,7 @@ class LiveState:
             category = getattr(self.cfg.category(ticket.category).names, lang)
             label = f"{category} · {t('status.' + ticket.status, lang)}"
             if ticket.unit_id:
-                label += f" · {self._unit_name(ticket.unit_id)}"
+                label += f" · {self._unit_name(ticket.unit_id, lang)}"
             rows.append(
                 (
                     (ticket.lon, ticket.lat),
@@ -229,7 +229,7 @@ class LiveState:
                 "status": ticket.status,
                 "status_label": t("status." + ticket.status, lang),
                 "where": self._grid_label(ticket.grid_id, lang),
-                "unit": self._unit_name(ticket.unit_id)
+                "unit": self._unit_name(ticket.unit_id, lang)
                 if ticket.unit_id
                 else t("feed.unassigned", lang),
                 "snapshot": self._snapshot_url(ticket, snapshots),
@@ -256,7 +256,7 @@ class LiveState:
             if alert.handled_by:
                 who = t("alert.handled", lang).format(who=alert.handled_by)
             else:
-                who = self._unit_name(owner) if owner else t("feed.unassigned", lang)
+                who = self._unit_name(owner, lang) if owner else t("feed.unassigned", lang)
             rows.append(
                 {
                     "id": rec.warning_id,
@@ -288,9 +288,9 @@ class LiveState:
         path = snapshots.get(ticket.event_id) or snapshots.get((ticket.camera_id, ticket.category))
         return f"/{path}" if path and path.startswith("snapshots/") else None
 
-    def _unit_name(self, unit_id: str) -> str:
+    def _unit_name(self, unit_id: str, lang: str) -> str:
         unit = self._unit_cfg.get(unit_id)
-        return unit.name if unit else unit_id
+        return unit.label(lang) if unit else unit_id
 
     @staticmethod
     def _grid_label(grid_id: str | None, lang: str) -> str:

@@ -52,6 +52,11 @@ Identifier = Annotated[
 ]
 
 
+def _same_in_both(value):
+    """A person's name given as one string reads the same in both languages."""
+    return {"zh": value, "en": value} if isinstance(value, str) else value
+
+
 class Names(Strict):
     """A display name in the two UI languages."""
 
@@ -208,7 +213,9 @@ class UnitConfig(Strict):
     """One field unit (a person or crew with a phone)."""
 
     id: Identifier
-    name: str = Field(min_length=1)
+    name: Annotated[Names, BeforeValidator(_same_in_both)] = Field(
+        description="display name: {zh, en}, or one string shown in both languages"
+    )
     type: Identifier = Field(description="id of a unit type")
     department: Identifier = Field(description="id of a department")
     home: LonLat = Field(description="[lon, lat] of the unit's base")
@@ -220,6 +227,10 @@ class UnitConfig(Strict):
     )
 
     _home = field_validator("home")(_check_lon_lat)
+
+    def label(self, lang: str) -> str:
+        """The name in one UI language."""
+        return getattr(self.name, lang)
 
 
 class RouteConfig(Strict):

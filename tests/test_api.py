@@ -574,7 +574,9 @@ def test_bad_tokens_are_refused(api_stack, headers, status, words):
 def test_revoked_token_and_wrong_role_are_refused(api_stack):
     secret = tokens.issue(api_stack.store, "unit", "san-01")
     unit = Client(api_stack.url, secret)
-    assert unit.get("/api/v1/me").json()["id"] == "san-01"
+    me = unit.get("/api/v1/me").json()
+    assert (me["id"], me["name"]) == ("san-01", "环卫1组·李")
+    assert unit.get("/api/v1/me?lang=en").json()["name"] == "Sanitation crew 1 · Li"
     assert unit.get("/api/v1/warnings").status_code == 403  # units are not operators
     hotline = Client(api_stack.url, tokens.issue(api_stack.store, "hotline", "12345"))
     assert hotline.get("/api/v1/my/tickets").status_code == 403

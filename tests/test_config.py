@@ -221,3 +221,19 @@ def test_unquoted_clock_times_are_read_as_times(config_copy):
     cfg = load_config(config_copy)
     assert cfg.dispatch.calendar.day_end == "17:30"
     assert cfg.rules[0].active_hours.end == "22:00"
+
+
+def test_unit_names_in_both_languages_or_one_string_for_both(config_copy):
+    _break(
+        config_copy,
+        "name: {zh: 环卫2组·张, en: Sanitation crew 2 · Zhang}",
+        "name: Zhang Wei",
+    )
+    cfg = load_config(config_copy)
+    assert (cfg.unit("san-01").label("zh"), cfg.unit("san-01").label("en")) == (
+        "环卫1组·李",
+        "Sanitation crew 1 · Li",
+    )
+    assert cfg.unit("san-02").label("zh") == cfg.unit("san-02").label("en") == "Zhang Wei"
+    _break(config_copy, "name: {zh: 环卫3组·刘, en: Sanitation crew 3 · Liu}", "name: {zh: 刘}")
+    assert any("units[2].name" in problem for problem in _problems(config_copy))

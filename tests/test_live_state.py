@@ -38,7 +38,11 @@ def test_feed_shows_category_status_grid_unit_and_merged_reports(demo_cfg):
     assert row["category"] == "垃圾满溢 · 3次上报"
     assert (row["status_label"], row["where"]) == ("已派单", "网格 G03")
     assert row["unit"].startswith("环卫1组")
-    assert state.payload("en")["feed"][0]["category"] == "Overflowing bin · 3 reports"
+    english = state.payload("en")["feed"][0]
+    assert (english["category"], english["unit"]) == (
+        "Overflowing bin · 3 reports",
+        "Sanitation crew 1 · Li",
+    )
 
 
 def test_old_or_repeated_ticket_versions_change_nothing(demo_cfg):

@@ -307,11 +307,11 @@ Lang = Annotated[str, Query(pattern="^(zh|en)$", description="language of names"
 
 
 @api.get("/me", response_model=schemas.UnitOut, tags=["field units"])
-def me(unit: UnitId, ctx: Ctx):
+def me(unit: UnitId, ctx: Ctx, lang: Lang = "zh"):
     """The calling unit."""
     config = ctx.cfg.unit(unit)
     return schemas.UnitOut(
-        id=config.id, name=config.name, type=config.type, department=config.department
+        id=config.id, name=config.label(lang), type=config.type, department=config.department
     )
 
 

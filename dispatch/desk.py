@@ -29,6 +29,7 @@ from dispatch.states import OPEN_STATES
 from dispatch.store import (
     AuditRow,
     MediaRow,
+    ReporterRow,
     Store,
     TicketRow,
     UnitPositionRow,
@@ -131,6 +132,17 @@ class Desk:
         """The ticket's audit trail, oldest first."""
         with self.store.session() as session:
             query = select(AuditRow).where(AuditRow.ticket_id == ticket_id).order_by(AuditRow.id)
+            return list(session.scalars(query))
+
+    def reporters(self, ticket_id: str) -> list[ReporterRow]:
+        """The contacts people left with the reports merged into the ticket, oldest first."""
+        self.get(ticket_id)  # an unknown ticket is named, not answered with an empty list
+        with self.store.session() as session:
+            query = (
+                select(ReporterRow)
+                .where(ReporterRow.ticket_id == ticket_id)
+                .order_by(ReporterRow.reported_at, ReporterRow.event_id)
+            )
             return list(session.scalars(query))
 
     def media(self, ticket_ids: Iterable[str]) -> dict[str, list[MediaRow]]:

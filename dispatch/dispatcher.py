@@ -25,7 +25,14 @@ from dispatch.desk import (
 )
 from dispatch.routing import Fix, Router
 from dispatch.states import OPEN_STATES
-from dispatch.store import AuditRow, EventLinkRow, Store, TicketRow, UnitPositionRow
+from dispatch.store import (
+    AuditRow,
+    EventLinkRow,
+    ReporterRow,
+    Store,
+    TicketRow,
+    UnitPositionRow,
+)
 from streams import keys
 from streams.bus import Bus
 from streams.records import Event, Record, UnitPosition, ZoneCheck, new_id
@@ -144,6 +151,16 @@ class Dispatcher:
                         merged=ticket.event_id != event.event_id,
                     )
                 )
+                if event.reporter:
+                    session.add(
+                        ReporterRow(
+                            event_id=event.event_id,
+                            ticket_id=ticket.id,
+                            source=event.source,
+                            reported_at=utc(event.detected_at),
+                            **event.reporter.model_dump(),
+                        )
+                    )
                 earlier[event.event_id] = ticket.id  # the same event twice in one batch
                 filed.append(ticket)
             session.commit()

@@ -157,6 +157,23 @@ class EventLinkRow(Base):
     merged: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ReporterRow(Base):
+    """The contact a person left with a report (one per event; operators only)."""
+
+    __tablename__ = "ticket_reporters"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket: Mapped[TicketRow] = relationship(lazy="raise")
+    source: Mapped[str] = mapped_column(String(16))
+    reported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    device_id: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[str | None] = mapped_column(String(200))
+
+
 class AuditRow(Base):
     """One ticket transition: append-only."""
 

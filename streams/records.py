@@ -38,6 +38,19 @@ def new_id() -> str:
 EventSource = Literal["camera", "hotline", "patrol", "operator", "citizen", "scenario"]
 
 
+class Reporter(BaseModel):
+    """Who reported a problem, as they chose to say (Open311's optional contact fields); kept
+    so that the centre can call back, shown only to operators."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    device_id: str | None = Field(default=None, max_length=200)
+    account_id: str | None = Field(default=None, max_length=200)
+
+
 class Event(Record):
     """A problem found by a camera rule or reported by a person, at a map position."""
 
@@ -58,6 +71,7 @@ class Event(Record):
     snapshot: str | None = Field(default=None, description="snapshot path under the data dir")
     address: str | None = Field(default=None, max_length=255, description="as reported")
     media_url: str | None = Field(default=None, max_length=1000, description="reporter's photo")
+    reporter: Reporter | None = Field(default=None, description="a person's contact, if given")
 
 
 class CameraHealth(Record):

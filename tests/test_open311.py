@@ -10,7 +10,7 @@ import requests
 
 from dispatch import tokens
 from geo.demo_district import to_lon_lat
-from tests.test_api import counts, place_units
+from tests.test_api import Client, counts, operator, place_units
 
 STANDARD_REQUEST_FIELDS = {
     "service_request_id",
@@ -120,6 +120,39 @@ def test_a_second_report_of_the_same_problem_merges(api_stack, open311):
     second = report(base, key, lat=f"{lat:.6f}", long=f"{lon:.6f}").json()[0]["service_request_id"]
     assert second == first
     assert api_stack.desk.get(first).merged_events == 2
+
+
+def test_reporters_contact_is_kept_for_operators_and_never_published(api_stack, open311):
+    base, key = open311
+    first = report(base, key, account_id="acct-7").json()[0]
+    assert first["account_id"] == "acct-7"  # GeoReport echoes the account it was given
+    lon, lat = to_lon_lat(730, 310)
+    api_stack.clock.advance(120)
+    report(  # a second person, reporting the same bin, leaves only a phone number
+        base,
+        key,
+        lat=f"{lat:.6f}",
+        long=f"{lon:.6f}",
+        email=None,
+        first_name=None,
+        last_name=None,
+        device_id=None,
+        phone=" 13900000001 ",
+    )
+    ticket_id = first["service_request_id"]
+    path = f"/api/v1/tickets/{ticket_id}/reporters"
+    people = operator(api_stack).get(path).json()
+    assert [(p["first_name"], p["email"], p["phone"], p["account_id"]) for p in people] == [
+        ("Mei", "resident@example.org", "13800000000", "acct-7"),
+        (None, None, "13900000001", None),
+    ]
+    assert {p["source"] for p in people} == {"hotline"}
+    unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", "san-01"))
+    assert unit.get(path).status_code == 403  # personal data: not for field units
+    assert Client(api_stack.url, key).get(path).status_code == 403  # nor for the hotline key
+    assert operator(api_stack).get("/api/v1/tickets/nope/reporters").status_code == 404
+    public = requests.get(f"{base}/requests/{ticket_id}.json", timeout=10).text
+    assert "resident@example.org" not in public and "1380000" not in public and "Mei" not in public
 
 
 def test_address_only_report_is_placed_on_the_named_street(api_stack, open311):

@@ -361,6 +361,20 @@ def get_ticket(ticket_id: str, token: Credential, ctx: Ctx, lang: Lang = "zh"):
     )
 
 
+@api.get(
+    "/tickets/{ticket_id}/reporters",
+    response_model=list[schemas.ReporterOut],
+    tags=["operators"],
+)
+def ticket_reporters(ticket_id: str, who: Operator, ctx: Ctx):
+    """Who reported the problem and how to reach them (Open311 contact fields), oldest first.
+    Personal data: operators and supervisors only; never in the public Open311 answers."""
+    return [
+        schemas.ReporterOut.model_validate(row, from_attributes=True)
+        for row in ctx.desk.reporters(ticket_id)
+    ]
+
+
 def _note(body: schemas.NoteBody | None) -> str:
     return body.note if body else ""
 

@@ -21,7 +21,7 @@ from dispatch import tokens
 from dispatch.api.app import ApiContext, ApiError, Ctx, media_url
 from dispatch.desk import utc
 from dispatch.store import EventLinkRow, MediaRow, TicketRow
-from streams.records import Event
+from streams.records import Event, Reporter
 
 PREFIX = "/open311/v2"
 router = APIRouter(prefix=PREFIX, tags=["open311"])
@@ -159,6 +159,15 @@ async def post_request(
         raise ApiError(400, "media_url must be an http(s) URL")
     lon, lat = _locate(ctx, lat, long, address_string)
     text = (description or "").strip()[:2000]
+    contact = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email,
+        "phone": phone,
+        "device_id": device_id,
+        "account_id": account_id,
+    }
+    contact = {k: v.strip() for k, v in contact.items() if v and v.strip()}
     event = Event(
         category=service_code,
         source=key.role,
@@ -168,13 +177,15 @@ async def post_request(
         description=text,
         address=address_string,
         media_url=media_url,
+        reporter=Reporter(**contact) if contact else None,
     )
     await run_in_threadpool(ctx.bus.publish, event)
     ticket_id = await run_in_threadpool(_wait_for_ticket, ctx, event.event_id)
     notice = "已受理 / received"
+    account = contact.get("account_id")
     if ticket_id:
-        return [{"service_request_id": ticket_id, "service_notice": notice, "account_id": None}]
-    return [{"token": event.event_id, "service_notice": notice, "account_id": None}]
+        return [{"service_request_id": ticket_id, "service_notice": notice, "account_id": account}]
+    return [{"token": event.event_id, "service_notice": notice, "account_id": account}]
 
 
 def _wait_for_ticket(ctx: ApiContext, event_id: str) -> str | None:

@@ -93,6 +93,20 @@ class MediaOut(BaseModel):
     added_by: str
 
 
+class ReporterOut(BaseModel):
+    """The contact a person left with a report, for calling them back (operators only)."""
+
+    event_id: str
+    source: str
+    reported_at: dt.datetime
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    device_id: str | None
+    account_id: str | None
+
+
 class AuditOut(BaseModel):
     """One audit-log entry."""
 

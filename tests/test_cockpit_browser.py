@@ -19,6 +19,7 @@ import pytest
 import redis
 import requests
 
+from cockpit.figures import BACKGROUND, BASE_LAYER
 from config.loader import load_config
 from streams.bus import Bus, connect
 from streams.embedded import free_port
@@ -145,6 +146,20 @@ class Page:
         if message.type == "error" and not any(h in message.text for h in HARMLESS):
             self.problems.append(f"console {message.type}: {message.text}")
 
+    def wait_for_dark_map(self, timeout_ms: int = 30_000) -> None:
+        """Until the map's base is painted in the wall theme (a 4K map loads slower)."""
+        self.page.wait_for_function(
+            """([layer, colour]) => {
+                const gd = document.querySelector('#live-map .js-plotly-plot');
+                const full = gd && gd._fullLayout;
+                const map = full && full.map && full.map._subplot && full.map._subplot.map;
+                return !!map && !!map.getLayer(layer) &&
+                    map.getPaintProperty(layer, 'background-color') === colour;
+            }""",
+            arg=[BASE_LAYER, BACKGROUND],
+            timeout=timeout_ms,
+        )
+
     def trace_ids(self, name: str) -> list[str]:
         """customdata (record ids) of one live trace on the map."""
         return self.page.evaluate(
@@ -213,7 +228,7 @@ def test_published_event_appears_on_the_map_within_two_seconds(demo, browser, de
     outside = requests.get(f"{demo['url']}/snapshots/%2e%2e/demo-tokens.txt", timeout=5)
     assert outside.status_code == 404 and "operator" not in outside.text
 
-    view.page.wait_for_timeout(500)
+    view.wait_for_dark_map()
     view.page.screenshot(path=str(artifacts / "cockpit-1920x1080.png"))
     print(f"event on the map {seconds * 1000:.0f} ms after publishing")
     assert view.problems == []
@@ -356,7 +371,7 @@ def test_english_page_and_wall_screen_size(demo, browser, artifacts):
         "parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)"
     )
     assert kpi_px >= 80, f"KPI figures are {kpi_px}px on a 4K wall; too small to read"
-    view.page.wait_for_timeout(800)
+    view.wait_for_dark_map()  # the 4K map paints in the wall theme, not white
     view.page.screenshot(path=str(artifacts / "cockpit-3840x2160-en.png"))
     assert view.problems == []
 
@@ -401,6 +416,7 @@ def test_overdue_warnings_reach_the_wall_and_leave_it_when_cleared(
     assert view.page.locator("#alert-count").inner_text() == "2"
     # The wall clock shows the district's time (the test browser runs in UTC).
     zone = ZoneInfo(demo_cfg.dispatch.calendar.timezone)
+    _wait(lambda: view.page.locator("#clock").inner_text() != "", 3)  # ticks each second
     before = dt.datetime.now(zone).strftime("%H")
     shown = view.page.locator("#clock").inner_text()
     assert shown[:2] in (before, dt.datetime.now(zone).strftime("%H")), (shown, before)
@@ -413,7 +429,7 @@ def test_overdue_warnings_reach_the_wall_and_leave_it_when_cleared(
     assert "Escalated" in wall_rows.first.inner_text()
     assert "25 min late" in wall_rows.first.inner_text()
     assert "Sanitation duty supervisor" in wall_rows.first.inner_text()
-    wall.page.wait_for_timeout(300)
+    wall.wait_for_dark_map()
     wall.page.screenshot(path=str(artifacts / "cockpit-alerts-3840x2160-en.png"))
     wall.page.close()
     # Seen by the operator: dimmed and below; cleared: gone.

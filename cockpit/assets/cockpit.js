@@ -102,8 +102,13 @@
     var gd = document.querySelector("#live-map .js-plotly-plot");
     var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
     var map = sub && sub.map;
-    if (view && map && map.getLayer(view.base_layer)) {
+    if (!view || !map) { return; }
+    if (map.getLayer(view.base_layer)) {
       map.setPaintProperty(view.base_layer, "background-color", view.background);
+    } else if (!map.streetCockpitWaiting) {
+      // A big (4K) map may finish loading its style after Plotly's afterplot: paint it then.
+      map.streetCockpitWaiting = true;
+      map.once("idle", function () { map.streetCockpitWaiting = false; darkenBase(); });
     }
   }
 

@@ -44,11 +44,21 @@ def exported(weights: Path, runtime: str, imgsz: int, cache_dir: Path) -> Path:
     work = cache_dir / f"{stem}.pt"
     shutil.copyfile(weights, work)
     log.info("exporting %s for %s at imgsz %d (once; cached)", weights, runtime, imgsz)
-    out = Path(
-        YOLO(str(work)).export(
-            format=runtime, imgsz=imgsz, dynamic=False, simplify=runtime == "onnx", verbose=False
+    chatty = logging.getLogger("ultralytics")  # its export banners, not our log's business
+    level = chatty.level
+    chatty.setLevel(logging.WARNING)
+    try:
+        out = Path(
+            YOLO(str(work)).export(
+                format=runtime,
+                imgsz=imgsz,
+                dynamic=False,
+                simplify=runtime == "onnx",
+                verbose=False,
+            )
         )
-    )
+    finally:
+        chatty.setLevel(level)
     work.unlink(missing_ok=True)
     if out != target:
         shutil.move(str(out), str(target))

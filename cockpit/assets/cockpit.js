@@ -20,6 +20,7 @@
       window.setTimeout(connect, 100);  // Dash renders the layout after assets load
       return;
     }
+    tick();  // the clock is in the layout now: show the time at once, not a second later
     var socket = window.io({transports: ["websocket", "polling"]});
     socket.on("connect", function () {
       setLinkState(true);

@@ -174,3 +174,12 @@ def test_closing_the_ticket_takes_its_warnings_off_the_wall(demo_cfg):
     assert state.payload("zh")["alerts"]["count"] == 1
     state.apply(_ticket(version=2, status="closed"))
     assert state.payload("zh")["alerts"]["count"] == 0
+
+
+def test_the_panel_shows_the_four_most_pressing_and_counts_them_all(demo_cfg):
+    state = _state(demo_cfg)
+    for warning_id in range(1, 7):
+        state.apply(_alert(warning_id, "overdue", late_s=warning_id * 60))
+    alerts = state.payload("zh")["alerts"]
+    assert alerts["count"] == 6
+    assert [r["id"] for r in alerts["rows"]] == [6, 5, 4, 3]  # the longest overdue first

@@ -9,7 +9,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from cockpit.figures import trace_index, view_settings
 from cockpit.i18n import t
@@ -69,7 +68,7 @@ class LiveState:
         self._watched = watched_cameras(cfg)  # optional cameras without their file are left out
         self._trace = trace_index(cfg)
         self._view = view_settings(cfg)
-        self._zone = ZoneInfo(cfg.dispatch.calendar.timezone)  # feed times in district time
+        self._zone = cfg.dispatch.calendar.zone  # feed times in district time
 
     def apply(self, record: Record) -> None:
         """Fold one bus record into the state; old or repeated records change nothing."""
@@ -118,10 +117,9 @@ class LiveState:
             self._cleared.add(alert.warning_id)
             return self.alerts.pop(alert.warning_id, None) is not None
         if alert.level in ("overdue", "escalated"):
-            if known and known.level == "escalated" and alert.level == "overdue":
-                return False  # a late redelivery cannot step an escalation back
-            handled_by = known.handled_by if known and known.level == alert.level else None
-            self.alerts[alert.warning_id] = ActiveAlert(alert, alert.level, handled_by)
+            if known and (alert.level, known.record.level) != ("escalated", "overdue"):
+                return False  # a repeat, or an overdue arriving after its escalation
+            self.alerts[alert.warning_id] = ActiveAlert(alert)  # escalation is news: unseen again
         elif known is None:
             return False  # an operator's action on a warning already cleared
         elif alert.level == "acknowledged":
@@ -243,7 +241,11 @@ class LiveState:
         longest overdue first."""
         shown = sorted(
             (a for a in self.alerts.values() if not a.muted_until or a.muted_until <= now),
-            key=lambda a: (a.handled_by is not None, a.level != "escalated", a.record.due_at),
+            key=lambda a: (
+                a.handled_by is not None,
+                a.record.level != "escalated",
+                a.record.due_at,
+            ),
         )
         rows = []
         for alert in shown[:ALERT_LENGTH]:
@@ -261,11 +263,11 @@ class LiveState:
                 {
                     "id": rec.warning_id,
                     "ticket": rec.ticket_id,
-                    "level": alert.level,
+                    "level": rec.level,
                     "handled": alert.handled_by is not None,
                     "text": f"{getattr(self.cfg.category(rec.category).names, lang)} · "
                     + t(f"alert.stage.{rec.stage}", lang),
-                    "badge": t(f"alert.{alert.level}", lang),
+                    "badge": t(f"alert.{rec.level}", lang),
                     "late": t("alert.late", lang).format(m=late_min),
                     "who": who,
                 }
@@ -301,8 +303,7 @@ class LiveState:
 class ActiveAlert:
     """A warning on the wall: its latest raise, and what operators have done about it."""
 
-    record: TicketAlert
-    level: str  # overdue | escalated
+    record: TicketAlert  # the raise: level overdue | escalated
     handled_by: str | None = None
     muted_until: float | None = None
 

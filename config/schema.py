@@ -263,6 +263,13 @@ class WorkCalendarConfig(Strict):
         default_factory=list, description="weekend days worked to make up for a holiday"
     )
 
+    @property
+    def zone(self):
+        """The district's time zone (what wall clocks, feeds and deadlines show)."""
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from config.schema import WorkCalendarConfig
 
@@ -17,7 +16,7 @@ class WorkCalendar:
     """Working days and hours in the district's time zone, with holidays and adjusted workdays."""
 
     def __init__(self, cfg: WorkCalendarConfig):
-        self.zone = ZoneInfo(cfg.timezone)
+        self.zone = cfg.zone
         self.start, self.end = _clock(cfg.day_start), _clock(cfg.day_end)
         self.work_days = set(cfg.work_days)
         self.holidays = set(cfg.holidays)

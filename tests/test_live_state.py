@@ -183,3 +183,15 @@ def test_the_panel_shows_the_four_most_pressing_and_counts_them_all(demo_cfg):
     alerts = state.payload("zh")["alerts"]
     assert alerts["count"] == 6
     assert [r["id"] for r in alerts["rows"]] == [6, 5, 4, 3]  # the longest overdue first
+
+
+def test_a_repeated_raise_keeps_what_the_operator_did(demo_cfg):
+    state = _state(demo_cfg)
+    state.apply(_alert(1, "overdue"))
+    state.apply(_alert(1, "acknowledged", actor="op-wang"))
+    state.apply(_alert(2, "overdue"))
+    state.apply(_alert(2, "muted", muted_until=NOW + 600))
+    state.apply(_alert(1, "overdue"))  # redelivered
+    state.apply(_alert(2, "overdue"))
+    [row] = state.payload("zh")["alerts"]["rows"]
+    assert (row["id"], row["handled"]) == (1, True)  # still seen; the muted one still hidden

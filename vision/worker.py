@@ -13,7 +13,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -306,5 +305,4 @@ class VisionWorker:
 
     def _hms(self, t: float) -> str:
         """A wall-clock time in the district's zone (the server may run in UTC)."""
-        zone = ZoneInfo(self.cfg.dispatch.calendar.timezone)
-        return dt.datetime.fromtimestamp(t, zone).strftime("%H:%M:%S")
+        return dt.datetime.fromtimestamp(t, self.cfg.dispatch.calendar.zone).strftime("%H:%M:%S")

@@ -8,9 +8,9 @@ typed (otherwise it offers a refresh), so a new job shows up without anyone pres
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -50,7 +50,7 @@ def page(request: Request, ctx: Ctx):
     """Sign-in form, or the unit's tickets."""
     lang = _lang(request)
     unit = _unit(request, ctx)
-    zone = ZoneInfo(ctx.cfg.dispatch.calendar.timezone)
+    zone = ctx.cfg.dispatch.calendar.zone
     tickets, digest = [], ""
     if unit:
         rows = ctx.desk.tickets(unit_id=unit, status=SHOWN)
@@ -83,8 +83,6 @@ def page(request: Request, ctx: Ctx):
 
 def _digest(rows) -> str:
     """Changes whenever a ticket of the unit's list comes, goes or moves on."""
-    import hashlib
-
     state = ",".join(sorted(f"{r.id}:{r.version}" for r in rows))
     return hashlib.sha256(state.encode()).hexdigest()[:16]
 

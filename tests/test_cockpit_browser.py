@@ -420,7 +420,7 @@ def test_overdue_warnings_reach_the_wall_and_leave_it_when_cleared(
     shown = view.page.locator("#clock").inner_text()
     assert shown[:2] in (before, dt.datetime.now(zone).strftime("%H")), (shown, before)
     assert "hot" in view.page.locator("#alert-count").get_attribute("class")
-    view.page.wait_for_timeout(300)
+    view.wait_for_dark_map()
     view.page.screenshot(path=str(artifacts / "cockpit-alerts-1920x1080.png"))
     wall = Page(browser, demo["url"] + "/?lang=en", 3840, 2160)
     wall_rows = wall.page.locator("#alert-list .alert-row")

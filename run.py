@@ -78,14 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cfg.source_path}: OK ({len(cfg.cameras)} cameras, {len(cfg.units)} units)")
         return 0
 
-    from stack import services
+    from stack import demo, services, tools
     from stack.context import ServiceError, setup_logging
 
     setup_logging(command)
     config = getattr(args, "config", None)
     try:
         if command == "demo":
-            return services.run_demo(
+            return demo.run_demo(
                 config,
                 with_sim=not getattr(args, "no_sim", False),
                 with_vision=not getattr(args, "no_vision", False),
@@ -94,21 +94,23 @@ def main(argv: list[str] | None = None) -> int:
         if command == "dispatcher":
             services.serve_dispatcher(cfg, args.name, args.claim_idle_ms)
         elif command == "cockpit":
-            services.serve_cockpit(cfg)
+            from cockpit.server import serve_cockpit
+
+            serve_cockpit(cfg)
         elif command == "api":
             services.serve_api(cfg)
         elif command == "token":
-            return services.manage_token(cfg, args.role, args.subject, args.revoke)
+            return tools.manage_token(cfg, args.role, args.subject, args.revoke)
         elif command == "sim":
             services.serve_sim(cfg, args.speed, loop=False if args.once else None)
         elif command == "vision":
             services.serve_vision(cfg, args.name)
         elif command == "train":
-            services.train_model(cfg, args.epochs, args.out, args.hours, args.start)
+            tools.train_model(cfg, args.epochs, args.out, args.hours, args.start)
         elif command == "eval":
-            services.evaluate_model(cfg, args.weights)
+            tools.evaluate_model(cfg, args.weights)
         elif command == "render-clips":
-            services.render_demo_clips(cfg, force=args.force)
+            tools.render_demo_clips(cfg, force=args.force)
     except (ConfigError, ServiceError) as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return 2

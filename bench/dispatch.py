@@ -34,9 +34,9 @@ from config.loader import load_config  # noqa: E402
 from dispatch.dispatcher import Dispatcher, run_dispatcher  # noqa: E402
 from dispatch.routing import Router  # noqa: E402
 from dispatch.store import EventLinkRow, Store, TicketRow, default_database_url  # noqa: E402
-from geo.demo_district import HEIGHT_M, WIDTH_M, to_lon_lat  # noqa: E402
 from geo.index import DistrictIndex  # noqa: E402
 from geo.layers import load_layers  # noqa: E402
+from sim.district import HEIGHT_M, WIDTH_M, to_lon_lat  # noqa: E402
 from streams import keys  # noqa: E402
 from streams.bus import Bus, connect  # noqa: E402
 from streams.embedded import EmbeddedRedis  # noqa: E402

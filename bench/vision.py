@@ -64,7 +64,7 @@ def raw_fps(detector: Detector, frames: list) -> float:
 def pipeline_fps(detector: Detector, clip: Path, cfg, n: int) -> tuple[float, float]:
     """Decode + gate + detect + track + rules on one camera, flat out: (fps, share detected)."""
     camera = cfg.cameras[0]
-    rules = build_rules(camera.zones, cfg.rules, cfg.dispatch.calendar.timezone)
+    rules = build_rules(camera.zones, cfg.rules, cfg.district.timezone)
     gate, tracker = MotionGate(cfg.vision.motion_threshold, cfg.vision.full_check_s), Tracker(2)
     cap = cv2.VideoCapture(str(clip))
     dets, detected, done = None, 0, 0

@@ -13,8 +13,8 @@ from flask_socketio import SocketIO, join_room
 
 from cockpit import ids
 from cockpit.figures import base_map
-from cockpit.i18n import LANGS, pick_lang, t
 from cockpit.live import BusFeed, LiveState
+from config.i18n import LANGS, pick_lang, t
 from config.schema import AppConfig
 from geo.layers import DistrictLayers
 
@@ -60,7 +60,7 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
                             html.Span(
                                 id=ids.CLOCK,
                                 className="clock",
-                                **{"data-tz": cfg.dispatch.calendar.timezone},  # district time
+                                **{"data-tz": cfg.district.timezone},  # district time
                             ),
                             html.A(t("switch_lang", lang), href=f"?lang={other}", className="lang"),
                         ],

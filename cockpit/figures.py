@@ -6,7 +6,7 @@ import json
 
 import plotly.graph_objects as go
 
-from cockpit.i18n import t
+from config.i18n import t
 from config.schema import AppConfig
 from geo.layers import DistrictLayers
 

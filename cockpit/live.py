@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cockpit.figures import trace_index, view_settings
-from cockpit.i18n import t
+from config.i18n import t
 from config.schema import AppConfig
+from config.sources import watched_cameras
 from dispatch.states import OPEN_STATES
 from streams import keys
 from streams.bus import Bus
@@ -26,7 +27,6 @@ from streams.records import (
     UnitPosition,
 )
 from streams.records import decode as decode_record
-from vision.sources import watched_cameras
 
 log = logging.getLogger(__name__)
 OPEN = set(OPEN_STATES)
@@ -68,7 +68,7 @@ class LiveState:
         self._watched = watched_cameras(cfg)  # optional cameras without their file are left out
         self._trace = trace_index(cfg)
         self._view = view_settings(cfg)
-        self._zone = cfg.dispatch.calendar.zone  # feed times in district time
+        self._zone = cfg.district.zone  # feed times in district time
 
     def apply(self, record: Record) -> None:
         """Fold one bus record into the state; old or repeated records change nothing."""

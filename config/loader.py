@@ -9,10 +9,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from config.schema import AppConfig, CrossFieldError, check_references
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO_CONFIG = PROJECT_ROOT / "config" / "demo" / "district.yaml"
+from config.checks import CrossFieldError, check_references
+from config.paths import DEMO_CONFIG
+from config.schema import AppConfig
 
 
 class ConfigError(Exception):
@@ -187,7 +186,7 @@ def load_config(path: str | Path | None = None, check_areas: bool = True) -> App
     if problems:
         raise ConfigError(problems)
     try:
-        check_references(cfg, _area_ids(cfg) if check_areas else None)
+        check_references(cfg, _area_ids(cfg, file) if check_areas else None)
     except CrossFieldError as exc:
         raise ConfigError(
             [f"{file}:{_line_for(exc.loc, lines)}: {format_path(exc.loc)}: {exc}"]
@@ -195,12 +194,28 @@ def load_config(path: str | Path | None = None, check_areas: bool = True) -> App
     return cfg.model_copy(update={"source_path": file.resolve()})
 
 
-def _area_ids(cfg: AppConfig) -> set[str]:
+def _area_ids(cfg: AppConfig, file: Path) -> set[str]:
     """Ids of grid and community features, which routing entries may name."""
-    from geo.layers import read_layer_ids
+    import pyogrio  # the attribute tables only: no geometry, no geo layer code
 
     ids: set[str] = set()
-    for layer in cfg.map.layers:
-        if layer.kind in ("grids", "communities"):
-            ids |= read_layer_ids(layer)
+    for index, layer in enumerate(cfg.map.layers):
+        if layer.kind not in ("grids", "communities"):
+            continue
+        try:
+            table = pyogrio.read_dataframe(
+                layer.path, columns=[layer.id_field], read_geometry=False
+            )
+        except Exception as exc:  # pyogrio raises several types; all mean "cannot read"
+            raise ConfigError(
+                [f"{file}: map.layers.{index}.path: cannot read {layer.path}: {exc}"]
+            ) from None
+        if layer.id_field not in table.columns:
+            raise ConfigError(
+                [
+                    f"{file}: map.layers.{index}.id_field: {layer.path} has no attribute "
+                    f"{layer.id_field!r}; set id_field to the attribute holding feature ids"
+                ]
+            )
+        ids |= {str(value) for value in table[layer.id_field]}
     return ids

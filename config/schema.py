@@ -1,4 +1,7 @@
-"""The one validated configuration tree: district, map, cameras, units, routing, services."""
+"""The one validated configuration tree: district, map, cameras, units, routing, services.
+
+Value types and the strict base are in `config.types`; checks across sections in `config.checks`.
+"""
 
 from __future__ import annotations
 
@@ -6,62 +9,22 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from shapely.geometry import Polygon
 
-ANY_AREA = "*"
+from config.types import (
+    ANY_AREA,
+    Clock,
+    ClockEnd,
+    Identifier,
+    LonLat,
+    Names,
+    Strict,
+    check_lon_lat,
+    same_in_both,
+)
 
-
-class Strict(BaseModel):
-    """Base for every config section: unknown keys are errors, values are not coerced silently."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_lon_lat(value: tuple[float, float]) -> tuple[float, float]:
-    lon, lat = value
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ValueError(f"[{lon}, {lat}] is not a WGS-84 [longitude, latitude] pair")
-    return value
-
-
-def _yaml_clock(value):
-    """YAML 1.1 reads an unquoted 17:30 as the base-60 integer 1050; turn it back into "17:30"."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60 + 1:
-        return f"{value // 60:02d}:{value % 60:02d}"
-    return value
-
-
-Clock = Annotated[str, BeforeValidator(_yaml_clock), Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-ClockEnd = Annotated[str, BeforeValidator(_yaml_clock), Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
-
-LonLat = Annotated[
-    tuple[float, float],
-    Field(description="WGS-84 [longitude, latitude] in degrees"),
-]
-Identifier = Annotated[
-    str,
-    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="a stable id"),
-]
-
-
-def _same_in_both(value):
-    """A person's name given as one string reads the same in both languages."""
-    return {"zh": value, "en": value} if isinstance(value, str) else value
-
-
-class Names(Strict):
-    """A display name in the two UI languages."""
-
-    zh: str = Field(min_length=1, description="Chinese name (default UI language)")
-    en: str = Field(min_length=1, description="English name")
+__all__ = ["ANY_AREA", "AppConfig"]
 
 
 class DistrictConfig(Strict):
@@ -74,8 +37,32 @@ class DistrictConfig(Strict):
     )
     center: LonLat = Field(description="map centre [lon, lat]")
     zoom: float = Field(default=14.5, ge=1, le=20, description="initial map zoom")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone: wall clocks, feeds, evidence and working-time deadlines",
+    )
 
-    _center = field_validator("center")(_check_lon_lat)
+    _center = field_validator("center")(check_lon_lat)
+
+    @property
+    def zone(self):
+        """The district's time zone (what wall clocks, feeds and deadlines show)."""
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai"
+            ) from None
+        return value
 
 
 LayerKind = Literal["boundary", "streets", "communities", "grids", "pois", "shelters"]
@@ -142,7 +129,7 @@ class ZoneConfig(Strict):
     polygon: list[tuple[float, float]] = Field(description="[x, y] pixel vertices, at least 3")
     map_anchor: LonLat = Field(description="[lon, lat] the zone's events are placed at")
 
-    _anchor = field_validator("map_anchor")(_check_lon_lat)
+    _anchor = field_validator("map_anchor")(check_lon_lat)
 
     @field_validator("polygon")
     @classmethod
@@ -181,7 +168,7 @@ class CameraConfig(Strict):
         "object stands instead of at the zone's map anchor",
     )
 
-    _position = field_validator("position")(_check_lon_lat)
+    _position = field_validator("position")(check_lon_lat)
 
     @field_validator("homography")
     @classmethod
@@ -213,7 +200,7 @@ class UnitConfig(Strict):
     """One field unit (a person or crew with a phone)."""
 
     id: Identifier
-    name: Annotated[Names, BeforeValidator(_same_in_both)] = Field(
+    name: Annotated[Names, BeforeValidator(same_in_both)] = Field(
         description="display name: {zh, en}, or one string shown in both languages"
     )
     type: Identifier = Field(description="id of a unit type")
@@ -226,7 +213,7 @@ class UnitConfig(Strict):
         description="GPS device identifier (Traccar Client / OsmAnd `id`); default: the unit id",
     )
 
-    _home = field_validator("home")(_check_lon_lat)
+    _home = field_validator("home")(check_lon_lat)
 
     def label(self, lang: str) -> str:
         """The name in one UI language."""
@@ -254,7 +241,6 @@ class DeadlineConfig(Strict):
 class WorkCalendarConfig(Strict):
     """When deadlines run: working days and hours, holidays, make-up working days."""
 
-    timezone: str = Field(default="Asia/Shanghai", description="IANA time zone of the district")
     work_days: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays, Monday = 1")
     day_start: Clock = Field(default="08:30", description="HH:MM, local time")
     day_end: Clock = Field(default="17:30", description="HH:MM, local time")
@@ -262,26 +248,6 @@ class WorkCalendarConfig(Strict):
     extra_workdays: list[dt.date] = Field(
         default_factory=list, description="weekend days worked to make up for a holiday"
     )
-
-    @property
-    def zone(self):
-        """The district's time zone (what wall clocks, feeds and deadlines show)."""
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(self.timezone)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai"
-            ) from None
-        return value
 
     @model_validator(mode="after")
     def _day_order(self) -> WorkCalendarConfig:
@@ -448,183 +414,3 @@ class AppConfig(Strict):
     def layer(self, kind: str) -> LayerConfig | None:
         """The first layer of this kind, if any."""
         return next((layer for layer in self.map.layers if layer.kind == kind), None)
-
-
-class CrossFieldError(ValueError):
-    """A reference between sections is broken; `loc` is the key path it was found at."""
-
-    def __init__(self, loc: tuple, message: str):
-        super().__init__(message)
-        self.loc = loc
-
-
-def _ids(items) -> set[str]:
-    return {item.id for item in items}
-
-
-def _suggest(value: str, known: set[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(value, sorted(known), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"known: {', '.join(sorted(known)) or 'none'}{hint}"
-
-
-def check_unique_ids(cfg: AppConfig) -> None:
-    """No two items of a section share an id (cameras, zones in a camera, units, ...)."""
-    for section in ("categories", "rules", "cameras", "unit_types", "departments", "units"):
-        seen: set[str] = set()
-        for index, item in enumerate(getattr(cfg, section)):
-            if item.id in seen:
-                raise CrossFieldError((section, index, "id"), f"duplicate id {item.id!r}")
-            seen.add(item.id)
-    for c_index, camera in enumerate(cfg.cameras):
-        seen = set()
-        for z_index, zone in enumerate(camera.zones):
-            if zone.id in seen:
-                raise CrossFieldError(
-                    ("cameras", c_index, "zones", z_index, "id"),
-                    f"camera {camera.id!r} has two zones named {zone.id!r}",
-                )
-            seen.add(zone.id)
-
-
-def check_zones_inside_frame(cfg: AppConfig) -> None:
-    """Every zone vertex lies inside its camera's frame."""
-    for c_index, camera in enumerate(cfg.cameras):
-        width, height = camera.frame_size
-        for z_index, zone in enumerate(camera.zones):
-            for v_index, (x, y) in enumerate(zone.polygon):
-                if not (0 <= x <= width and 0 <= y <= height):
-                    raise CrossFieldError(
-                        ("cameras", c_index, "zones", z_index, "polygon", v_index),
-                        f"camera {camera.id!r} zone {zone.id!r}: vertex [{x}, {y}] lies outside "
-                        f"the {width}x{height} frame; draw the zone inside the image",
-                    )
-
-
-def check_rule_categories(cfg: AppConfig) -> None:
-    """Every rule raises events of a known category."""
-    categories = _ids(cfg.categories)
-    for index, rule in enumerate(cfg.rules):
-        if rule.category not in categories:
-            raise CrossFieldError(
-                ("rules", index, "category"),
-                f"rule {rule.id!r} names unknown category {rule.category!r} "
-                f"({_suggest(rule.category, categories)})",
-            )
-
-
-def check_zone_rules(cfg: AppConfig) -> None:
-    """Every camera zone runs a rule that exists."""
-    rules = _ids(cfg.rules)
-    for c_index, camera in enumerate(cfg.cameras):
-        for z_index, zone in enumerate(camera.zones):
-            if zone.rule not in rules:
-                raise CrossFieldError(
-                    ("cameras", c_index, "zones", z_index, "rule"),
-                    f"camera {camera.id!r} zone {zone.id!r} names unknown rule {zone.rule!r} "
-                    f"({_suggest(zone.rule, rules)})",
-                )
-
-
-def check_units(cfg: AppConfig) -> None:
-    """Every unit has a known type and department."""
-    types, departments = _ids(cfg.unit_types), _ids(cfg.departments)
-    for index, unit in enumerate(cfg.units):
-        if unit.type not in types:
-            raise CrossFieldError(
-                ("units", index, "type"),
-                f"unit {unit.id!r} has unknown type {unit.type!r} ({_suggest(unit.type, types)})",
-            )
-        if unit.department not in departments:
-            raise CrossFieldError(
-                ("units", index, "department"),
-                f"unit {unit.id!r} has unknown department {unit.department!r} "
-                f"({_suggest(unit.department, departments)})",
-            )
-
-
-def check_supervisors(cfg: AppConfig) -> None:
-    """A department's supervisor is a configured unit; GPS device ids are unique."""
-    units = _ids(cfg.units)
-    for index, department in enumerate(cfg.departments):
-        if department.supervisor and department.supervisor not in units:
-            raise CrossFieldError(
-                ("departments", index, "supervisor"),
-                f"department {department.id!r} names unknown supervisor unit "
-                f"{department.supervisor!r} ({_suggest(department.supervisor, units)})",
-            )
-    devices: dict[str, str] = {}
-    for index, unit in enumerate(cfg.units):
-        device = unit.device_id or unit.id
-        if device in devices:
-            raise CrossFieldError(
-                ("units", index, "device_id"),
-                f"unit {unit.id!r} uses GPS device id {device!r}, already used by unit "
-                f"{devices[device]!r}; give each unit its own device id",
-            )
-        devices[device] = unit.id
-
-
-def check_routing(cfg: AppConfig) -> None:
-    """Every routing cell names known things, and every category can be routed somewhere."""
-    known = {
-        "category": _ids(cfg.categories),
-        "department": _ids(cfg.departments),
-        "unit_type": _ids(cfg.unit_types),
-    }
-    for index, route in enumerate(cfg.routing):
-        for key, ids in known.items():
-            value = getattr(route, key)
-            if value not in ids:
-                raise CrossFieldError(
-                    ("routing", index, key),
-                    f"routing entry {index} names unknown {key} {value!r} ({_suggest(value, ids)})",
-                )
-    routed = {route.category for route in cfg.routing if route.area == ANY_AREA}
-    for index, category in enumerate(cfg.categories):
-        if category.id not in routed:
-            raise CrossFieldError(
-                ("categories", index, "id"),
-                f"category {category.id!r} has no catch-all routing entry (area '*'); add one so "
-                "every event has a department",
-            )
-
-
-def check_deadlines(cfg: AppConfig) -> None:
-    """Deadlines refer to known categories."""
-    categories = _ids(cfg.categories)
-    for index, deadline in enumerate(cfg.deadlines):
-        if deadline.category not in categories:
-            raise CrossFieldError(
-                ("deadlines", index, "category"),
-                f"deadline names unknown category {deadline.category!r} "
-                f"({_suggest(deadline.category, categories)})",
-            )
-
-
-CROSS_CHECKS = (
-    check_unique_ids,
-    check_zones_inside_frame,
-    check_rule_categories,
-    check_zone_rules,
-    check_units,
-    check_supervisors,
-    check_routing,
-    check_deadlines,
-)
-
-
-def check_references(cfg: AppConfig, area_ids: set[str] | None = None) -> None:
-    """Run every cross-section check; raise CrossFieldError at the first broken reference."""
-    for check in CROSS_CHECKS:
-        check(cfg)
-    if area_ids is not None:
-        for index, route in enumerate(cfg.routing):
-            if route.area != ANY_AREA and route.area not in area_ids:
-                raise CrossFieldError(
-                    ("routing", index, "area"),
-                    f"routing entry {index} names unknown area {route.area!r} "
-                    f"({_suggest(route.area, area_ids)})",
-                )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from config.schema import WorkCalendarConfig
+from config.schema import AppConfig, WorkCalendarConfig
 
 
 def _clock(text: str) -> dt.time:
@@ -15,8 +15,8 @@ def _clock(text: str) -> dt.time:
 class WorkCalendar:
     """Working days and hours in the district's time zone, with holidays and adjusted workdays."""
 
-    def __init__(self, cfg: WorkCalendarConfig):
-        self.zone = cfg.zone
+    def __init__(self, cfg: WorkCalendarConfig, zone: dt.tzinfo):
+        self.zone = zone  # the district's (config: district.timezone)
         self.start, self.end = _clock(cfg.day_start), _clock(cfg.day_end)
         self.work_days = set(cfg.work_days)
         self.holidays = set(cfg.holidays)
@@ -67,3 +67,19 @@ class WorkCalendar:
                     total += finish - begin
             cursor = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), self.zone)
         return total.total_seconds() / 60
+
+
+def stage_deadlines(
+    cfg: AppConfig, calendar: WorkCalendar, category: str, start: dt.datetime
+) -> dict[str, dt.datetime | None]:
+    """Due times per stage (ticket columns) for a category, in working time from `start`;
+    none when the category has no limits."""
+    limits = next((d for d in cfg.deadlines if d.category == category), None)
+    if limits is None:
+        return {"accept_due": None, "arrive_due": None, "resolve_due": None}
+    add = calendar.add_working_minutes
+    return {
+        "accept_due": add(start, limits.accept_min),
+        "arrive_due": add(start, limits.arrive_min),
+        "resolve_due": add(start, limits.resolve_min),
+    }

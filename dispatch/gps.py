@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import redis
-
 from config.schema import GpsFilterConfig
-from streams import keys
+from streams.bus import Bus
+from streams.last_fixes import LastFixes
 
 
 @dataclass(frozen=True)
@@ -40,15 +39,13 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 class FixFilter:
     """Accepts or drops fixes per unit; accepted ones become the unit's new reference."""
 
-    def __init__(self, cfg: GpsFilterConfig, client: redis.Redis, namespace: str = keys.NAMESPACE):
-        self.cfg, self.client = cfg, client
-        self.key = keys.gps_last(namespace)
+    def __init__(self, cfg: GpsFilterConfig, bus: Bus):
+        self.cfg, self.last = cfg, LastFixes(bus)
 
     def filter(self, unit_id: str, fixes: list[RawFix], now: float) -> list[str | None]:
         """Per fix, in time order: None if accepted, else why it was dropped. The last accepted
         fix becomes the unit's reference (one read and at most one write to Redis)."""
-        last = self.client.hget(self.key, unit_id)
-        reference = tuple(float(v) for v in last.split()) if last else None
+        reference = self.last.get(unit_id)
         verdicts = []
         for fix in fixes:
             reason = self._reason(fix, reference, now)
@@ -56,7 +53,7 @@ class FixFilter:
                 reference = (fix.fix_time, fix.lon, fix.lat)
             verdicts.append(reason)
         if reference is not None and any(v is None for v in verdicts):
-            self.client.hset(self.key, unit_id, " ".join(str(v) for v in reference))
+            self.last.set(unit_id, reference)
         return verdicts
 
     def _reason(self, fix: RawFix, reference: tuple | None, now: float) -> str | None:

@@ -1,4 +1,10 @@
-"""The ticket state machine: refusals that explain themselves, and the audit trail."""
+"""The ticket lifecycle: the one writer of ticket states and of the audit trail.
+
+Every move (dispatcher, field units, operators, camera re-check, escalation, Open311) goes
+through `transition`, which checks it against `states.TRANSITIONS`, stamps the stage time and
+appends the audit row in the caller's transaction. `record_filed` and `record_note` write the
+two audit rows that are not moves: a ticket's creation and a report merged into it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,17 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from dispatch.states import CLOSE_REASONS, STATES, allowed_moves
+from dispatch.states import (
+    CLOSE_REASONS,
+    STAMPS,
+    STATES,
+    CloseReason,
+    TicketState,
+    allowed_moves,
+)
 from dispatch.store import AuditRow, TicketRow
+
+S = TicketState
 
 
 class TransitionError(ValueError):
@@ -15,6 +30,7 @@ class TransitionError(ValueError):
 
 
 def _check(ticket: TicketRow, to_status: str, reason: str | None, unit_id: str | None) -> None:
+    to_status = str(to_status)  # a TicketState reads as its plain spelling in messages
     if to_status not in STATES:
         raise TransitionError(
             f"ticket {ticket.id}: unknown state {to_status!r}; states: {', '.join(STATES)}"
@@ -26,18 +42,31 @@ def _check(ticket: TicketRow, to_status: str, reason: str | None, unit_id: str |
             f"ticket {ticket.id} is {ticket.status!r} and cannot become "
             f"{to_status!r}; allowed: {allowed}"
         )
-    if to_status == "closed" and reason not in CLOSE_REASONS:
+    if to_status == S.CLOSED and reason not in CLOSE_REASONS:
         raise TransitionError(
             f"ticket {ticket.id}: closing needs a reason, one of {', '.join(CLOSE_REASONS)}"
         )
-    if to_status == "closed" and ticket.status != "verified" and reason == "done":
+    if to_status == S.CLOSED and ticket.status != S.VERIFIED and reason == CloseReason.DONE:
         raise TransitionError(
             f"ticket {ticket.id}: a fix must be verified before it is closed "
             "as done; close unverified work as duplicate, not_responsible or "
             "no_action_needed"
         )
-    if to_status == "dispatched" and not unit_id:
+    if to_status == S.DISPATCHED and not unit_id:
         raise TransitionError(f"ticket {ticket.id}: dispatching needs a unit")
+
+
+def _audit(session: Session, ticket: TicketRow, actor: str, at, before, after, note) -> AuditRow:
+    entry = AuditRow(
+        ticket_id=ticket.id,
+        at=at,
+        actor=actor,
+        from_status=before,
+        to_status=after,
+        note=note,
+    )
+    session.add(entry)
+    return entry
 
 
 def transition(
@@ -50,26 +79,65 @@ def transition(
     reason: str | None = None,
     unit_id: str | None = None,
 ) -> AuditRow:
-    """Move the ticket within the caller's transaction and append its audit entry."""
+    """Move the ticket within the caller's transaction, stamp the stage time and append the
+    audit entry; TransitionError (nothing changed) for a move the table does not allow."""
     _check(ticket, to_status, reason, unit_id)
-    entry = AuditRow(
-        ticket_id=ticket.id,
-        at=at,
-        actor=actor,
-        from_status=ticket.status,
-        to_status=to_status,
-        note=note if not reason else f"{reason}: {note}".strip(),
-    )
-    if to_status == "dispatched":
+    to_status = TicketState(to_status)
+    text = note if not reason else f"{reason}: {note}".strip()
+    entry = _audit(session, ticket, actor, at, ticket.status, to_status.value, text)
+    if to_status == S.DISPATCHED:
         ticket.unit_id = unit_id
-    if to_status == "returned":
+    elif to_status == S.RETURNED:
         ticket.returned_count = (ticket.returned_count or 0) + 1
-    if to_status == "reopened":
+    elif to_status == S.REOPENED:
         ticket.reopened_count = (ticket.reopened_count or 0) + 1
-    if to_status == "closed":
+        ticket.accepted_at = ticket.arrived_at = ticket.resolved_at = None
+    elif to_status == S.CLOSED:
         ticket.close_reason = reason
-    ticket.status = to_status
+    if to_status in STAMPS:
+        setattr(ticket, STAMPS[to_status], at)
+    if to_status in (S.RESOLVED, S.REOPENED):
+        ticket.clear_since = None  # the camera's "clear for long enough" starts again
+    ticket.status = to_status.value
     ticket.updated_at = at
     ticket.version += 1
-    session.add(entry)
     return entry
+
+
+def record_filed(session: Session, ticket: TicketRow, actor: str, at, note: str) -> AuditRow:
+    """The first audit row of a ticket just created in state `new`."""
+    ticket.status = S.NEW.value
+    return _audit(session, ticket, actor, at, None, S.NEW.value, note)
+
+
+def record_note(session: Session, ticket: TicketRow, actor: str, at, note: str) -> AuditRow:
+    """An audit row that changes no state (a report merged in); the ticket's version moves on."""
+    ticket.version += 1
+    ticket.updated_at = at
+    return _audit(session, ticket, actor, at, ticket.status, ticket.status, note)
+
+
+def verify_and_close(session: Session, ticket: TicketRow, actor: str, at, note: str) -> None:
+    """The fix held (a camera or a person saw it): verified, then closed as done."""
+    transition(session, ticket, S.VERIFIED, actor, at, note)
+    transition(session, ticket, S.CLOSED, "dispatcher", at, "verified fix", reason=CloseReason.DONE)
+
+
+def reopen(
+    session: Session,
+    ticket: TicketRow,
+    actor: str,
+    at: dt.datetime,
+    note: str,
+    deadlines: dict[str, dt.datetime | None],
+) -> None:
+    """The fix failed: reopen with fresh stage deadlines and send it back to the same unit
+    (they know the place and the problem)."""
+    unit = ticket.unit_id
+    transition(session, ticket, S.REOPENED, actor, at, note)
+    for column, due in deadlines.items():
+        setattr(ticket, column, due)
+    if unit:
+        transition(
+            session, ticket, S.DISPATCHED, "dispatcher", at, "back to the same unit", unit_id=unit
+        )

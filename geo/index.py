@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
-from geo.layers import WGS84, DistrictLayers
+from geo.layers import DistrictLayers
+from geo.network import StreetNetwork
+from geo.projection import Projector
 
 
 @dataclass(frozen=True)
@@ -27,22 +28,6 @@ class Candidate:
     unit_id: str
     lon: float
     lat: float
-
-
-class Projector:
-    """WGS-84 <-> the district's metric CRS, for distances in metres."""
-
-    def __init__(self, metric_crs: str):
-        self._forward = Transformer.from_crs(WGS84, metric_crs, always_xy=True)
-
-    def to_metric(self, lon, lat):
-        """Project lon/lat (scalars or arrays) to metric x/y."""
-        return self._forward.transform(lon, lat)
-
-    def distance_m(self, a: tuple[float, float], b: tuple[float, float]) -> float:
-        """Straight-line distance in metres between two [lon, lat] points."""
-        (ax, bx), (ay, by) = self.to_metric([a[0], b[0]], [a[1], b[1]])
-        return float(np.hypot(ax - bx, ay - by))
 
 
 class AreaIndex:
@@ -68,8 +53,6 @@ class DistrictIndex:
         streets = layers.get("streets")
         self.streets = None
         if streets is not None and len(streets):
-            from geo.network import StreetNetwork
-
             self.streets = StreetNetwork(list(streets.geometry), self.projector)
         grid_frame = layers.get("grids")
         self._grid_community: dict[str, str] = {}

@@ -35,11 +35,6 @@ def read_layer(layer: LayerConfig) -> gpd.GeoDataFrame:
     return frame
 
 
-def read_layer_ids(layer: LayerConfig) -> set[str]:
-    """The feature ids in one layer (used to check routing areas at config load)."""
-    return set(read_layer(layer)["id"])
-
-
 @dataclass
 class DistrictLayers:
     """All base layers of a district, keyed by kind."""

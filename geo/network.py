@@ -16,7 +16,7 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.ops import unary_union
 
-from geo.index import Projector
+from geo.projection import Projector
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import numpy as np
 import requests
 
 from config.schema import AppConfig
-from streams import keys
 from streams.bus import Bus
+from streams.rechecks import Rechecks
 from streams.records import ZoneCheck
 
 log = logging.getLogger(__name__)
@@ -189,10 +189,9 @@ class Crews:
 
     def _recheck(self, now: float) -> None:
         """Play the cameras' re-checks of resolved tickets, and the operator's verification."""
-        pending = self.bus.client.hgetall(keys.verify_pending(self.bus.namespace))
-        for zone_key, ticket_id in pending.items():
-            ticket_id = ticket_id.decode()
-            if zone_key.decode().split("/", 1)[0] in self.live_cameras:
+        for pending in Rechecks(self.bus).pending():
+            ticket_id = pending.ticket_id
+            if pending.camera_id in self.live_cameras:
                 continue
             if now < self.checked.get(ticket_id, 0):
                 continue
@@ -200,8 +199,9 @@ class Crews:
             holds = self.verdicts.setdefault(ticket_id, self.rng.random() >= self.fail_rate)
             if not holds:
                 self.verdicts.pop(ticket_id)  # the rework gets a fresh chance
-            camera, zone = zone_key.decode().split("/", 1)
-            self.bus.publish(ZoneCheck(camera_id=camera, zone_id=zone, present=not holds))
+            self.bus.publish(
+                ZoneCheck(camera_id=pending.camera_id, zone_id=pending.zone_id, present=not holds)
+            )
         if self.rng.random() < 0.2:  # now and then the operator works the manual queue
             resolved = self.operator.get(
                 f"{self.api}/api/v1/tickets?status=resolved&limit=50", timeout=5

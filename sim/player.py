@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from config.schema import AppConfig
-from geo.index import Projector
 from geo.layers import DistrictLayers
+from geo.projection import Projector
 from sim.scenario import Scenario, ScenarioEvent
 from streams.bus import Bus
 from streams.records import CameraHealth, Event, UnitPosition

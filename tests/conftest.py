@@ -10,13 +10,13 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from config.loader import DEMO_CONFIG, load_config
+from config.loader import load_config
+from config.paths import DEMO_CONFIG, PROJECT_ROOT
 from dispatch.store import Base, Store
 from streams.bus import Bus, connect
 from streams.embedded import EmbeddedRedis
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +146,8 @@ class ApiStack:
         router = Router(cfg, index)
         self.dispatcher = Dispatcher(cfg, store, bus, router, clock)
         self.desk = self.dispatcher.desk
+        self.warnings = self.dispatcher.warnings
+        self.verifier = self.dispatcher.verifier
         self.stop = threading.Event()
         self.threads = [
             threading.Thread(

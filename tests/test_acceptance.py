@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from config.schema import ANY_AREA
 from dispatch import tokens
 from dispatch.store import EventLinkRow, TicketRow
-from geo.demo_district import HEIGHT_M, WIDTH_M, to_lon_lat
+from sim.district import HEIGHT_M, WIDTH_M, to_lon_lat
 from streams.records import Event, ZoneCheck
 from tests.test_api import Client, place_units, resolve, wait_status
 
@@ -157,14 +157,14 @@ def test_500_mixed_events_and_reports_end_to_end(api_stack, demo_index):
 
     # Escalation fires on time: 30 working minutes after the accept deadline.
     waiting = [t for t in tickets.values() if t.status in ("new", "dispatched")]  # none accepted
-    raised = stack.desk.tick(local(4, 17, 30).timestamp())
+    raised = stack.warnings.tick(local(4, 17, 30).timestamp())
     overdue = {w.ticket_id for w in raised if w.stage == "accept"}
     assert {t.id for t in waiting if t.accept_due <= local(4, 17, 30)} <= overdue
     assert not [w for w in raised if w.level == "escalated"]
 
     # 17:25 (parking) + 30 working minutes is 08:55 on the 12th; 17:30 (bins) + 30 is 09:00.
     def escalated_accepts(moment):
-        raised = stack.desk.tick(moment.timestamp())
+        raised = stack.warnings.tick(moment.timestamp())
         return {w.ticket_id for w in raised if w.stage == "accept" and w.level == "escalated"}
 
     assert escalated_accepts(local(12, 8, 54)) == set()

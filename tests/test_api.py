@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from dispatch import tokens
 from dispatch.store import AuditRow, EventLinkRow, MediaRow, TicketRow, WarningRow
-from geo.demo_district import to_lon_lat
+from sim.district import to_lon_lat
 from streams import keys
+from streams.rechecks import PendingRecheck, Rechecks
 from streams.records import Event, UnitPosition, ZoneCheck, decode
 
 
@@ -159,8 +160,8 @@ def test_unit_sees_accepts_arrives_and_resolves_with_a_photo(api_stack, dispatch
         ("on_site", "resolved", f"unit:{ticket.unit_id}"),
     ]
     # The vision workers learn which zone to re-check from Redis.
-    pending = api_stack.bus.client.hgetall(keys.verify_pending())
-    assert pending == {b"cam-02/bin-1": ticket.id.encode()}
+    pending = Rechecks(api_stack.bus).pending()
+    assert pending == [PendingRecheck("cam-02", "bin-1", ticket.id)]
 
 
 def test_camera_sees_the_zone_clear_long_enough_and_the_ticket_closes(api_stack, dispatched):
@@ -186,9 +187,9 @@ def test_camera_sees_the_zone_clear_long_enough_and_the_ticket_closes(api_stack,
     assert trail == [("verified", "camera:cam-02"), ("closed", "dispatcher")]
     # The dispatcher takes the zone off the cameras' re-check list just after the commit.
     deadline = time.monotonic() + 5
-    while api_stack.bus.client.hgetall(keys.verify_pending()) and time.monotonic() < deadline:
+    while Rechecks(api_stack.bus).pending() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert api_stack.bus.client.hgetall(keys.verify_pending()) == {}
+    assert Rechecks(api_stack.bus).pending() == []
 
 
 def test_problem_still_there_reopens_and_goes_back_to_the_same_unit(api_stack, dispatched):
@@ -216,7 +217,7 @@ def test_a_fresh_camera_event_after_the_fix_reopens_instead_of_a_new_ticket(api_
 
 def test_observation_made_right_after_resolving_is_ignored(api_stack, dispatched):
     ticket, _ = work_to_resolved(api_stack, dispatched)
-    api_stack.desk.on_zone_check(
+    api_stack.verifier.on_zone_check(
         ZoneCheck(camera_id="cam-02", zone_id="bin-1", present=True, observed_at=api_stack.clock())
     )
     assert api_stack.desk.get(ticket.id).status == "resolved"
@@ -287,20 +288,20 @@ def test_overdue_warning_escalates_on_time_and_can_be_acknowledged_and_muted(api
     duty = operator(api_stack)
     assert duty.get("/api/v1/warnings").json() == []
     due = ticket.accept_due.timestamp()
-    api_stack.desk.tick(due - 1)
+    api_stack.warnings.tick(due - 1)
     assert duty.get("/api/v1/warnings").json() == []
-    api_stack.desk.tick(due)
+    api_stack.warnings.tick(due)
     [warning] = duty.get("/api/v1/warnings").json()
     assert (warning["stage"], warning["level"]) == ("accept", "overdue")
     escalate_at = due + api_stack.cfg.dispatch.escalate_after_min * 60  # inside working hours
-    api_stack.desk.tick(escalate_at - 1)
+    api_stack.warnings.tick(escalate_at - 1)
 
     def accept_warnings(query=""):
         listed = duty.get(f"/api/v1/warnings{query}").json()
         return [w for w in listed if w["stage"] == "accept"]
 
     assert accept_warnings()[0]["level"] == "overdue"
-    api_stack.desk.tick(escalate_at)
+    api_stack.warnings.tick(escalate_at)
     [warning] = accept_warnings()
     assert warning["level"] == "escalated" and warning["supervisor_id"] == "sup-san"
     escalated = api_stack.desk.get(ticket.id)
@@ -320,14 +321,14 @@ def test_overdue_warning_escalates_on_time_and_can_be_acknowledged_and_muted(api
     # Accepting clears it for good.
     unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", ticket.unit_id))
     unit.post(f"/api/v1/tickets/{ticket.id}/accept")
-    api_stack.desk.tick(api_stack.clock())
+    api_stack.warnings.tick(api_stack.clock())
     assert accept_warnings() == []
     assert [w["stage"] for w in duty.get("/api/v1/warnings").json()] == ["arrive"]
 
 
 def test_warnings_go_on_the_bus_for_the_cockpit(api_stack, dispatched):
     ticket, _ = dispatched
-    api_stack.desk.tick(ticket.accept_due.timestamp())
+    api_stack.warnings.tick(ticket.accept_due.timestamp())
     raw = api_stack.bus.client.xrange(api_stack.bus.key(keys.ALERTS))
     alerts = [decode(fields) for _, fields in raw]
     assert [(a.ticket_id, a.stage, a.level) for a in alerts] == [(ticket.id, "accept", "overdue")]
@@ -339,15 +340,15 @@ def test_a_restarted_cockpit_rebuilds_the_warnings_from_the_store(api_stack, dis
 
     ticket, _ = dispatched
     due = ticket.accept_due.timestamp()
-    api_stack.desk.tick(due)
-    api_stack.desk.tick(due + api_stack.cfg.dispatch.escalate_after_min * 60)
-    warnings = api_stack.desk.warnings()
+    api_stack.warnings.tick(due)
+    api_stack.warnings.tick(due + api_stack.cfg.dispatch.escalate_after_min * 60)
+    warnings = api_stack.warnings.active()
     [accept] = [w for w in warnings if w.stage == "accept"]
-    api_stack.desk.acknowledge(accept.id, "operator:duty-1")
+    api_stack.warnings.acknowledge(accept.id, "operator:duty-1")
 
     def rebuilt() -> dict:
         live = LiveState(api_stack.cfg, clock=api_stack.clock)
-        for record in api_stack.desk.alert_records():
+        for record in api_stack.warnings.alert_records():
             live.apply(record)
         return {row["id"]: row for row in live.payload("en")["alerts"]["rows"]}
 
@@ -356,7 +357,7 @@ def test_a_restarted_cockpit_rebuilds_the_warnings_from_the_store(api_stack, dis
     row = rows[accept.id]
     assert (row["ticket"], row["level"], row["handled"]) == (ticket.id, "escalated", True)
     assert row["who"] == "seen by operator:duty-1"
-    api_stack.desk.mute(accept.id, "operator:duty-1", 10)
+    api_stack.warnings.mute(accept.id, "operator:duty-1", 10)
     assert accept.id not in rebuilt()  # muted: off the wall until the mute runs out
 
 
@@ -589,7 +590,7 @@ def test_revoked_token_and_wrong_role_are_refused(api_stack):
 
 
 def test_openapi_document_is_published_and_current(api_stack):
-    from tests.conftest import ROOT
+    from config.paths import PROJECT_ROOT
 
     served = requests.get(api_stack.url + "/openapi.json", timeout=10).json()
     paths = served["paths"]
@@ -604,5 +605,5 @@ def test_openapi_document_is_published_and_current(api_stack):
         assert path in paths, path
     import json
 
-    committed = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    committed = json.loads((PROJECT_ROOT / "docs" / "openapi.json").read_text())
     assert committed == served, "docs/openapi.json is stale: run `python -m dispatch.api.openapi`"

@@ -56,7 +56,7 @@ def _call(stack, clients, ticket_id, call, who, assignee):
         return client.post(f"{path}/close", json={"reason": call[6:]}).status_code
     if call.startswith("camera_"):
         stack.clock.advance(90)
-        stack.desk.on_zone_check(
+        stack.verifier.on_zone_check(
             ZoneCheck(
                 camera_id="cam-02",
                 zone_id="bin-1",
@@ -66,7 +66,7 @@ def _call(stack, clients, ticket_id, call, who, assignee):
         )
         return 200
     stack.clock.advance(600)
-    stack.desk.tick()
+    stack.warnings.tick()
     return 200
 
 

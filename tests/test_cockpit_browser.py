@@ -21,11 +21,11 @@ import requests
 
 from cockpit.figures import BACKGROUND, BASE_LAYER
 from config.loader import load_config
+from config.paths import PROJECT_ROOT
+from config.sources import watched_cameras
 from streams.bus import Bus, connect
 from streams.embedded import free_port
 from streams.records import Event, TicketAlert, UnitPosition
-from tests.conftest import ROOT
-from vision.sources import watched_cameras
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -82,8 +82,8 @@ def running_demo(data_dir: Path, *args: str):
     )
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "demo", *args],
-        cwd=ROOT,
+        [sys.executable, str(PROJECT_ROOT / "run.py"), "demo", *args],
+        cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -415,7 +415,7 @@ def test_overdue_warnings_reach_the_wall_and_leave_it_when_cleared(
     assert "level-escalated" in first.get_attribute("class")
     assert view.page.locator("#alert-count").inner_text() == "2"
     # The wall clock shows the district's time (the test browser runs in UTC).
-    zone = ZoneInfo(demo_cfg.dispatch.calendar.timezone)
+    zone = ZoneInfo(demo_cfg.district.timezone)
     before = dt.datetime.now(zone).strftime("%H")
     shown = view.page.locator("#clock").inner_text()
     assert shown[:2] in (before, dt.datetime.now(zone).strftime("%H")), (shown, before)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from config.loader import DEMO_CONFIG, ConfigError, load_config
-from tests.conftest import ROOT
+from config.loader import ConfigError, load_config
+from config.paths import DEMO_CONFIG, PROJECT_ROOT
 
 
 @pytest.fixture
@@ -188,11 +188,11 @@ def test_environment_overrides_services(monkeypatch, tmp_path):
 
 def _check_config(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "check-config", *args],
+        [sys.executable, str(PROJECT_ROOT / "run.py"), "check-config", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
     )
 
 

@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from config.paths import PROJECT_ROOT
 from dispatch.dispatcher import GROUP, Dispatcher
 from dispatch.lifecycle import transition
 from dispatch.routing import Router
 from dispatch.store import AuditRow, EventLinkRow, Store, TicketRow
-from geo.demo_district import to_lon_lat
 from geo.index import DistrictIndex
 from geo.layers import load_layers
+from sim.district import to_lon_lat
 from streams import keys
 from streams.records import Event, TicketChange, UnitPosition, decode
-from tests.conftest import ROOT
 
 NOW = 1_800_000_000.0  # Friday 2027-01-15 08:00 UTC, 16:00 in Shanghai
 
@@ -200,14 +200,14 @@ def _filed(store: Store) -> int:
 def _start_dispatcher(env: dict, name: str) -> subprocess.Popen:
     argv = [
         sys.executable,
-        str(ROOT / "run.py"),
+        str(PROJECT_ROOT / "run.py"),
         "dispatcher",
         "--name",
         name,
         "--claim-idle-ms",
         "1000",
     ]
-    return subprocess.Popen(argv, env=env, cwd=ROOT, stderr=subprocess.PIPE)
+    return subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, stderr=subprocess.PIPE)
 
 
 def _wait(predicate, timeout_s: float, what: str) -> None:

@@ -9,9 +9,10 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from geo.demo_district import to_lon_lat
-from geo.index import Candidate, DistrictIndex, Projector
+from geo.index import Candidate, DistrictIndex
 from geo.layers import LayerError, load_layers, read_layer
+from geo.projection import Projector
+from sim.district import to_lon_lat
 from sim.player import ScenarioPlayer, patrol_route, street_graph
 from sim.scenario import Scenario, load_scenario
 from streams import keys

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from config.paths import PROJECT_ROOT
 
 PACKAGES = ("config", "geo", "streams", "dispatch", "sim", "cockpit", "stack", "vision")
 
@@ -31,11 +31,11 @@ print(len(names))
 def test_importing_every_module_has_no_side_effects(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *PACKAGES],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert int(result.stdout.strip()) >= 25

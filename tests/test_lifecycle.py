@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from config.schema import WorkCalendarConfig
+from config.schema import DistrictConfig, WorkCalendarConfig
 from dispatch.calendar import WorkCalendar
 from dispatch.lifecycle import TransitionError, transition
 from dispatch.states import STATES, TRANSITIONS
@@ -148,7 +148,7 @@ def test_no_sequence_of_requests_reaches_an_illegal_state_or_loses_audit(moves, 
 
 
 def _calendar(**overrides) -> WorkCalendar:
-    return WorkCalendar(WorkCalendarConfig(**overrides))
+    return WorkCalendar(WorkCalendarConfig(**overrides), SHANGHAI)
 
 
 def _local(*args) -> dt.datetime:
@@ -181,7 +181,12 @@ def test_due_times_skip_nights_weekends_and_holidays(start, minutes, due, calend
 
 def test_calendar_config_errors_are_clear():
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
-        WorkCalendarConfig(timezone="Mars/Olympus")
+        DistrictConfig(
+            name={"zh": "测试", "en": "Test"},
+            crs="EPSG:32651",
+            center=(120.17, 30.27),
+            timezone="Mars/Olympus",
+        )
     with pytest.raises(ValueError, match="day_end 08:00 must be after day_start 09:00"):
         WorkCalendarConfig(day_start="09:00", day_end="08:00")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from cockpit.live import LiveState
+from config.paths import PROJECT_ROOT
 from streams.records import CameraHealth, Event, TicketAlert, TicketChange, UnitPosition
-from vision.sources import ROOT
 
 NOW = 1_800_000_000.0
 
 
-VTEST = ROOT.parent / "shared" / "media" / "vtest.avi"
+VTEST = PROJECT_ROOT.parent / "shared" / "media" / "vtest.avi"
 
 
 def _state(demo_cfg) -> LiveState:

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from dispatch import tokens
-from geo.demo_district import to_lon_lat
+from sim.district import to_lon_lat
 from tests.test_api import Client, counts, operator, place_units
 
 STANDARD_REQUEST_FIELDS = {

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
+from streams.leases import Leases
 from vision.capture import FrameSource, Health
-from vision.leases import Leases
 from vision.motion import MotionGate
 from vision.synth.timeline import Script, render_clip
 
@@ -142,10 +142,10 @@ def test_motion_gate_runs_the_detector_on_change_and_periodically():
 
 def test_leases_share_cameras_and_move_them_when_a_worker_dies(bus):
     cams = [f"cam-{i:02d}" for i in range(6)]
-    a = Leases(bus.client, "w-a", cams, ttl_s=2, max_cameras=32, namespace=bus.namespace)
+    a = Leases(bus, "w-a", cams, ttl_s=2, max_cameras=32)
     gained, _ = a.refresh(100.0)
     assert gained == set(cams), "a lone worker takes every camera"
-    b = Leases(bus.client, "w-b", cams, ttl_s=2, max_cameras=32, namespace=bus.namespace)
+    b = Leases(bus, "w-b", cams, ttl_s=2, max_cameras=32)
     b.refresh(100.1)
     a.refresh(100.2)  # a sees two workers and hands half over
     b.refresh(100.3)
@@ -160,5 +160,6 @@ def test_leases_share_cameras_and_move_them_when_a_worker_dies(bus):
     _, handed = b.refresh(103.2)
     gained, _ = a.refresh(103.3)
     assert len(handed) == 3 and gained == handed and not a.held & b.held
+    assert b.is_live("w-b")
     b.release_all()
-    assert bus.client.zscore(f"{bus.namespace}:vision:workers", "w-b") is None
+    assert not b.is_live("w-b") and all(b.holder(c) is None for c in cams)

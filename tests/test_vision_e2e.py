@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from config.paths import PROJECT_ROOT
 from config.schema import CameraConfig, RuleConfig, ZoneConfig
+from streams.rechecks import Rechecks
 from streams.records import CameraHealth, Event, RecordError, ZoneCheck, decode
 from vision.detector import Detector, ModelError
 from vision.synth.timeline import Script, render_clip, zone_polygon
 from vision.train import BUNDLED
 from vision.worker import VisionWorker
 
-ROOT = Path(__file__).resolve().parent.parent
-VTEST = ROOT.parent / "shared" / "media" / "vtest.avi"
+VTEST = PROJECT_ROOT.parent / "shared" / "media" / "vtest.avi"
 WEIGHTS = Path(os.environ.get("SC_TEST_WEIGHTS", BUNDLED))
 GST_PYTHON = "/usr/bin/python3"
 ANCHOR = (120.17, 30.27)
@@ -158,10 +159,10 @@ def test_worker_answers_verification_rechecks(demo_cfg, bus, detector, tmp_path)
         progress=False,
     )
     cfg = config(demo_cfg, camera(str(clip)), tmp_path, recheck_every_s=1)
-    bus.client.hset(
-        f"{bus.namespace}:verify:pending",
-        mapping={"cam-t/z-bin_overflow": "t1", "cam-t/z-illegal_parking": "t2", "cam-9/x": "t3"},
-    )
+    rechecks = Rechecks(bus)
+    rechecks.mark("cam-t", "z-bin_overflow", "t1")
+    rechecks.mark("cam-t", "z-illegal_parking", "t2")
+    rechecks.mark("cam-9", "x", "t3")
     worker = VisionWorker(
         cfg, bus, detector, worker_id="w-check", data_dir=tmp_path / "data", cameras=cfg.cameras
     )
@@ -203,7 +204,7 @@ def test_train_and_eval_name_a_missing_weights_file(tmp_path, command):
     """Ultralytics would try to download an unknown name; the CLI stops with the path instead."""
     missing = tmp_path / "street-old.pt"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *command, str(missing)],
+        [sys.executable, str(PROJECT_ROOT / "run.py"), *command, str(missing)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -247,7 +248,7 @@ def test_rtsp_outage_goes_offline_then_online_and_analysis_resumes(
 
     def serve():
         proc = subprocess.Popen(
-            [GST_PYTHON, str(ROOT / "tests/support/rtsp_server.py"), str(port), str(VTEST)],
+            [GST_PYTHON, str(PROJECT_ROOT / "tests/support/rtsp_server.py"), str(port), str(VTEST)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vision.sources import is_file
+from config.sources import is_file
 
 log = logging.getLogger(__name__)
 

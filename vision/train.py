@@ -8,12 +8,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from vision.sources import ROOT
+from config.paths import PROJECT_ROOT
 from vision.synth.dataset import FINGERPRINT, DatasetSpec, renderer_fingerprint, write_dataset
 
 log = logging.getLogger(__name__)
 DEFAULT_SET = DatasetSpec()
-BUNDLED = ROOT / "vision" / "models" / "street-yolo11n.pt"
+BUNDLED = PROJECT_ROOT / "vision" / "models" / "street-yolo11n.pt"
 ARCH = "yolo11n.yaml"  # the architecture only: nothing is downloaded, training starts from scratch
 
 

@@ -17,17 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from config.schema import AppConfig, CameraConfig
-from streams import keys
+from config.sources import resolve_source, watched_cameras
 from streams.bus import Bus
+from streams.leases import Leases
+from streams.rechecks import Rechecks
 from streams.records import CameraHealth, Event, Record, ZoneCheck
 from vision.capture import FrameSource, Health
 from vision.detections import Detections
 from vision.detector import Detector
 from vision.evidence import annotate, place, save_snapshot
-from vision.leases import Leases
 from vision.motion import MotionGate
 from vision.rules import Finding, ZoneRule, build_rules
-from vision.sources import resolve_source, watched_cameras
 from vision.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -89,13 +89,9 @@ class VisionWorker:
             }
         )
         self.leases = Leases(
-            bus.client,
-            self.worker_id,
-            sorted(self.cameras),
-            self.v.lease_ttl_s,
-            self.v.max_cameras,
-            bus.namespace,
+            bus, self.worker_id, sorted(self.cameras), self.v.lease_ttl_s, self.v.max_cameras
         )
+        self.rechecks = Rechecks(bus)
         self.pipelines: dict[str, CameraPipeline] = {}
         self.next_lease_at = 0.0
         self.next_recheck_at = 0.0
@@ -220,7 +216,7 @@ class VisionWorker:
             p.rules = build_rules(
                 p.camera.zones,
                 self.cfg.rules,
-                self.cfg.dispatch.calendar.timezone,
+                self.cfg.district.timezone,
                 (w / cw, h / ch),
             )
         if p.gate.needs_detection(image, at):
@@ -271,10 +267,9 @@ class VisionWorker:
 
     def _rechecks(self, now: float) -> list[Record]:
         """Answer the dispatcher's verification requests for zones of cameras held here."""
-        pending = self.bus.client.hgetall(keys.verify_pending(self.bus.namespace))
         out: list[Record] = []
-        for key in pending:
-            camera_id, _, zone_id = (key.decode() if isinstance(key, bytes) else key).partition("/")
+        for pending in self.rechecks.pending():
+            camera_id, zone_id = pending.camera_id, pending.zone_id
             p = self.pipelines.get(camera_id)
             rule = next((r for r in p.rules if r.zone.id == zone_id), None) if p else None
             if rule is None or p.last_image is None or not p.health.online:
@@ -305,4 +300,4 @@ class VisionWorker:
 
     def _hms(self, t: float) -> str:
         """A wall-clock time in the district's zone (the server may run in UTC)."""
-        return dt.datetime.fromtimestamp(t, self.cfg.dispatch.calendar.zone).strftime("%H:%M:%S")
+        return dt.datetime.fromtimestamp(t, self.cfg.district.zone).strftime("%H:%M:%S")

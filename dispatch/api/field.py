@@ -17,16 +17,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from cockpit.i18n import LANGS, pick_lang, t
+from config.i18n import LANGS, pick_lang, t
 from dispatch import tokens
-from dispatch.api.app import TOKEN_COOKIE, ApiContext, Ctx, read_photos, ticket_out
-from dispatch.desk import DeskError
+from dispatch.api.deps import TOKEN_COOKIE, ApiContext, Ctx
+from dispatch.api.present import ticket_out
+from dispatch.api.units import read_photos
+from dispatch.errors import DeskError
+from dispatch.states import UNIT_SHOWN
 
 router = APIRouter(prefix="/field", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "sc_lang"
 ACTIONS = ("accept", "arrive", "return")
-SHOWN = ("dispatched", "accepted", "on_site", "reopened", "resolved")  # what a unit sees
+SHOWN = UNIT_SHOWN  # what a unit sees
 POLL_S = 15
 
 
@@ -50,7 +53,7 @@ def page(request: Request, ctx: Ctx):
     """Sign-in form, or the unit's tickets."""
     lang = _lang(request)
     unit = _unit(request, ctx)
-    zone = ctx.cfg.dispatch.calendar.zone
+    zone = ctx.cfg.district.zone
     tickets, digest = [], ""
     if unit:
         rows = ctx.desk.tickets(unit_id=unit, status=SHOWN)

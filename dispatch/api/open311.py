@@ -16,10 +16,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from cockpit.i18n import pick_lang
+from config.i18n import pick_lang
 from dispatch import tokens
-from dispatch.api.app import ApiContext, ApiError, Ctx, media_url
-from dispatch.desk import utc
+from dispatch.api.deps import ApiContext, ApiError, Ctx
+from dispatch.api.present import media_url
+from dispatch.publish import utc
+from dispatch.states import OPEN311_STATUSES, open311_states, open311_status
 from dispatch.store import EventLinkRow, MediaRow, TicketRow
 from streams.records import Event, Reporter
 
@@ -219,7 +221,7 @@ def _request_out(ctx: ApiContext, ticket: TicketRow, media: list[MediaRow], base
         url = base + url
     return {
         "service_request_id": ticket.id,
-        "status": "closed" if ticket.status in ("closed", "verified") else "open",
+        "status": open311_status(ticket.status),
         "status_notes": ticket.status if ticket.close_reason is None else ticket.close_reason,
         "service_name": category.names.zh if category else ticket.service_code,
         "service_code": ticket.service_code,
@@ -266,22 +268,9 @@ def get_requests(
     statuses = None
     if status:
         wanted = {s.strip() for s in status.split(",")}
-        if not wanted <= {"open", "closed"}:
+        if not wanted <= set(OPEN311_STATUSES):
             raise ApiError(400, "status is open, closed, or both comma-separated")
-        statuses = set()
-        if "open" in wanted:
-            statuses |= {
-                "new",
-                "dispatched",
-                "accepted",
-                "on_site",
-                "resolved",
-                "returned",
-                "reopened",
-                "escalated",
-            }
-        if "closed" in wanted:
-            statuses |= {"verified", "closed"}
+        statuses = open311_states(wanted)
     ids = [i.strip() for i in service_request_id.split(",")] if service_request_id else None
     end = _date(end_date, "end_date") or utc(ctx.clock())
     start = _date(start_date, "start_date") or end - dt.timedelta(days=MAX_DAYS)

@@ -19,7 +19,8 @@ import math
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from dispatch.api.app import ApiContext, ApiError, Ctx, ingest
+from dispatch.api.deps import ApiContext, ApiError, Ctx
+from dispatch.api.positions import ingest
 from dispatch.api.schemas import IngestResult
 from dispatch.gps import RawFix
 

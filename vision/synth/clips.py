@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from config.paths import project_path
 from config.schema import AppConfig, CameraConfig
-from vision.sources import project_path
 from vision.synth.scene import Look
 from vision.synth.timeline import Script, render_clip
 

@@ -1,13 +1,13 @@
 """Camera leases in Redis: each camera is analysed by one live worker; a dead worker's cameras
-expire and move to the others, and a new worker takes a fair share."""
+expire and move to the others, and a new worker takes a fair share. This module owns the lease
+keys and the set of live vision workers."""
 
 from __future__ import annotations
 
 import math
 
-import redis
-
 from streams import keys
+from streams.bus import Bus
 
 # Renew or release only a lease this worker still holds.
 _RENEW = (
@@ -24,15 +24,15 @@ class Leases:
 
     def __init__(
         self,
-        client: redis.Redis,
+        bus: Bus,
         worker_id: str,
         cameras: list[str],
         ttl_s: float,
         max_cameras: int,
-        namespace: str = keys.NAMESPACE,
     ):
-        self.r, self.worker_id, self.cameras = client, worker_id, cameras
-        self.ttl_ms, self.max_cameras, self.ns = int(ttl_s * 1000), max_cameras, namespace
+        self.r, self.worker_id, self.cameras = bus.client, worker_id, cameras
+        self.ttl_ms, self.max_cameras, self.ns = int(ttl_s * 1000), max_cameras, bus.namespace
+        client = bus.client
         self.held: set[str] = set()
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
@@ -80,6 +80,15 @@ class Leases:
         """Give a camera back at once."""
         self._release(keys=[keys.camera_lease(camera, self.ns)], args=[self.worker_id])
         self.held.discard(camera)
+
+    def holder(self, camera: str) -> str | None:
+        """The worker holding the camera's lease now, if any."""
+        raw = self.r.get(keys.camera_lease(camera, self.ns))
+        return raw.decode() if raw else None
+
+    def is_live(self, worker_id: str) -> bool:
+        """Whether the worker is in the set of live workers."""
+        return self.r.zscore(keys.vision_workers(self.ns), worker_id) is not None
 
     def release_all(self) -> None:
         """Give every camera back and leave the worker set (clean shutdown)."""

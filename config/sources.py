@@ -5,21 +5,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from config.paths import project_path
 from config.schema import AppConfig, CameraConfig
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def is_file(source: str) -> bool:
     """A local video file rather than a network stream."""
     return "://" not in source
-
-
-def project_path(path: Path | str) -> Path:
-    """A path from config: absolute as it is, else relative to the project root."""
-    path = Path(path)
-    return path if path.is_absolute() else (ROOT / path).resolve()
 
 
 def resolve_source(source: str) -> str:

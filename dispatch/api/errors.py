@@ -1,0 +1,126 @@
+"""Uniform refusals: body limits before anything is read, and one error shape per audience.
+
+Every refusal is a 4xx whose JSON says what is wrong and how to fix it (`{"error": ...}`; the
+Open311 routes answer in GeoReport v2's own error format). Bodies over the configured limits
+are refused before they are read into memory, and nothing is stored for a refused request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dispatch.api.deps import ApiError
+from dispatch.errors import DeskError
+from dispatch.lifecycle import TransitionError
+
+log = logging.getLogger(__name__)
+
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over the limit (413) before anything reads them."""
+
+    def __init__(self, app, max_body: int, max_upload: int):
+        self.app, self.max_body, self.max_upload = app, max_body, max_upload
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        is_upload = headers.get(b"content-type", b"").startswith(b"multipart/")
+        limit = self.max_upload if is_upload else self.max_body
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await self._refuse(scope, send, limit)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await self._refuse(scope, send, limit)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body, sent = b"".join(chunks), False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope, send, limit: int):
+        message = f"request body is larger than {limit // 1024} KB; send less (smaller photo)"
+        response = _error_response(scope["path"], 413, message)
+        await response(scope, None, send)
+
+
+def _error_response(path: str, status: int, message: str) -> JSONResponse:
+    if path.startswith("/open311/"):  # GeoReport v2's error shape
+        return JSONResponse([{"code": status, "description": message}], status_code=status)
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        where = ".".join(loc) or "body"
+        message = error.get("msg", "invalid").removeprefix("Value error, ")
+        if error.get("type") == "missing":
+            message = "is required"
+        elif error.get("type") == "extra_forbidden":
+            message = "is not a known field"
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts) or "the request is not valid"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every refusal in the caller's error shape, never with a traceback."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return _error_response(request.url.path, exc.status, exc.message)
+
+    @app.exception_handler(DeskError)
+    async def _desk_error(request: Request, exc: DeskError):
+        return _error_response(request.url.path, exc.status, str(exc))
+
+    @app.exception_handler(TransitionError)
+    async def _illegal_move(request: Request, exc: TransitionError):
+        return _error_response(request.url.path, 409, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        status = 400 if request.url.path.startswith("/open311/") else 422
+        return _error_response(request.url.path, status, _validation_message(exc))
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError):
+        log.error("database unavailable: %s", exc.orig)
+        return _error_response(
+            request.url.path,
+            503,
+            "the ticket database is busy or unreachable; nothing was changed, try again shortly",
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such endpoint {request.url.path}; see /openapi.json"
+        if exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; see /openapi.json"
+        return _error_response(request.url.path, exc.status_code, message)

@@ -1,0 +1,103 @@
+"""Evidence on tickets: camera snapshots, field photos and reporters' links.
+
+Photos are checked by their first bytes (JPEG or PNG only) before anything is stored, and kept
+under the data dir's `media/` by ticket; the database row names the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.errors import DeskError
+from dispatch.store import MediaRow, Store
+from streams.records import new_id
+
+PHOTO_TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG": ("image/png", ".png")}
+
+
+@dataclass(frozen=True)
+class Photo:
+    """An uploaded picture: its bytes and the name the client gave it."""
+
+    data: bytes
+    filename: str = "photo"
+
+
+def photo_kind(data: bytes) -> tuple[str, str]:
+    """(content type, file suffix) of a JPEG or PNG; DeskError 415 for anything else."""
+    for magic, kind in PHOTO_TYPES.items():
+        if data.startswith(magic):
+            return kind
+    raise DeskError("the photo is not a JPEG or PNG image; take the picture again", 415)
+
+
+def add_media(
+    session: Session,
+    ticket_id: str,
+    kind: str,
+    path: str,
+    actor: str,
+    at: dt.datetime,
+    content_type: str = "image/jpeg",
+    media_id: str | None = None,
+) -> None:
+    """Attach evidence to a ticket: a snapshot or photo (path in the data dir) or a link."""
+    session.add(
+        MediaRow(
+            id=media_id or new_id(),
+            ticket_id=ticket_id,
+            kind=kind,
+            path=path,
+            content_type=content_type,
+            added_at=at,
+            added_by=actor[:64],
+        )
+    )
+
+
+def save_photo(
+    session: Session, data_dir: Path, ticket_id: str, photo: Photo, actor: str, at: dt.datetime
+) -> Path:
+    """Write the photo under the data dir and attach it; return the file (the caller removes it
+    if its transaction fails)."""
+    content_type, suffix = photo_kind(photo.data)
+    media_id = new_id()
+    relative = Path("media") / ticket_id / f"{media_id}{suffix}"
+    path = data_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(photo.data)
+    add_media(session, ticket_id, "photo", str(relative), actor, at, content_type, media_id)
+    return path
+
+
+def media_for(store: Store, ticket_ids: Iterable[str]) -> dict[str, list[MediaRow]]:
+    """Evidence per ticket, oldest first."""
+    ids = list(ticket_ids)
+    found: dict[str, list[MediaRow]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    with store.session() as session:
+        query = select(MediaRow).where(MediaRow.ticket_id.in_(ids)).order_by(MediaRow.added_at)
+        for row in session.scalars(query):
+            found[row.ticket_id].append(row)
+    return found
+
+
+def media_file(store: Store, data_dir: Path, media_id: str) -> tuple[Path, str]:
+    """(file, content type) of a stored photo or snapshot, contained in the data dir;
+    DeskError 404 for an unknown id, a link, or a file that is gone."""
+    with store.session() as session:
+        row = session.get(MediaRow, media_id[:64])
+    if row is None or row.kind == "link":
+        raise DeskError(f"no media {media_id!r}", 404)
+    root = data_dir.resolve()
+    path = (root / row.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise DeskError(f"media {media_id} is missing from the data dir", 404)
+    return path, row.content_type

@@ -1,0 +1,91 @@
+"""One-shot commands: API tokens, detector training and evaluation, rendering the demo clips."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from config.schema import AppConfig
+from stack.context import Context, ServiceError
+
+
+def _weights_file(path: Path | None, flag: str) -> Path | None:
+    """A weights file given on the command line, which must exist (Ultralytics would try to
+    download a missing name)."""
+    if path is not None and not path.is_file():
+        raise ServiceError(f"{flag}: weights file not found: {path} (give an existing .pt file)")
+    return path
+
+
+def train_model(
+    cfg: AppConfig,
+    epochs: int | None,
+    out: Path | None,
+    hours: float | None = None,
+    start: Path | None = None,
+) -> None:
+    """`run.py train`: render the dataset if needed, train, write the weights."""
+    from dataclasses import replace
+
+    from vision.train import BUNDLED, TrainSpec, train
+
+    spec = replace(TrainSpec(), hours=hours, start=_weights_file(start, "--from"))
+    if epochs is not None:
+        spec = replace(spec, epochs=epochs)
+    path = train(cfg.services.data_dir, spec, out or BUNDLED)
+    print(f"weights written to {path}")
+
+
+def evaluate_model(cfg: AppConfig, weights: Path | None) -> None:
+    """`run.py eval`: mAP50 and mAP50-95 per class on the held-out test split."""
+    from vision.train import BUNDLED, evaluate, format_metrics
+
+    weights = _weights_file(weights, "--weights") or BUNDLED
+    print(format_metrics(evaluate(cfg.services.data_dir, weights, cfg.vision.imgsz)))
+
+
+def render_demo_clips(
+    cfg: AppConfig, force: bool = False, processes: int = 2, stop: threading.Event | None = None
+) -> list[Path]:
+    """Render the synthetic clips the config's cameras play (those missing, or all with force)."""
+    from vision.synth.clips import render_missing
+
+    return render_missing(cfg, force=force, processes=processes, stop=stop)
+
+
+def manage_token(cfg: AppConfig, role: str, subject: str, revoke: bool) -> int:
+    """`python run.py token ROLE SUBJECT`: print a new secret (or revoke SUBJECT's tokens)."""
+    from dispatch import tokens
+
+    store = Context(cfg).store
+    if revoke:
+        print(f"revoked {tokens.revoke(store, subject)} token(s) of {subject}")
+        return 0
+    if role == "unit" and cfg.unit(subject) is None:
+        known = ", ".join(u.id for u in cfg.units)
+        print(f"token: unknown unit {subject!r}; units: {known}", file=sys.stderr)
+        return 2
+    print(tokens.issue(store, role, subject))
+    return 0
+
+
+def demo_tokens(cfg: AppConfig) -> Path:
+    """Tokens for every demo unit, an operator and a hotline, kept in the data dir (mode 600)."""
+    from dispatch import tokens
+
+    path = cfg.services.data_dir.resolve() / "demo-tokens.txt"
+    store = Context(cfg).store
+    if path.exists():
+        lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+        if lines and all(len(p) == 3 and tokens.lookup(store, p[2]) for p in lines):
+            return path
+    subjects = [("unit", u.id) for u in cfg.units] + [("operator", "demo"), ("hotline", "demo")]
+    text = "".join(
+        f"{role} {subject} {tokens.issue(store, role, subject)}\n" for role, subject in subjects
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(text)
+    store.dispose()
+    return path

@@ -15,8 +15,11 @@ def serve_cockpit(cfg: AppConfig) -> None:
     """Serve the cockpit (Dash + Socket.IO) until stopped."""
     from werkzeug.serving import run_simple
 
-    from cockpit.app import Pusher, create_app
-    from cockpit.live import BusFeed, LiveState
+    from cockpit.app import create_app
+    from cockpit.feed import BusFeed
+    from cockpit.payload import WallView
+    from cockpit.push import Pusher
+    from cockpit.state import LiveState
     from dispatch.publish import ticket_change
     from dispatch.warnings import Warnings
     from geo.layers import load_layers
@@ -29,7 +32,7 @@ def serve_cockpit(cfg: AppConfig) -> None:
         [ticket_change(row) for row in ctx.store.open_tickets()],
         Warnings(cfg, ctx.store, None).alert_records(),
     )
-    pusher = Pusher(socketio, feed, state)
+    pusher = Pusher(socketio, feed, WallView(cfg, state))
     threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
     host, port = cfg.services.cockpit_host, cfg.services.cockpit_port
     log.info("cockpit on http://%s:%d", host, port)

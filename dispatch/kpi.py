@@ -16,7 +16,10 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
+from dispatch.states import TicketState
 from dispatch.store import Store, TicketRow
+
+S = TicketState
 
 # stage -> (start column, end column, due column)
 STAGES = {
@@ -60,7 +63,35 @@ def compute(
     precise = sum(1 for t in dispatched if not t.returned_count)
     resolved_once = [t for t in tickets if t.resolved_at or t.verified_at or t.reopened_count]
     reopened = sum(1 for t in resolved_once if t.reopened_count)
+    overall, durations = _durations(tickets)
+    return {
+        "tickets": len(tickets),
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "precise_dispatch": {
+            S.DISPATCHED: len(dispatched),
+            "precise": precise,
+            "rate": _rate(precise, len(dispatched)),
+        },
+        "reopen": {
+            S.RESOLVED: len(resolved_once),
+            S.REOPENED: reopened,
+            "rate": _rate(reopened, len(resolved_once)),
+        },
+        "on_time": _on_time(tickets, now),
+        "stage_minutes": {stage: _summary(overall[stage]) for stage in STAGES},
+        "by": {
+            group: {
+                key: {stage: _summary(values[stage]) for stage in STAGES}
+                for key, values in sorted(per_key.items())
+            }
+            for group, per_key in durations.items()
+        },
+    }
 
+
+def _on_time(tickets: list[TicketRow], now: dt.datetime) -> dict[str, dict]:
+    """Per timed stage: reached by the due time, out of those reached or already late."""
     on_time: dict[str, dict] = {}
     for stage, (_, end, due) in STAGES.items():
         if due is None:
@@ -73,10 +104,14 @@ def compute(
             if done_at is not None:
                 counted += 1
                 met += done_at <= due_at
-            elif due_at < now and ticket.status not in ("closed",):
+            elif due_at < now and ticket.status != S.CLOSED:
                 counted += 1  # still not reached and already late
         on_time[stage] = {"counted": counted, "on_time": met, "rate": _rate(met, counted)}
+    return on_time
 
+
+def _durations(tickets: list[TicketRow]) -> tuple[dict, dict]:
+    """Minutes per stage overall, and per group (category, unit, grid) and key."""
     durations: dict[str, dict[str, dict[str, list[float]]]] = {
         group: defaultdict(lambda: defaultdict(list)) for group in GROUPS
     }
@@ -91,28 +126,4 @@ def compute(
             for group, column in GROUPS.items():
                 key = getattr(ticket, column) or "-"
                 durations[group][key][stage].append(minutes)
-
-    return {
-        "tickets": len(tickets),
-        "since": since.isoformat() if since else None,
-        "until": until.isoformat() if until else None,
-        "precise_dispatch": {
-            "dispatched": len(dispatched),
-            "precise": precise,
-            "rate": _rate(precise, len(dispatched)),
-        },
-        "reopen": {
-            "resolved": len(resolved_once),
-            "reopened": reopened,
-            "rate": _rate(reopened, len(resolved_once)),
-        },
-        "on_time": on_time,
-        "stage_minutes": {stage: _summary(overall[stage]) for stage in STAGES},
-        "by": {
-            group: {
-                key: {stage: _summary(values[stage]) for stage in STAGES}
-                for key, values in sorted(per_key.items())
-            }
-            for group, per_key in durations.items()
-        },
-    }
+    return overall, durations

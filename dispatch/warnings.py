@@ -25,10 +25,11 @@ from dispatch.publish import ticket_alert, ticket_change, utc
 from dispatch.states import ESCALATE_FROM, MERGEABLE, STAGE_DONE, TicketState
 from dispatch.store import Store, TicketRow, WarningRow
 from streams.bus import Bus
-from streams.records import TicketAlert
+from streams.records import AlertLevel, TicketAlert
 
 log = logging.getLogger(__name__)
 S = TicketState
+A = AlertLevel
 Changed = list[tuple[WarningRow, str, TicketRow]]  # (warning, level of the news, its ticket)
 
 
@@ -74,10 +75,10 @@ class Warnings:
                 out.append(ticket_alert(warning, warning.level, ticket))
                 if warning.acknowledged_by:
                     out.append(
-                        ticket_alert(warning, "acknowledged", ticket, warning.acknowledged_by)
+                        ticket_alert(warning, A.ACKNOWLEDGED, ticket, warning.acknowledged_by)
                     )
                 if warning.muted_until:
-                    out.append(ticket_alert(warning, "muted", ticket))
+                    out.append(ticket_alert(warning, A.MUTED, ticket))
         return out
 
     # ----- operators -----------------------------------------------------------------------
@@ -89,7 +90,7 @@ class Warnings:
             warning.acknowledged_by, warning.acknowledged_at = actor, utc(self.clock())
             session.commit()
         if self.bus:
-            self.bus.publish(ticket_alert(warning, "acknowledged", ticket, actor))
+            self.bus.publish(ticket_alert(warning, A.ACKNOWLEDGED, ticket, actor))
         return warning
 
     def mute(self, warning_id: int, actor: str, minutes: float) -> WarningRow:
@@ -103,7 +104,7 @@ class Warnings:
             warning.acknowledged_at = warning.acknowledged_at or utc(self.clock())
             session.commit()
         if self.bus:
-            self.bus.publish(ticket_alert(warning, "muted", ticket, actor))
+            self.bus.publish(ticket_alert(warning, A.MUTED, ticket, actor))
         return warning
 
     @staticmethod
@@ -125,7 +126,7 @@ class Warnings:
             self._raise_due(session, at, changed)
             escalate = self.cfg.dispatch.escalate_after_min
             pending = select(WarningRow).where(
-                WarningRow.cleared_at.is_(None), WarningRow.level == "overdue"
+                WarningRow.cleared_at.is_(None), WarningRow.level == A.OVERDUE
             )
             for warning in session.scalars(pending):
                 if self.calendar.add_working_minutes(warning.due_at, escalate) <= at:
@@ -134,7 +135,7 @@ class Warnings:
         if self.bus:
             self.bus.publish_many(ticket_change(t) for t in moved.values())
             self.bus.publish_many(ticket_alert(w, level, t) for w, level, t in changed)
-        return [w for w, level, _ in changed if level in ("overdue", "escalated")]
+        return [w for w, level, _ in changed if level in (A.OVERDUE, A.ESCALATED)]
 
     def _raise_due(self, session: Session, at: dt.datetime, changed: Changed) -> None:
         late = select(TicketRow).where(
@@ -172,21 +173,21 @@ class Warnings:
     @staticmethod
     def _raise(session, ticket, stage, due, at, changed: Changed) -> None:
         warning = WarningRow(
-            ticket_id=ticket.id, stage=stage, level="overdue", due_at=due, raised_at=at
+            ticket_id=ticket.id, stage=stage, level=A.OVERDUE, due_at=due, raised_at=at
         )
         try:
             with session.begin_nested():  # another dispatcher may raise the same one
                 session.add(warning)
         except IntegrityError:
             return
-        changed.append((warning, "overdue", ticket))
+        changed.append((warning, A.OVERDUE, ticket))
         log.info("ticket %s: %s overdue since %s", ticket.id, stage, due.isoformat())
 
     def _escalate(self, session: Session, warning: WarningRow, at, changed: Changed, moved) -> None:
         ticket = session.get(TicketRow, warning.ticket_id, with_for_update=True)
         supervisor = self._supervisors.get(ticket.department_id or "")
-        warning.level, warning.escalated_at, warning.supervisor_id = "escalated", at, supervisor
-        changed.append((warning, "escalated", ticket))
+        warning.level, warning.escalated_at, warning.supervisor_id = A.ESCALATED, at, supervisor
+        changed.append((warning, A.ESCALATED, ticket))
         if warning.stage == "accept" and ticket.status in ESCALATE_FROM:
             note = f"{warning.stage} overdue since {warning.due_at.isoformat(timespec='minutes')}"
             transition(session, ticket, S.ESCALATED, "dispatcher", at, note=note)
@@ -205,4 +206,4 @@ class Warnings:
                 done = ticket.status in STAGE_DONE[warning.stage]
             if done:
                 warning.cleared_at = at
-                changed.append((warning, "cleared", ticket))
+                changed.append((warning, A.CLEARED, ticket))

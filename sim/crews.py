@@ -22,11 +22,13 @@ import numpy as np
 import requests
 
 from config.schema import AppConfig
+from dispatch.states import TicketState
 from streams.bus import Bus
 from streams.rechecks import Rechecks
 from streams.records import ZoneCheck
 
 log = logging.getLogger(__name__)
+S = TicketState
 DRIVE_MPS = 8.0
 POLL_S = 5.0
 
@@ -106,10 +108,10 @@ class Crews:
         if job is None:
             self.here[unit_id] = patrol
             return patrol
-        if job.status == "accepted" and job.start is not None:
+        if job.status == S.ACCEPTED and job.start is not None:
             travelled = (time.time() - job.started_at) * DRIVE_MPS * self.speed
             return self._towards(job.start, (job.lon, job.lat), travelled)
-        if job.status in ("on_site", "resolving"):
+        if job.status in (S.ON_SITE, "resolving"):
             return (job.lon, job.lat)
         return self.here.get(unit_id, patrol)
 
@@ -150,7 +152,7 @@ class Crews:
     def _poll(self) -> None:
         for unit_id, session in self.sessions.items():
             tickets = session.get(f"{self.api}/api/v1/my/tickets", timeout=5).json()
-            live = [t for t in tickets if t["status"] in ("dispatched", "accepted", "on_site")]
+            live = [t for t in tickets if t["status"] in (S.DISPATCHED, S.ACCEPTED, S.ON_SITE)]
             job = self.jobs.get(unit_id)
             if job and job.ticket_id not in {t["id"] for t in live}:
                 self.jobs.pop(unit_id)  # resolved, returned, escalated or closed elsewhere
@@ -168,20 +170,20 @@ class Crews:
     def _act(self, unit_id: str, job: Job, now: float) -> None:
         session = self.sessions[unit_id]
         base = f"{self.api}/api/v1/tickets/{job.ticket_id}"
-        if job.status == "dispatched":
+        if job.status == S.DISPATCHED:
             if session.post(f"{base}/accept", timeout=5).ok:
-                job.status, job.started_at = "accepted", now
+                job.status, job.started_at = S.ACCEPTED, now
                 job.start = self.here.get(unit_id, (job.lon, job.lat))
                 trip = self._distance(job.start, (job.lon, job.lat)) / (DRIVE_MPS * self.speed)
                 job.next_at = now + trip
             else:
                 self.jobs.pop(unit_id)
-        elif job.status == "accepted":
+        elif job.status == S.ACCEPTED:
             if session.post(f"{base}/arrive", timeout=5).ok:
-                job.status, job.next_at = "on_site", self._later(20, 45)
+                job.status, job.next_at = S.ON_SITE, self._later(20, 45)
             else:
                 self.jobs.pop(unit_id)
-        elif job.status == "on_site":
+        elif job.status == S.ON_SITE:
             files = [("photo", ("fix.jpg", photo_jpeg(self.rng), "image/jpeg"))]
             session.post(f"{base}/resolve", files=files, data={"note": "已处置"}, timeout=10)
             self.here[unit_id] = (job.lon, job.lat)

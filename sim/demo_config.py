@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from config.paths import PROJECT_ROOT
+from sim.demo_scenario import scenario_dict
 from sim.district import (
     COLS,
     HEIGHT_M,
@@ -190,12 +191,87 @@ def _routing() -> list[dict]:
     return routes
 
 
+def _names(zh: str, en: str) -> dict:
+    return {"zh": zh, "en": en}
+
+
+CATEGORIES = [
+    {"id": "illegal_parking", "names": _names("违章停车", "Illegal parking")},
+    {"id": "bin_overflow", "names": _names("垃圾满溢", "Overflowing bin")},
+    {"id": "dirty_road", "names": _names("道路脏污", "Dirty road")},
+    {
+        "id": "facility_damage",
+        "names": _names("设施损坏", "Damaged facility"),
+        "auto_dispatch": False,
+    },
+]
+
+RULES = [
+    {
+        "id": "no-parking",
+        "kind": "illegal_parking",
+        "category": "illegal_parking",
+        "classes": ["car", "van", "truck"],
+        "dwell_s": 120,
+        "exit_grace_s": 5,
+        "cooldown_s": 900,
+        "active_hours": {"start": "07:00", "end": "22:00"},
+    },
+    {
+        "id": "bin-overflow",
+        "kind": "bin_overflow",
+        "category": "bin_overflow",
+        "classes": ["bin_overflow"],
+        "dwell_s": 60,
+        "cooldown_s": 1800,
+    },
+    {
+        "id": "dirty-road",
+        "kind": "dirty_road",
+        "category": "dirty_road",
+        "classes": ["litter"],
+        "dwell_s": 60,
+        "threshold": 3,
+        "cooldown_s": 1800,
+    },
+]
+
+DEADLINES = [
+    {"category": "illegal_parking", "accept_min": 5, "arrive_min": 15, "resolve_min": 30},
+    {"category": "bin_overflow", "accept_min": 10, "arrive_min": 30, "resolve_min": 60},
+    {"category": "dirty_road", "accept_min": 10, "arrive_min": 30, "resolve_min": 90},
+    {
+        "category": "facility_damage",
+        "accept_min": 30,
+        "arrive_min": 120,
+        "resolve_min": 480,
+    },
+]
+
+DISPATCH = {
+    "merge_radius_m": 250,
+    "calendar": {
+        "work_days": [1, 2, 3, 4, 5],
+        "day_start": "08:30",
+        "day_end": "17:30",
+        "holidays": [
+            "2027-01-01",
+            "2027-02-05",
+            "2027-02-08",
+            "2027-02-09",
+            "2027-02-10",
+            "2027-02-11",
+        ],
+        "extra_workdays": ["2027-02-20"],
+    },
+}
+
+
 def config_dict(rng: random.Random) -> dict:
     """The demo district's config, as it is written to district.yaml."""
-    names = lambda zh, en: {"zh": zh, "en": en}  # noqa: E731
     return {
         "district": {
-            "name": names("清河街道", "Qinghe Street"),
+            "name": _names("清河街道", "Qinghe Street"),
             "crs": "EPSG:32651",
             "center": to_lon_lat(WIDTH_M / 2, HEIGHT_M / 2),
             "zoom": 15.2,
@@ -207,82 +283,19 @@ def config_dict(rng: random.Random) -> dict:
                 for kind in ("boundary", "communities", "grids", "streets", "pois", "shelters")
             ]
         },
-        "categories": [
-            {"id": "illegal_parking", "names": names("违章停车", "Illegal parking")},
-            {"id": "bin_overflow", "names": names("垃圾满溢", "Overflowing bin")},
-            {"id": "dirty_road", "names": names("道路脏污", "Dirty road")},
-            {
-                "id": "facility_damage",
-                "names": names("设施损坏", "Damaged facility"),
-                "auto_dispatch": False,
-            },
-        ],
-        "rules": [
-            {
-                "id": "no-parking",
-                "kind": "illegal_parking",
-                "category": "illegal_parking",
-                "classes": ["car", "van", "truck"],
-                "dwell_s": 120,
-                "exit_grace_s": 5,
-                "cooldown_s": 900,
-                "active_hours": {"start": "07:00", "end": "22:00"},
-            },
-            {
-                "id": "bin-overflow",
-                "kind": "bin_overflow",
-                "category": "bin_overflow",
-                "classes": ["bin_overflow"],
-                "dwell_s": 60,
-                "cooldown_s": 1800,
-            },
-            {
-                "id": "dirty-road",
-                "kind": "dirty_road",
-                "category": "dirty_road",
-                "classes": ["litter"],
-                "dwell_s": 60,
-                "threshold": 3,
-                "cooldown_s": 1800,
-            },
-        ],
+        "categories": CATEGORIES,
+        "rules": RULES,
         "cameras": [_camera(*spec) for spec in CAMERAS] + [REAL_CAMERA],
         "unit_types": [
-            {"id": i, "names": names(zh, en), "workload_cap": cap} for i, zh, en, cap in UNIT_TYPES
+            {"id": i, "names": _names(zh, en), "workload_cap": cap} for i, zh, en, cap in UNIT_TYPES
         ],
         "departments": [
-            {"id": i, "names": names(zh, en), "supervisor": sup} for i, zh, en, sup in DEPARTMENTS
+            {"id": i, "names": _names(zh, en), "supervisor": sup} for i, zh, en, sup in DEPARTMENTS
         ],
         "units": _units(rng),
         "routing": _routing(),
-        "deadlines": [
-            {"category": "illegal_parking", "accept_min": 5, "arrive_min": 15, "resolve_min": 30},
-            {"category": "bin_overflow", "accept_min": 10, "arrive_min": 30, "resolve_min": 60},
-            {"category": "dirty_road", "accept_min": 10, "arrive_min": 30, "resolve_min": 90},
-            {
-                "category": "facility_damage",
-                "accept_min": 30,
-                "arrive_min": 120,
-                "resolve_min": 480,
-            },
-        ],
-        "dispatch": {
-            "merge_radius_m": 250,
-            "calendar": {
-                "work_days": [1, 2, 3, 4, 5],
-                "day_start": "08:30",
-                "day_end": "17:30",
-                "holidays": [
-                    "2027-01-01",
-                    "2027-02-05",
-                    "2027-02-08",
-                    "2027-02-09",
-                    "2027-02-10",
-                    "2027-02-11",
-                ],
-                "extra_workdays": ["2027-02-20"],
-            },
-        },
+        "deadlines": DEADLINES,
+        "dispatch": DISPATCH,
         "services": {"data_dir": "data", "cockpit_host": "127.0.0.1", "cockpit_port": 8050},
         "sim": {"enabled": True, "scenario": "scenario.yaml", "speed": 1.0, "loop": True},
     }
@@ -320,101 +333,6 @@ def _camera(cid, zh, en, x, y, direction, zones) -> dict:
                 "map_anchor": to_lon_lat(x + dx, y + dy),
             }
             for zid, rule, poly, (dx, dy) in zones
-        ],
-    }
-
-
-def scenario_dict() -> dict:
-    """A ten-minute demo timeline: camera findings (played only when no vision worker watches
-    the camera), reports by people, patrolling units."""
-    events = [
-        (
-            6,
-            "illegal_parking",
-            {
-                "position": to_lon_lat(1500, 1010),
-                "source": "citizen",
-                "description": "小区门口车辆堵住消防通道 / car blocking a fire lane",
-            },
-        ),
-        (
-            12,
-            "bin_overflow",
-            {
-                "position": to_lon_lat(310, 480),
-                "source": "hotline",
-                "description": "菜场门口垃圾桶满溢 / bins overflowing at the market",
-            },
-        ),
-        (3, "bin_overflow", {"camera": "cam-02", "zone": "bin-1"}),
-        (9, "illegal_parking", {"camera": "cam-01", "zone": "noparking-1"}),
-        (15, "dirty_road", {"camera": "cam-03", "zone": "road-1"}),
-        (
-            24,
-            "facility_damage",
-            {
-                "position": to_lon_lat(1950, 760),
-                "source": "hotline",
-                "description": "人行道井盖松动 / loose manhole cover",
-            },
-        ),
-        (33, "illegal_parking", {"camera": "cam-06", "zone": "noparking-1"}),
-        (45, "bin_overflow", {"camera": "cam-07", "zone": "bin-1"}),
-        (58, "dirty_road", {"camera": "cam-05", "zone": "road-1"}),
-        (
-            75,
-            "facility_damage",
-            {
-                "position": to_lon_lat(420, 1130),
-                "source": "hotline",
-                "description": "路灯不亮 / street light out",
-            },
-        ),
-        (95, "illegal_parking", {"camera": "cam-04", "zone": "noparking-1"}),
-        (120, "bin_overflow", {"camera": "cam-04", "zone": "bin-1"}),
-        (
-            160,
-            "dirty_road",
-            {
-                "position": to_lon_lat(1320, 300),
-                "source": "patrol",
-                "description": "施工渣土洒落 / spilled construction debris",
-            },
-        ),
-        (210, "illegal_parking", {"camera": "cam-01", "zone": "noparking-1"}),
-        (
-            260,
-            "facility_damage",
-            {
-                "position": to_lon_lat(2280, 1180),
-                "source": "hotline",
-                "description": "护栏倒伏 / fallen guard rail",
-            },
-        ),
-        (320, "bin_overflow", {"camera": "cam-02", "zone": "bin-1"}),
-        (400, "dirty_road", {"camera": "cam-03", "zone": "road-1"}),
-        (480, "illegal_parking", {"camera": "cam-06", "zone": "noparking-1"}),
-    ]
-    return {
-        "duration_s": 600,
-        "position_interval_s": 2,
-        "patrol": {"sanitation": 1.2, "citymgmt": 4.0, "gridworker": 1.4},
-        "seed": 7,
-        "events": [{"at_s": at, "category": cat, **where} for at, cat, where in events],
-        "outages": [{"camera": "cam-05", "from_s": 40, "to_s": 160}],
-        "tracks": [
-            {
-                "unit": "cmg-01",
-                "speed_mps": 6.0,
-                "waypoints": [
-                    to_lon_lat(600, 0),
-                    to_lon_lat(600, 500),
-                    to_lon_lat(1800, 500),
-                    to_lon_lat(1800, 1500),
-                    to_lon_lat(600, 1500),
-                    to_lon_lat(600, 0),
-                ],
-            },
         ],
     }
 

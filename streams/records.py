@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from enum import StrEnum
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -136,6 +137,16 @@ class ZoneCheck(Record):
     snapshot: str | None = Field(default=None, description="snapshot path under the data dir")
 
 
+class AlertLevel(StrEnum):
+    """The news a warning record carries (a warning's level is overdue or escalated)."""
+
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"  # the supervisor must act (not the ticket state of the same name)
+    CLEARED = "cleared"
+    ACKNOWLEDGED = "acknowledged"
+    MUTED = "muted"
+
+
 class TicketAlert(Record):
     """A ticket's stage went overdue, was escalated, or needs a person to verify it."""
 
@@ -144,7 +155,7 @@ class TicketAlert(Record):
     warning_id: int
     ticket_id: str
     stage: Literal["accept", "arrive", "resolve", "verify"]
-    level: Literal["overdue", "escalated", "cleared", "acknowledged", "muted"]
+    level: AlertLevel
     due_at: float
     raised_at: float
     category: str

@@ -18,6 +18,7 @@ from sim.district import to_lon_lat
 from streams import keys
 from streams.rechecks import PendingRecheck, Rechecks
 from streams.records import Event, UnitPosition, ZoneCheck, decode
+from tests.support.wall import Wall
 
 
 def jpeg(width: int = 64, height: int = 48) -> bytes:
@@ -336,8 +337,6 @@ def test_warnings_go_on_the_bus_for_the_cockpit(api_stack, dispatched):
 
 def test_a_restarted_cockpit_rebuilds_the_warnings_from_the_store(api_stack, dispatched):
     """The alerts stream is trimmed: the store's open warnings are what the wall starts from."""
-    from cockpit.live import LiveState
-
     ticket, _ = dispatched
     due = ticket.accept_due.timestamp()
     api_stack.warnings.tick(due)
@@ -347,7 +346,7 @@ def test_a_restarted_cockpit_rebuilds_the_warnings_from_the_store(api_stack, dis
     api_stack.warnings.acknowledge(accept.id, "operator:duty-1")
 
     def rebuilt() -> dict:
-        live = LiveState(api_stack.cfg, clock=api_stack.clock)
+        live = Wall(api_stack.cfg, clock=api_stack.clock)
         for record in api_stack.warnings.alert_records():
             live.apply(record)
         return {row["id"]: row for row in live.payload("en")["alerts"]["rows"]}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cockpit.live import LiveState
 from config.paths import PROJECT_ROOT
 from streams.records import CameraHealth, Event, TicketAlert, TicketChange, UnitPosition
+from tests.support.wall import Wall
 
 NOW = 1_800_000_000.0
 
@@ -12,8 +12,8 @@ NOW = 1_800_000_000.0
 VTEST = PROJECT_ROOT.parent / "shared" / "media" / "vtest.avi"
 
 
-def _state(demo_cfg) -> LiveState:
-    return LiveState(demo_cfg, clock=lambda: NOW)
+def _state(demo_cfg) -> Wall:
+    return Wall(demo_cfg, clock=lambda: NOW)
 
 
 def _ticket(version: int = 1, status: str = "dispatched", reports: int = 1) -> TicketChange:
@@ -48,10 +48,10 @@ def test_feed_shows_category_status_grid_unit_and_merged_reports(demo_cfg):
 def test_old_or_repeated_ticket_versions_change_nothing(demo_cfg):
     state = _state(demo_cfg)
     state.apply(_ticket(version=2, status="accepted"))
-    version = state.version
+    version = state.state.version
     state.apply(_ticket(version=1, status="dispatched"))  # late redelivery of an older change
     state.apply(_ticket(version=2, status="accepted"))  # duplicate delivery
-    assert state.version == version
+    assert state.state.version == version
     assert state.payload("en")["feed"][0]["status_label"] == "Accepted"
 
 
@@ -140,7 +140,7 @@ def test_overdue_warnings_show_escalated_first_with_minutes_late_and_who_acts(de
 
 def test_acknowledged_warnings_sink_muted_ones_hide_until_due_and_cleared_ones_go(demo_cfg):
     clock = {"now": NOW}
-    state = LiveState(demo_cfg, clock=lambda: clock["now"])
+    state = Wall(demo_cfg, clock=lambda: clock["now"])
     state.apply(_alert(1, "overdue", late_s=900))
     state.apply(_alert(2, "overdue", late_s=60))
     state.apply(_alert(1, "acknowledged", late_s=900, actor="op-wang"))

@@ -11,8 +11,8 @@ from vision.synth.dataset import (
     render_sample,
     yolo_lines,
 )
-from vision.synth.scene import CLASSES, FRAME_H, FRAME_W
 from vision.synth.timeline import zone_polygon
+from vision.synth.world import CLASSES, FRAME_H, FRAME_W
 from vision.train import ensure_dataset
 
 

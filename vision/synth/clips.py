@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from config.paths import project_path
 from config.schema import AppConfig, CameraConfig
-from vision.synth.scene import Look
 from vision.synth.timeline import Script, render_clip
+from vision.synth.world import Look
 
 log = logging.getLogger(__name__)
 CLIP_DIR = "vision/synth/clips/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.synth.scene import Street, Thing, View
+from vision.synth.world import Street, Thing, View
 
 VEHICLE_COLORS = (
     (235, 235, 235),

@@ -12,16 +12,8 @@ import numpy as np
 from tqdm import tqdm
 
 from vision.synth.compose import random_moment
-from vision.synth.scene import (
-    CLASS_ID,
-    CLASSES,
-    Label,
-    draw_street,
-    lamps,
-    look_for,
-    render,
-    street_for,
-)
+from vision.synth.scene import draw_street, lamps, render
+from vision.synth.world import CLASS_ID, CLASSES, Label, look_for, street_for
 
 log = logging.getLogger(__name__)
 FINGERPRINT = "renderer.sha256"

@@ -14,17 +14,8 @@ import numpy as np
 from tqdm import tqdm
 
 from vision.synth.compose import BIN_COLORS, bin_thing, litter, person, vehicle
-from vision.synth.scene import (
-    FRAME_H,
-    FRAME_W,
-    Look,
-    Street,
-    Thing,
-    View,
-    draw_street,
-    lamps,
-    render,
-)
+from vision.synth.scene import draw_street, lamps, render
+from vision.synth.world import FRAME_H, FRAME_W, Look, Street, Thing, View
 
 log = logging.getLogger(__name__)
 

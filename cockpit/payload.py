@@ -1,43 +1,33 @@
-"""Live state of the district, fed from the bus, rendered into per-language push payloads."""
+"""What the wall screen shows: the live state rendered into one push payload per language.
+
+Plain data for the browser (column arrays for the map traces, rows for the feed and the warnings,
+KPI figures); the client-side callback turns it into the page.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from cockpit.figures import trace_index, view_settings
+from cockpit.state import LiveState
 from config.i18n import t
 from config.schema import AppConfig
 from config.sources import watched_cameras
-from dispatch.states import OPEN_STATES
-from streams import keys
-from streams.bus import Bus
-from streams.records import (
-    CameraHealth,
-    Event,
-    Record,
-    RecordError,
-    TicketAlert,
-    TicketChange,
-    UnitPosition,
-)
-from streams.records import decode as decode_record
+from dispatch.states import TicketState
+from streams.records import AlertLevel, TicketChange
 
-log = logging.getLogger(__name__)
-OPEN = set(OPEN_STATES)
+S = TicketState
+A = AlertLevel
 # Warm colours for work (units are cool colours on the map, so the two never read alike).
 STATUS_COLORS = {
-    "new": "#ffb020",
-    "dispatched": "#ff8c42",
-    "accepted": "#ffd666",
-    "on_site": "#ffe58f",
-    "reopened": "#ff4d4f",
-    "escalated": "#ff4d4f",
+    S.NEW: "#ffb020",
+    S.DISPATCHED: "#ff8c42",
+    S.ACCEPTED: "#ffd666",
+    S.ON_SITE: "#ffe58f",
+    S.REOPENED: "#ff4d4f",
+    S.ESCALATED: "#ff4d4f",
 }
 # Cameras: white when online, red when offline, grey when unknown (units use the greens).
 HEALTH_COLORS = {True: "#f5f7fa", False: "#ff4d4f", None: "#6b7a90"}
@@ -47,20 +37,11 @@ FEED_LENGTH = 8
 ALERT_LENGTH = 4  # the panel shows the most pressing warnings; the count says how many in all
 
 
-class LiveState:
-    """What the wall screen shows right now; thread-safe; `version` grows on every change."""
+class WallView:
+    """Renders a LiveState for the browsers, as of the clock's now."""
 
-    def __init__(self, cfg: AppConfig, clock: Callable[[], float] = time.time):
-        self.cfg, self.clock = cfg, clock
-        self.units: dict[str, UnitPosition] = {}
-        self.events: deque[Event] = deque(maxlen=500)
-        self.tickets: dict[str, TicketChange] = {}  # open tickets only
-        self._ticket_versions: dict[str, int] = {}
-        self.health: dict[str, CameraHealth] = {}
-        self.alerts: dict[int, ActiveAlert] = {}  # raised and not yet cleared, by warning id
-        self._cleared: set[int] = set()  # a warning id, once cleared, never comes back
-        self.version = 0
-        self._lock = threading.Lock()
+    def __init__(self, cfg: AppConfig, state: LiveState, clock: Callable[[], float] = time.time):
+        self.cfg, self.state, self.clock = cfg, state, clock
         self._unit_cfg = {u.id: u for u in cfg.units}
         # "Units online" counts the units tickets are routed to (not duty supervisors).
         routed = {route.unit_type for route in cfg.routing}
@@ -70,70 +51,12 @@ class LiveState:
         self._view = view_settings(cfg)
         self._zone = cfg.district.zone  # feed times in district time
 
-    def apply(self, record: Record) -> None:
-        """Fold one bus record into the state; old or repeated records change nothing."""
-        with self._lock:
-            if self._apply(record):
-                self.version += 1
-
-    def _apply(self, record: Record) -> bool:
-        if isinstance(record, UnitPosition):
-            old = self.units.get(record.unit_id)
-            if record.unit_id not in self._unit_cfg or (old and old.fix_time >= record.fix_time):
-                return False
-            self.units[record.unit_id] = record
-        elif isinstance(record, TicketChange):
-            # Versions of closed tickets are kept too, so a late redelivery of an older change
-            # cannot bring a closed ticket back onto the wall.
-            if self._ticket_versions.get(record.ticket_id, 0) >= record.version:
-                return False
-            self._ticket_versions[record.ticket_id] = record.version
-            if record.status in OPEN:
-                self.tickets[record.ticket_id] = record
-            else:
-                self.tickets.pop(record.ticket_id, None)
-                for warning_id in [
-                    w for w, a in self.alerts.items() if a.record.ticket_id == record.ticket_id
-                ]:
-                    del self.alerts[warning_id]  # a closed ticket has nothing left to warn about
-                    self._cleared.add(warning_id)
-        elif isinstance(record, Event):
-            if any(e.event_id == record.event_id for e in self.events):
-                return False
-            self.events.append(record)
-        elif isinstance(record, CameraHealth):
-            self.health[record.camera_id] = record
-        elif isinstance(record, TicketAlert):
-            return self._apply_alert(record)
-        return True
-
-    def _apply_alert(self, alert: TicketAlert) -> bool:
-        """Raised and escalated warnings stay until cleared; acknowledging marks one handled,
-        muting hides it until its time is up."""
-        if alert.warning_id in self._cleared:
-            return False
-        known = self.alerts.get(alert.warning_id)
-        if alert.level == "cleared":
-            self._cleared.add(alert.warning_id)
-            return self.alerts.pop(alert.warning_id, None) is not None
-        if alert.level in ("overdue", "escalated"):
-            if known and (alert.level, known.record.level) != ("escalated", "overdue"):
-                return False  # a repeat, or an overdue arriving after its escalation
-            self.alerts[alert.warning_id] = ActiveAlert(alert)  # escalation is news: unseen again
-        elif known is None:
-            return False  # an operator's action on a warning already cleared
-        elif alert.level == "acknowledged":
-            known.handled_by = alert.actor or "?"
-        elif alert.level == "muted":
-            known.muted_until = alert.muted_until
-        return True
-
     def payload(self, lang: str) -> dict:
         """Everything the browser needs to redraw the live parts, in one language."""
-        with self._lock:
+        with self.state.lock:
             now = self.clock()
             return {
-                "version": self.version,
+                "version": self.state.version,
                 "traces": self._trace,
                 "view": self._view,
                 "cameras": self._cameras(lang),
@@ -154,7 +77,7 @@ class LiveState:
     def _cameras(self, lang: str) -> dict:
         rows = []
         for camera in self._watched:
-            health = self.health.get(camera.id)
+            health = self.state.health.get(camera.id)
             online = health.online if health else None
             rows.append(
                 (
@@ -168,7 +91,7 @@ class LiveState:
 
     def _units(self, lang: str) -> dict:
         by_type: dict[str, list] = {f"units:{ut.id}": [] for ut in self.cfg.unit_types}
-        for unit_id, fix in sorted(self.units.items()):
+        for unit_id, fix in sorted(self.state.units.items()):
             unit = self._unit_cfg[unit_id]
             label = f"{unit.label(lang)} · {getattr(self.cfg.unit_type(unit.type).names, lang)}"
             by_type[f"units:{unit.type}"].append(((fix.lon, fix.lat), None, label, unit_id))
@@ -176,7 +99,7 @@ class LiveState:
 
     def _tickets(self, lang: str) -> dict:
         rows = []
-        for ticket in sorted(self.tickets.values(), key=lambda x: x.changed_at):
+        for ticket in sorted(self.state.tickets.values(), key=lambda x: x.changed_at):
             category = getattr(self.cfg.category(ticket.category).names, lang)
             label = f"{category} · {t('status.' + ticket.status, lang)}"
             if ticket.unit_id:
@@ -192,25 +115,26 @@ class LiveState:
         return _columns(rows)
 
     def _events(self, now: float) -> dict:
-        recent = [e for e in self.events if now - e.detected_at <= RECENT_EVENT_S]
+        recent = [e for e in self.state.events if now - e.detected_at <= RECENT_EVENT_S]
         return _columns([((e.lon, e.lat), None, e.category, e.event_id) for e in recent])
 
     def _kpis(self, now: float) -> dict:
         stale = self.cfg.services.position_stale_s
         online = sum(
             1
-            for unit_id, fix in self.units.items()
+            for unit_id, fix in self.state.units.items()
             if unit_id in self._field_units and now - fix.fix_time <= stale
         )
+        cameras_online = sum(1 for h in self.state.health.values() if h.online)
         return {
-            "open": len(self.tickets),
-            "events": sum(1 for e in self.events if now - e.detected_at <= 3600),
+            "open": len(self.state.tickets),
+            "events": sum(1 for e in self.state.events if now - e.detected_at <= 3600),
             "units": f"{online}/{len(self._field_units)}",
-            "cameras": f"{sum(1 for h in self.health.values() if h.online)}/{len(self._watched)}",
+            "cameras": f"{cameras_online}/{len(self._watched)}",
         }
 
     def _feed(self, lang: str) -> list[dict]:
-        newest = sorted(self.tickets.values(), key=lambda x: x.changed_at, reverse=True)
+        newest = sorted(self.state.tickets.values(), key=lambda x: x.changed_at, reverse=True)
         snapshots = self._snapshots()
         return [
             {
@@ -240,10 +164,10 @@ class LiveState:
         """Warnings not muted: unseen before seen by an operator, escalated before overdue,
         longest overdue first."""
         shown = sorted(
-            (a for a in self.alerts.values() if not a.muted_until or a.muted_until <= now),
+            (a for a in self.state.alerts.values() if not a.muted_until or a.muted_until <= now),
             key=lambda a: (
                 a.handled_by is not None,
-                a.record.level != "escalated",
+                a.record.level != A.ESCALATED,
                 a.record.due_at,
             ),
         )
@@ -277,7 +201,7 @@ class LiveState:
     def _snapshots(self) -> dict:
         """Snapshot paths of the recent events, by event id and by (camera, category)."""
         out: dict = {}
-        for e in self.events:  # oldest first, so the newest per camera and category wins
+        for e in self.state.events:  # oldest first, so the newest per camera and category wins
             if e.snapshot:
                 out[e.event_id] = e.snapshot
                 if e.camera_id:
@@ -299,15 +223,6 @@ class LiveState:
         return f"{t('hover.grid', lang)} {grid_id}" if grid_id else "—"
 
 
-@dataclass
-class ActiveAlert:
-    """A warning on the wall: its latest raise, and what operators have done about it."""
-
-    record: TicketAlert  # the raise: level overdue | escalated
-    handled_by: str | None = None
-    muted_until: float | None = None
-
-
 def _columns(rows: list) -> dict:
     """Rows of ((lon, lat), colour, text, id) as the column arrays Plotly traces take."""
     return {
@@ -317,41 +232,3 @@ def _columns(rows: list) -> dict:
         "text": [r[2] for r in rows],
         "ids": [r[3] for r in rows],
     }
-
-
-class BusFeed:
-    """Reads every stream (plain XREAD, so each cockpit sees everything) into a LiveState."""
-
-    def __init__(self, bus: Bus, state: LiveState, history: int = 500):
-        self.bus, self.state, self.history = bus, state, history
-        self.last_ids: dict[str, str] = {}
-
-    def load_history(self, tickets: list[TicketChange], alerts: list[TicketAlert] = ()) -> None:
-        """Start from the store's open tickets and warnings and the streams' recent entries."""
-        for name in keys.ALL_STREAMS:
-            key = self.bus.key(name)
-            entries = self.bus.client.xrevrange(key, count=self.history)
-            self.last_ids[key] = entries[0][0].decode() if entries else "0-0"
-            if name != keys.TICKET_CHANGES:
-                self._apply(reversed(entries))
-        for record in [*tickets, *alerts]:
-            self.state.apply(record)
-
-    def poll(self, block_ms: int = 500) -> int:
-        """Apply whatever arrived since the last call; return how many entries."""
-        reply = self.bus.client.xread(self.last_ids, count=1000, block=block_ms) or []
-        total = 0
-        for key, entries in reply:
-            self.last_ids[key.decode()] = entries[-1][0].decode()
-            total += self._apply(entries)
-        return total
-
-    def _apply(self, entries) -> int:
-        count = 0
-        for entry_id, fields in entries:
-            try:
-                self.state.apply(decode_record(fields))
-                count += 1
-            except RecordError as exc:
-                log.warning("skipping entry %s: %s", entry_id, exc)
-        return count

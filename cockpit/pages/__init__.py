@@ -1,0 +1,7 @@
+"""The cockpit's pages, one module each with its layout and callbacks (Dash Pages)."""
+
+from __future__ import annotations
+
+from cockpit.pages import live_map
+
+PAGES = (live_map,)

@@ -1,0 +1,140 @@
+"""The live map page: the district with units, cameras, open tickets and fresh events, KPI tiles,
+overdue warnings and the ticket feed, updated by pushes (never polled)."""
+
+from __future__ import annotations
+
+import dash
+from dash import ClientsideFunction, Input, Output, dcc, html
+
+from cockpit import ids
+from cockpit.figures import base_map
+from config.i18n import pick_lang, t
+from config.schema import AppConfig
+from geo.layers import DistrictLayers
+
+PATH = "/"
+
+
+def _kpi(kpi_id: str, label: str) -> html.Div:
+    return html.Div(
+        className="kpi",
+        children=[
+            html.Div("—", id=kpi_id, className="kpi-value"),
+            html.Div(label, className="kpi-label"),
+        ],
+    )
+
+
+def _header(cfg: AppConfig, lang: str) -> html.Header:
+    """District name, link state, the district's clock and the language switch."""
+    other = "en" if lang == "zh" else "zh"
+    return html.Header(
+        className="bar",
+        children=[
+            html.H1(f"{getattr(cfg.district.name, lang)} · {t('title', lang)}"),
+            html.Div(
+                className="bar-right",
+                children=[
+                    html.Span(
+                        t("live.disconnected", lang),
+                        id=ids.LINK_STATE,
+                        className="link down",
+                        **{
+                            "data-up": t("live.connected", lang),
+                            "data-down": t("live.disconnected", lang),
+                        },
+                    ),
+                    html.Span(
+                        id=ids.CLOCK,
+                        className="clock",
+                        **{"data-tz": cfg.district.timezone},  # district time
+                    ),
+                    html.A(t("switch_lang", lang), href=f"?lang={other}", className="lang"),
+                ],
+            ),
+        ],
+    )
+
+
+def _side(lang: str) -> html.Aside:
+    """KPI tiles, overdue warnings and the newest tickets."""
+    return html.Aside(
+        className="side",
+        children=[
+            html.Div(
+                className="kpis",
+                children=[
+                    _kpi(ids.KPI_OPEN, t("kpi.open_tickets", lang)),
+                    _kpi(ids.KPI_EVENTS, t("kpi.events_hour", lang)),
+                    _kpi(ids.KPI_UNITS, t("kpi.units_online", lang)),
+                    _kpi(ids.KPI_CAMERAS, t("kpi.cameras_online", lang)),
+                ],
+            ),
+            html.H2(
+                className="alerts-title",
+                children=[
+                    t("alert.title", lang),
+                    html.Span("0", id=ids.ALERT_COUNT, className="alert-count"),
+                ],
+            ),
+            html.Div(
+                id=ids.ALERTS,
+                className="alerts",
+                children=html.Div(t("alert.none", lang), className="alerts-none"),
+            ),
+            html.H2(t("feed.title", lang)),
+            html.Div(
+                id=ids.FEED,
+                className="feed",
+                children=html.Div(t("feed.empty", lang), className="feed-empty"),
+            ),
+        ],
+    )
+
+
+def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
+    """The live map page in one language."""
+    return html.Div(
+        className="cockpit",
+        children=[
+            dcc.Store(id=ids.LIVE),
+            dcc.Store(id=ids.LANG, data=lang),
+            _header(cfg, lang),
+            html.Main(
+                className="body",
+                children=[
+                    dcc.Graph(
+                        id=ids.MAP,
+                        className="map",
+                        figure=base_map(cfg, layers, lang),
+                        config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
+                    ),
+                    _side(lang),
+                ],
+            ),
+        ],
+    )
+
+
+def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers) -> None:
+    """Add the page (at PATH, in the language of `?lang=`) and its callbacks to the app."""
+
+    def layout(lang: str | None = None, **_query) -> html.Div:
+        return page_layout(cfg, layers, pick_lang(lang))
+
+    dash.register_page("live_map", path=PATH, layout=layout, title=t("title"))
+    # The browser applies each pushed payload to the map, the tiles, the warnings and the feed.
+    app.clientside_callback(
+        ClientsideFunction(namespace="cockpit", function_name="apply"),
+        Output(ids.MAP, "figure"),
+        Output(ids.KPI_OPEN, "children"),
+        Output(ids.KPI_EVENTS, "children"),
+        Output(ids.KPI_UNITS, "children"),
+        Output(ids.KPI_CAMERAS, "children"),
+        Output(ids.FEED, "children"),
+        Output(ids.ALERT_COUNT, "children"),
+        Output(ids.ALERT_COUNT, "className"),
+        Output(ids.ALERTS, "children"),
+        Input(ids.LIVE, "data"),
+        prevent_initial_call=True,
+    )

@@ -1,0 +1,50 @@
+"""Pushes the live state to browsers over Socket.IO: the whole state on join, then every change."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import request
+from flask_socketio import SocketIO, join_room
+
+from cockpit.feed import BusFeed
+from cockpit.payload import WallView
+from config.i18n import LANGS, pick_lang
+
+log = logging.getLogger(__name__)
+PUSH_INTERVAL_S = 0.5
+REFRESH_S = 30  # pushed even without news: minutes late, muted warnings coming back, hourly counts
+
+
+class Pusher:
+    """Reads the bus into the live state and pushes a fresh payload to each language room."""
+
+    def __init__(self, socketio: SocketIO, feed: BusFeed, view: WallView):
+        self.socketio, self.feed, self.view = socketio, feed, view
+        self.state = view.state
+        self.stop = threading.Event()
+        socketio.on_event("join", self.on_join)
+
+    def on_join(self, message) -> None:
+        """A browser says which language it shows; send it the full state at once."""
+        lang = pick_lang((message or {}).get("lang"))
+        join_room(lang)
+        self.socketio.emit("live", self.view.payload(lang), to=request.sid)
+
+    def run(self) -> None:
+        """Poll the bus (blocking briefly) and push changes at most every PUSH_INTERVAL_S, and
+        the whole state every REFRESH_S (what depends on the time moves on without news)."""
+        pushed, pushed_at = -1, 0.0
+        while not self.stop.is_set():
+            try:
+                self.feed.poll(block_ms=int(PUSH_INTERVAL_S * 1000))
+            except Exception:  # the bus may restart; keep the screen up and retry
+                log.exception("bus read failed; retrying")
+                self.stop.wait(1)
+                continue
+            if self.state.version != pushed or time.monotonic() - pushed_at >= REFRESH_S:
+                pushed, pushed_at = self.state.version, time.monotonic()
+                for lang in LANGS:
+                    self.socketio.emit("live", self.view.payload(lang), to=lang)

@@ -1,4 +1,4 @@
-"""Key figures of the closed loop, computed from the ticket store (the trends page reads these).
+"""Key figures of the closed loop, computed from the ticket store (served at `/api/v1/kpis`).
 
 - precise-dispatch rate: dispatched tickets never given back by a unit as "not ours";
 - on-time rate per stage: stages reached by their due time, out of those reached or overdue;

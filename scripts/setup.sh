@@ -20,6 +20,8 @@ if [ "${1:-}" = "--browser" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+  # A throw-away PostgreSQL cluster per test run: the server binaries (initdb, pg_ctl).
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   # A local RTSP camera for the vision tests: GStreamer's RTSP server under Debian's python3.
   for pkg in python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good \
              gstreamer1.0-plugins-ugly gstreamer1.0-libav; do

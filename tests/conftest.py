@@ -15,6 +15,7 @@ from config.paths import DEMO_CONFIG, PROJECT_ROOT
 from dispatch.store import Base, Store
 from streams.bus import Bus, connect
 from streams.embedded import EmbeddedRedis
+from tests.support.postgres import PrivatePostgres
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
@@ -49,27 +50,26 @@ def demo_cfg():
     return load_config(DEMO_CONFIG)
 
 
-def _database_params() -> list:
-    params = [pytest.param("sqlite", id="sqlite")]
-    params.append(
-        pytest.param(
-            "postgresql",
-            id="postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL not set"
-            ),
-        )
-    )
-    return params
+@pytest.fixture(scope="session")
+def postgres_base() -> str:
+    """TEST_DATABASE_URL, or a private PostgreSQL cluster started for this run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = PrivatePostgres()
+    url = server.start()
+    yield url
+    server.stop()
 
 
-@pytest.fixture(params=_database_params())
+@pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     """A database URL with no tables: a fresh SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tickets.db'}"
         return
-    base = os.environ["TEST_DATABASE_URL"]
+    base = request.getfixturevalue("postgres_base")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = Store(base)
     with admin.engine.begin() as conn:
@@ -191,3 +191,24 @@ def api_stack(demo_cfg, store, bus, demo_index, demo_layers, tmp_path):
     stack = ApiStack(cfg, store, bus, demo_index, demo_layers, clock)
     yield stack
     stack.close()
+
+
+def _skipped(config) -> list:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return reporter.stats.get("skipped", []) if reporter else []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """In CI a skipped test is a test that did not run: say so (the run then fails)."""
+    if os.environ.get("CI") == "true" and _skipped(config):
+        terminalreporter.write_line(
+            f"CI: {len(_skipped(config))} test(s) skipped; every test must run in CI "
+            "(install what the skip reason names in scripts/setup.sh)",
+            red=True,
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI (CI=true) any skipped test fails the run."""
+    if os.environ.get("CI") == "true" and exitstatus == 0 and _skipped(session.config):
+        session.exitstatus = 1

@@ -172,9 +172,3 @@ class UnitOut(BaseModel):
     name: str
     type: str
     department: str
-
-
-class ErrorOut(BaseModel):
-    """Every refusal: what is wrong and how to fix it."""
-
-    error: str

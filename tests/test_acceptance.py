@@ -17,7 +17,7 @@ from dispatch import tokens
 from dispatch.store import EventLinkRow, TicketRow
 from sim.district import HEIGHT_M, WIDTH_M, to_lon_lat
 from streams.records import Event, ZoneCheck
-from tests.test_api import Client, place_units, resolve, wait_status
+from tests.support.api import Client, place_units, resolve, wait_status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Thursday 2027-02-04 17:20 local: ten working minutes before the Spring Festival holidays

@@ -6,137 +6,34 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import cv2
-import numpy as np
 import pytest
 import requests
-from sqlalchemy import func, select
 
 from dispatch import tokens
-from dispatch.store import AuditRow, EventLinkRow, MediaRow, TicketRow, WarningRow
 from sim.district import to_lon_lat
 from streams import keys
 from streams.rechecks import PendingRecheck, Rechecks
 from streams.records import Event, UnitPosition, ZoneCheck, decode
+from tests.support.api import (
+    Client,
+    camera_event,
+    counts,
+    dispatch_one,
+    operator,
+    place_units,
+    resolve,
+    wait_status,
+    wait_ticket,
+    work_to_resolved,
+)
+from tests.support.waiting import wait_until
 from tests.support.wall import Wall
-
-
-def jpeg(width: int = 64, height: int = 48) -> bytes:
-    """A real JPEG (what a phone camera uploads)."""
-    image = np.full((height, width, 3), (40, 160, 90), np.uint8)
-    ok, data = cv2.imencode(".jpg", image)
-    assert ok
-    return data.tobytes()
-
-
-def place_units(stack, at: float | None = None) -> None:
-    """Every unit reports a fresh fix at its home."""
-    for unit in stack.cfg.units:
-        stack.dispatcher.on_position(
-            UnitPosition(
-                unit_id=unit.id,
-                lon=unit.home[0],
-                lat=unit.home[1],
-                fix_time=stack.clock() if at is None else at,
-            )
-        )
-
-
-def wait_ticket(stack, event_id: str, timeout: float = 10) -> TicketRow:
-    """The ticket an event was filed into, once the dispatcher has filed it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with stack.store.session() as session:
-            link = session.get(EventLinkRow, event_id)
-            if link:
-                return session.get(TicketRow, link.ticket_id)
-        time.sleep(0.02)
-    raise AssertionError(f"event {event_id} was not filed within {timeout} s")
-
-
-def camera_event(stack, camera: str = "cam-02", zone: str = "bin-1") -> Event:
-    """A camera finding in one of the demo zones."""
-    cam = next(c for c in stack.cfg.cameras if c.id == camera)
-    spec = next(z for z in cam.zones if z.id == zone)
-    rule = next(r for r in stack.cfg.rules if r.id == spec.rule)
-    return Event(
-        category=rule.category,
-        source="camera",
-        lon=spec.map_anchor[0],
-        lat=spec.map_anchor[1],
-        detected_at=stack.clock(),
-        camera_id=camera,
-        zone_id=zone,
-        rule_id=rule.id,
-    )
-
-
-def counts(store) -> dict[str, int]:
-    """Rows per table (to show a refused request stored nothing)."""
-    with store.session() as session:
-        return {
-            table.__tablename__: session.scalar(select(func.count()).select_from(table))
-            for table in (TicketRow, AuditRow, MediaRow, EventLinkRow, WarningRow)
-        }
-
-
-class Client:
-    """HTTP calls to the API with a token."""
-
-    def __init__(self, base: str, token: str | None):
-        self.base, self.session = base, requests.Session()
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def get(self, path: str, **kw):
-        return self.session.get(self.base + path, timeout=10, **kw)
-
-    def post(self, path: str, **kw):
-        return self.session.post(self.base + path, timeout=10, **kw)
 
 
 @pytest.fixture
 def dispatched(api_stack):
     """A camera ticket dispatched to its nearest unit, and that unit's client."""
-    place_units(api_stack)
-    event = camera_event(api_stack)
-    api_stack.bus.publish(event)
-    ticket = wait_ticket(api_stack, event.event_id)
-    assert ticket.status == "dispatched" and ticket.unit_id
-    unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", ticket.unit_id))
-    return ticket, unit
-
-
-def operator(stack) -> Client:
-    return Client(stack.url, tokens.issue(stack.store, "operator", "duty-1"))
-
-
-def resolve(unit: Client, ticket_id: str, photos=None, note: str = "cleared"):
-    files = [("photo", ("fix.jpg", data, "image/jpeg")) for data in (photos or [jpeg()])]
-    return unit.post(f"/api/v1/tickets/{ticket_id}/resolve", files=files, data={"note": note})
-
-
-def work_to_resolved(api_stack, dispatched):
-    ticket, unit = dispatched
-    assert unit.post(f"/api/v1/tickets/{ticket.id}/accept").status_code == 200
-    assert (
-        unit.post(f"/api/v1/tickets/{ticket.id}/arrive", json={"note": "here"}).json()["status"]
-        == "on_site"
-    )
-    answer = resolve(unit, ticket.id)
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["status"] == "resolved"
-    return ticket, unit
-
-
-def wait_status(stack, ticket_id: str, status: str, timeout: float = 10) -> TicketRow:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ticket = stack.desk.get(ticket_id)
-        if ticket.status == status:
-            return ticket
-        time.sleep(0.02)
-    raise AssertionError(f"ticket {ticket_id} is {ticket.status}, not {status}")
+    return dispatch_one(api_stack)
 
 
 # ----- the closed loop -----------------------------------------------------------------------
@@ -187,10 +84,7 @@ def test_camera_sees_the_zone_clear_long_enough_and_the_ticket_closes(api_stack,
     trail = [(a.to_status, a.actor) for a in api_stack.desk.audit(ticket.id)][-2:]
     assert trail == [("verified", "camera:cam-02"), ("closed", "dispatcher")]
     # The dispatcher takes the zone off the cameras' re-check list just after the commit.
-    deadline = time.monotonic() + 5
-    while Rechecks(api_stack.bus).pending() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert Rechecks(api_stack.bus).pending() == []
+    wait_until(lambda: Rechecks(api_stack.bus).pending() == [], 5, "the re-check list emptied")
 
 
 def test_problem_still_there_reopens_and_goes_back_to_the_same_unit(api_stack, dispatched):

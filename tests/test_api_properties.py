@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from dispatch import tokens
 from dispatch.states import TRANSITIONS
 from streams.records import ZoneCheck
-from tests.test_api import Client, camera_event, jpeg, place_units, wait_ticket
+from tests.support.api import Client, camera_event, jpeg, place_units, wait_ticket
 
 CALLS = st.sampled_from(
     [

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +21,7 @@ from geo.layers import load_layers
 from sim.district import to_lon_lat
 from streams import keys
 from streams.records import Event, TicketChange, UnitPosition, decode
+from tests.support.waiting import wait_until
 
 NOW = 1_800_000_000.0  # Friday 2027-01-15 08:00 UTC, 16:00 in Shanghai
 
@@ -210,15 +210,6 @@ def _start_dispatcher(env: dict, name: str) -> subprocess.Popen:
     return subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, stderr=subprocess.PIPE)
 
 
-def _wait(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     redis_url, bus, database_url, tmp_path
 ):
@@ -242,7 +233,7 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     store.create_schema()
 
     first = _start_dispatcher(env, "dispatcher-a")
-    _wait(lambda: _filed(store) >= 300, 60, "the first dispatcher to file 300 events")
+    wait_until(lambda: _filed(store) >= 300, 60, "the first dispatcher to file 300 events")
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert _filed(store) < total, "the dispatcher finished before it could be killed"
@@ -250,8 +241,8 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     # A different consumer: it must reclaim what the dead one had read but not acknowledged.
     second = _start_dispatcher(env, "dispatcher-b")
     try:
-        _wait(lambda: _filed(store) >= total, 120, "all events to be filed")
-        _wait(
+        wait_until(lambda: _filed(store) >= total, 120, "all events to be filed")
+        wait_until(
             lambda: bus.client.xpending(bus.key(keys.EVENTS), GROUP)["pending"] == 0,
             30,
             "every entry to be acknowledged",

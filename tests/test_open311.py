@@ -10,7 +10,7 @@ import requests
 
 from dispatch import tokens
 from sim.district import to_lon_lat
-from tests.test_api import Client, counts, operator, place_units
+from tests.support.api import Client, counts, operator, place_units
 
 STANDARD_REQUEST_FIELDS = {
     "service_request_id",

@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import sys
-import time
+from pathlib import Path
 
 import redis
 
 from stack.supervisor import Supervisor
 from streams.embedded import EmbeddedRedis
+from tests.support.waiting import wait_until
 
 CRASH = [sys.executable, "-c", "import sys; sys.exit(3)"]
-SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
-STUBBORN = [
-    sys.executable,
-    "-c",
-    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
-]
+# A child that notes in a log file when it is ready and when SIGTERM reaches it; a stubborn one
+# ignores SIGTERM after noting it.
+NOTING = """
+import signal, sys, time
+name, log, stubborn = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+def note(text):
+    with open(log, "a") as f:
+        f.write(f"{name} {text}\\n")
+def on_term(signum, frame):
+    note("term")
+    if not stubborn:
+        sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+note("ready")
+time.sleep(60)
+"""
+
+
+def _noting(name: str, log: Path, stubborn: bool = False) -> list[str]:
+    return [sys.executable, "-c", NOTING, name, str(log), "1" if stubborn else "0"]
 
 
 def _wait_exit(child, timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while child.process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: child.process.poll() is not None, timeout_s, f"{child.name} exited")
 
 
 def test_crashing_child_is_restarted_at_most_five_times_a_minute():
@@ -44,25 +57,31 @@ def test_restart_budget_refills_after_the_window():
     now = [0.0]
     supervisor = Supervisor(max_restarts=2, window_s=60, clock=lambda: now[0])
     child = supervisor.add("crasher", CRASH)
+    pids = [child.process.pid]
     for _ in range(2):
         _wait_exit(child)
         supervisor.check()
+        pids.append(child.process.pid)
+    assert len(set(pids)) == 3 and len(child.restarts) == 2  # the budget is spent
     now[0] += 61
     _wait_exit(child)
-    supervisor.check()
-    assert not child.given_up
+    assert supervisor.check() == []
+    assert child.process.pid not in pids, "restarted again once the window had passed"
+    assert len(child.restarts) == 1 and not child.given_up
 
 
-def test_stop_ends_children_newest_first_and_kills_the_stubborn():
+def test_stop_ends_children_newest_first_and_kills_the_stubborn(tmp_path):
+    log = tmp_path / "signals.log"
     supervisor = Supervisor()
-    first = supervisor.add("first", SLEEP)
-    second = supervisor.add("second", STUBBORN)
-    time.sleep(0.5)  # let the stubborn child install its SIGTERM handler
-    started = time.monotonic()
+    first = supervisor.add("first", _noting("first", log))
+    second = supervisor.add("second", _noting("second", log))
+    stubborn = supervisor.add("stubborn", _noting("stubborn", log, stubborn=True))
+    wait_until(lambda: log.exists() and log.read_text().count("ready") == 3, 30, "children ready")
     supervisor.stop(timeout_s=1)
-    assert first.process.returncode is not None and second.process.returncode is not None
-    assert second.process.returncode == -9  # ignored SIGTERM, was killed
-    assert time.monotonic() - started < 10
+    terms = [line.split()[0] for line in log.read_text().splitlines() if line.endswith("term")]
+    assert terms == ["stubborn", "second", "first"], "stopped newest first"
+    assert stubborn.process.returncode == -9  # ignored SIGTERM, was killed
+    assert second.process.returncode == 0 and first.process.returncode == 0
 
 
 def test_embedded_redis_keeps_data_across_a_restart(tmp_path):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from streams.leases import Leases
+from tests.support.waiting import wait_until
 from vision.capture import FrameSource, Health
 from vision.motion import MotionGate
 from vision.synth.timeline import Script, render_clip
@@ -27,24 +28,15 @@ def short_clip(tmp_path_factory) -> Path:
     )
 
 
-def wait_for(predicate, timeout=10.0, every=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return False
-
-
 def test_file_source_plays_at_its_own_rate_and_loops(short_clip):
     source = FrameSource("cam-t", str(short_clip), loop=True).start()
     try:
-        assert wait_for(lambda: source.latest() is not None)
+        wait_until(lambda: source.latest() is not None, 10, "a first frame")
         first = source.latest().seq
         time.sleep(1.0)
         played = source.latest().seq - first
         assert 6 <= played <= 14, f"a 10 fps file should advance ~10 frames a second, got {played}"
-        assert wait_for(lambda: source.latest().seq > 40, timeout=6), "the 30-frame clip loops"
+        wait_until(lambda: source.latest().seq > 40, 6, "the 30-frame clip looping")
         assert source.latest().image.shape == (576, 640, 3)
     finally:
         source.stop()
@@ -53,7 +45,7 @@ def test_file_source_plays_at_its_own_rate_and_loops(short_clip):
 def test_missing_file_is_reported_not_raised(tmp_path):
     source = FrameSource("cam-x", str(tmp_path / "nope.mp4")).start()
     try:
-        assert wait_for(lambda: "not found" in source.last_error)
+        wait_until(lambda: "not found" in source.last_error, 10, "a not-found error")
         assert source.latest() is None
     finally:
         source.stop()
@@ -63,7 +55,7 @@ def test_missing_file_is_reported_not_raised(tmp_path):
 def test_real_footage_decodes():
     source = FrameSource("cam-v", str(VTEST)).start()
     try:
-        assert wait_for(lambda: source.latest() is not None and source.latest().seq >= 5)
+        wait_until(lambda: source.latest() is not None and source.latest().seq >= 5, 10, "5 frames")
         assert source.latest().image.shape == (576, 768, 3)
     finally:
         source.stop()
@@ -99,7 +91,9 @@ def test_mjpeg_over_http_keeps_the_newest_frame():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     source = FrameSource("cam-m", f"http://127.0.0.1:{server.server_port}/video.mjpg").start()
     try:
-        assert wait_for(lambda: source.latest() is not None and source.latest().seq >= 10)
+        wait_until(
+            lambda: source.latest() is not None and source.latest().seq >= 10, 10, "10 frames"
+        )
         frame = source.latest()
         assert frame.image.shape == (240, 320, 3)
         assert time.time() - frame.captured_at < 0.5, "the newest frame, not a queued old one"

@@ -57,6 +57,7 @@ class WallView:
             now = self.clock()
             return {
                 "version": self.state.version,
+                "epoch": self.state.epoch,
                 "traces": self._trace,
                 "view": self._view,
                 "cameras": self._cameras(lang),

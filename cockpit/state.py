@@ -7,6 +7,7 @@ fold can start from the store and the streams' history and then follow the live 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import deque
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ class LiveState:
         self.alerts: dict[int, ActiveAlert] = {}  # raised and not yet cleared, by warning id
         self._cleared: set[int] = set()  # a warning id, once cleared, never comes back
         self.version = 0
+        self.epoch = uuid.uuid4().hex  # a restarted cockpit counts versions from 0 again
         self.lock = threading.Lock()
         self._known_units = {u.id for u in cfg.units}
 

@@ -307,6 +307,12 @@ class ApiConfig(Strict):
     )
     max_body_kb: int = Field(default=256, ge=1, description="largest JSON or form body")
     max_upload_mb: float = Field(default=10, gt=0, description="largest photo upload")
+    open311_file_wait_s: float = Field(
+        default=3,
+        ge=0,
+        le=30,
+        description="how long a report POST waits for its filing before answering with a token",
+    )
     gps: GpsFilterConfig = Field(default_factory=GpsFilterConfig)
 
 

@@ -23,6 +23,7 @@ from dispatch.store import EventLinkRow, ReporterRow, Store, TicketRow
 from streams.records import Event, new_id
 
 log = logging.getLogger(__name__)
+_MERGEABLE = frozenset(MERGEABLE)  # checked for every fresh ticket of a batch, per event
 
 
 @dataclass
@@ -111,7 +112,7 @@ class Filer:
         same = select(TicketRow).where(
             TicketRow.status.in_(MERGEABLE), TicketRow.service_code == event.category
         )
-        fresh = [t for t in fresh if t.service_code == event.category and t.status in MERGEABLE]
+        fresh = [t for t in fresh if t.service_code == event.category and t.status in _MERGEABLE]
         if event.camera_id and event.zone_id:
             query = same.where(
                 TicketRow.camera_id == event.camera_id, TicketRow.zone_id == event.zone_id

@@ -157,7 +157,7 @@ class ApiStack:
                 daemon=True,
             )
         ]
-        app = create_api(cfg, store, bus, router, layers, clock)
+        app = self.app = create_api(cfg, store, bus, router, layers, clock)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
@@ -18,6 +17,7 @@ from dispatch.store import EventLinkRow, TicketRow
 from sim.district import HEIGHT_M, WIDTH_M, to_lon_lat
 from streams.records import Event, ZoneCheck
 from tests.support.api import Client, place_units, resolve, wait_status
+from tests.support.waiting import wait_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Thursday 2027-02-04 17:20 local: ten working minutes before the Spring Festival holidays
@@ -91,14 +91,23 @@ def test_500_mixed_events_and_reports_end_to_end(api_stack, demo_index):
     events = make_events(cfg, rng, stack.clock())
     key = tokens.issue(stack.store, "hotline", "12345")
 
-    def report(_):
-        lon, lat = to_lon_lat(rng.uniform(30, WIDTH_M - 30), rng.uniform(30, HEIGHT_M - 30))
+    # Each report's place and category drawn up front, so threads cannot change who gets which.
+    reports = [
+        (
+            to_lon_lat(rng.uniform(30, WIDTH_M - 30), rng.uniform(30, HEIGHT_M - 30)),
+            rng.choice(["bin_overflow", "dirty_road", "illegal_parking"]),
+        )
+        for _ in range(REPORTS)
+    ]
+
+    def report(index: int):
+        (lon, lat), category = reports[index]
         form = {
             "jurisdiction_id": "street-cockpit",
             "api_key": key,
             "lat": lat,
             "long": lon,
-            "service_code": rng.choice(["bin_overflow", "dirty_road", "illegal_parking"]),
+            "service_code": category,
             "description": "市民来电",
         }
         answer = requests.post(f"{stack.url}/open311/v2/requests.json", data=form, timeout=30)
@@ -110,13 +119,12 @@ def test_500_mixed_events_and_reports_end_to_end(api_stack, demo_index):
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(report, range(REPORTS)))
 
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def linked() -> bool:
         with stack.store.session() as session:
-            linked = session.scalar(select(func.count()).select_from(EventLinkRow))
-        if linked >= BUS_EVENTS + REPORTS:
-            break
-        time.sleep(0.2)
+            count = session.scalar(select(func.count()).select_from(EventLinkRow))
+        return count >= BUS_EVENTS + REPORTS
+
+    wait_until(linked, 120, "every event and report filed", every=0.2)
 
     with stack.store.session() as session:
         links = {link.event_id: link for link in session.scalars(select(EventLinkRow))}

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -197,7 +198,8 @@ def _filed(store: Store) -> int:
         return session.scalar(select(func.count()).select_from(EventLinkRow))
 
 
-def _start_dispatcher(env: dict, name: str) -> subprocess.Popen:
+def _start_dispatcher(env: dict, name: str, log: Path) -> subprocess.Popen:
+    """A dispatcher process; its log goes to a file (a pipe nobody reads would fill and block)."""
     argv = [
         sys.executable,
         str(PROJECT_ROOT / "run.py"),
@@ -207,7 +209,8 @@ def _start_dispatcher(env: dict, name: str) -> subprocess.Popen:
         "--claim-idle-ms",
         "1000",
     ]
-    return subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, stderr=subprocess.PIPE)
+    with log.open("ab") as sink:
+        return subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, stderr=sink)
 
 
 def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
@@ -232,14 +235,17 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     store = Store(database_url)
     store.create_schema()
 
-    first = _start_dispatcher(env, "dispatcher-a")
+    log = tmp_path / "dispatchers.log"
+    first = _start_dispatcher(env, "dispatcher-a", log)
     wait_until(lambda: _filed(store) >= 300, 60, "the first dispatcher to file 300 events")
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert _filed(store) < total, "the dispatcher finished before it could be killed"
+    left = bus.client.xpending_range(bus.key(keys.EVENTS), GROUP, "-", "+", 10, "dispatcher-a")
+    assert left, "the killed dispatcher left entries read but not acknowledged (to reclaim)"
 
     # A different consumer: it must reclaim what the dead one had read but not acknowledged.
-    second = _start_dispatcher(env, "dispatcher-b")
+    second = _start_dispatcher(env, "dispatcher-b", log)
     try:
         wait_until(lambda: _filed(store) >= total, 120, "all events to be filed")
         wait_until(
@@ -249,14 +255,16 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
         )
     finally:
         second.send_signal(signal.SIGTERM)
-        assert second.wait(20) == 0, second.stderr.read().decode()[-2000:]
+        assert second.wait(20) == 0, log.read_text()[-2000:]
     with store.session() as session:
         linked = session.scalars(select(EventLinkRow.event_id)).all()
         ticket_ids = set(session.scalars(select(TicketRow.id)))
         reports = session.scalar(select(func.sum(TicketRow.merged_events)))
     assert sorted(linked) == [e.event_id for e in events]  # each event filed exactly once
     assert reports == total  # ...and counted once, in its own ticket or the one it merged into
-    assert 1 < len(ticket_ids) < total  # nearby reports of one problem were merged
+    # Events land on a 37 m x 53 m lattice of places; with the 250 m merge radius each open ticket
+    # gathers its neighbours: far fewer tickets than events, more than one.
+    assert 1 < len(ticket_ids) <= total // 20, len(ticket_ids)
     changes = {decode(f).ticket_id for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES))}
     assert changes == ticket_ids  # every ticket was announced on the bus
     assert all(

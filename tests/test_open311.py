@@ -4,13 +4,21 @@ api_key, JSON answers with the standard fields, errors as GeoReport's error list
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
+import geopandas as gpd
 import pytest
 import requests
+import shapely
 
 from dispatch import tokens
+from dispatch.dispatcher import run_dispatcher
+from geo.gazetteer import Gazetteer
+from geo.layers import DistrictLayers
+from geo.projection import Projector
 from sim.district import to_lon_lat
 from tests.support.api import Client, counts, operator, place_units
+from tests.support.waiting import wait_until
 
 STANDARD_REQUEST_FIELDS = {
     "service_request_id",
@@ -62,6 +70,19 @@ def report(base: str, key: str, **fields) -> requests.Response:
     return requests.post(f"{base}/requests.json", data=form, timeout=15)
 
 
+def request_id(base: str, answer: dict) -> str:
+    """The service_request_id of a POST's answer: given at once, or (when filing took longer
+    than the API waits) by following its token until the report is filed."""
+    if "service_request_id" in answer:
+        return answer["service_request_id"]
+
+    def filed():
+        got = requests.get(f"{base}/tokens/{answer['token']}.json", timeout=10)
+        return got.status_code == 200 and got.json()[0]["service_request_id"]
+
+    return wait_until(filed, 30, f"token {answer['token']} filed")
+
+
 def test_services_list_has_the_standard_fields(open311):
     base, _ = open311
     services = requests.get(f"{base}/services.json?jurisdiction_id=street-cockpit", timeout=10)
@@ -93,8 +114,8 @@ def test_form_encoded_report_becomes_a_ticket_and_reads_back(api_stack, open311)
     answer = report(base, key)
     assert answer.status_code == 201, answer.text
     [created] = answer.json()
-    ticket_id = created["service_request_id"]
-    assert created["service_notice"]
+    ticket_id = request_id(base, created)
+    assert created["service_notice"] == "已受理 / received"
     ticket = api_stack.desk.get(ticket_id)
     assert (ticket.source, ticket.service_code, ticket.status) == (
         "hotline",
@@ -115,9 +136,9 @@ def test_form_encoded_report_becomes_a_ticket_and_reads_back(api_stack, open311)
 
 def test_a_second_report_of_the_same_problem_merges(api_stack, open311):
     base, key = open311
-    first = report(base, key).json()[0]["service_request_id"]
+    first = request_id(base, report(base, key).json()[0])
     lon, lat = to_lon_lat(760, 320)  # 60 m away
-    second = report(base, key, lat=f"{lat:.6f}", long=f"{lon:.6f}").json()[0]["service_request_id"]
+    second = request_id(base, report(base, key, lat=f"{lat:.6f}", long=f"{lon:.6f}").json()[0])
     assert second == first
     assert api_stack.desk.get(first).merged_events == 2
 
@@ -128,7 +149,7 @@ def test_reporters_contact_is_kept_for_operators_and_never_published(api_stack, 
     assert first["account_id"] == "acct-7"  # GeoReport echoes the account it was given
     lon, lat = to_lon_lat(730, 310)
     api_stack.clock.advance(120)
-    report(  # a second person, reporting the same bin, leaves only a phone number
+    again = report(  # a second person, reporting the same bin, leaves only a phone number
         base,
         key,
         lat=f"{lat:.6f}",
@@ -139,7 +160,8 @@ def test_reporters_contact_is_kept_for_operators_and_never_published(api_stack, 
         device_id=None,
         phone=" 13900000001 ",
     )
-    ticket_id = first["service_request_id"]
+    ticket_id = request_id(base, first)
+    assert request_id(base, again.json()[0]) == ticket_id
     path = f"/api/v1/tickets/{ticket_id}/reporters"
     people = operator(api_stack).get(path).json()
     assert [(p["first_name"], p["email"], p["phone"], p["account_id"]) for p in people] == [
@@ -155,12 +177,17 @@ def test_reporters_contact_is_kept_for_operators_and_never_published(api_stack, 
     assert "resident@example.org" not in public and "1380000" not in public and "Mei" not in public
 
 
-def test_address_only_report_is_placed_on_the_named_street(api_stack, open311):
+def test_address_only_report_is_placed_on_the_named_street(api_stack, open311, demo_layers):
     base, key = open311
     answer = report(base, key, lat=None, long=None, address_string="Nanhuan Rd near the bus stop")
     assert answer.status_code == 201, answer.text
-    ticket = api_stack.desk.get(answer.json()[0]["service_request_id"])
-    assert ticket.grid_id is not None
+    ticket = api_stack.desk.get(request_id(base, answer.json()[0]))
+    streets = demo_layers.get("streets")
+    nanhuan = streets[streets["name_en"] == "Nanhuan Rd"].geometry.iloc[0]
+    to_metric = Projector(api_stack.cfg.district.crs).to_metric
+    line = shapely.LineString(list(zip(*to_metric(*nanhuan.xy), strict=True)))
+    spot = shapely.Point(to_metric(ticket.lon, ticket.lat))
+    assert line.distance(spot) < 1, "placed on Nanhuan Rd, not anywhere in the district"
 
 
 @pytest.mark.parametrize(
@@ -183,12 +210,12 @@ def test_bad_reports_get_open311_errors_and_store_nothing(
     api_stack, open311, fields, status, words
 ):
     base, key = open311
-    before = counts(api_stack.store)
+    before = counts(api_stack)
     answer = report(base, key, **fields)
     assert answer.status_code == status, answer.text
     [error] = answer.json()
     assert error["code"] == status and words in error["description"]
-    assert counts(api_stack.store) == before
+    assert counts(api_stack) == before
 
 
 def test_operator_and_unit_tokens_are_not_api_keys(api_stack, open311):
@@ -207,3 +234,50 @@ def test_other_formats_and_unknown_ids_are_clear_errors(open311):
     assert bad_date.status_code == 400
     huge = requests.post(f"{base}/requests.json", data={"description": "x" * 400_000}, timeout=10)
     assert huge.status_code == 413 and huge.json()[0]["code"] == 413
+
+
+def test_a_report_the_dispatcher_files_late_answers_with_a_token_that_resolves(api_stack, open311):
+    """A slow (here: stopped) dispatcher: the POST answers with a token, which turns into the
+    request id once the report is filed."""
+    base, key = open311
+    api_stack.stop.set()  # the dispatcher stops consuming; the API stays up
+    api_stack.threads[0].join(15)
+    assert not api_stack.threads[0].is_alive()
+    ctx = api_stack.app.state.ctx
+    ctx.cfg = ctx.cfg.model_copy(
+        update={"api": ctx.cfg.api.model_copy(update={"open311_file_wait_s": 0.2})}
+    )
+    [created] = report(base, key).json()
+    assert "service_request_id" not in created and created["token"]
+    pending = requests.get(f"{base}/tokens/{created['token']}.json", timeout=10)
+    assert pending.status_code == 404 and "not filed yet" in pending.json()[0]["description"]
+    later = threading.Event()
+    thread = threading.Thread(
+        target=run_dispatcher, args=(api_stack.dispatcher, "late-dispatcher", later), daemon=True
+    )
+    thread.start()
+    try:
+        ticket_id = request_id(base, created)
+        assert api_stack.desk.get(ticket_id).event_id == created["token"]
+    finally:
+        later.set()
+        thread.join(15)
+
+
+def test_the_longest_known_name_in_an_address_wins():
+    """ "Zhongshan Rd Primary School" is the school, not the middle of Zhongshan Rd."""
+    street = gpd.GeoDataFrame(
+        {"id": ["s1"], "name": ["中山路"], "name_en": ["Zhongshan Rd"]},
+        geometry=[shapely.LineString([(120.0, 30.0), (120.02, 30.0)])],
+        crs="EPSG:4326",
+    )
+    school = gpd.GeoDataFrame(
+        {"id": ["p1"], "name": ["中山路小学"], "name_en": ["Zhongshan Rd Primary School"]},
+        geometry=[shapely.Point(120.018, 30.001)],
+        crs="EPSG:4326",
+    )
+    gazetteer = Gazetteer(DistrictLayers({"streets": street, "pois": school}))
+    assert gazetteer.find("outside Zhongshan Rd Primary School, by the gate") == (120.018, 30.001)
+    assert gazetteer.find("中山路小学门口") == (120.018, 30.001)
+    assert gazetteer.find("Zhongshan Rd by the bus stop") == pytest.approx((120.01, 30.0))
+    assert gazetteer.find("somewhere else") is None

@@ -32,10 +32,12 @@ def test_file_source_plays_at_its_own_rate_and_loops(short_clip):
     source = FrameSource("cam-t", str(short_clip), loop=True).start()
     try:
         wait_until(lambda: source.latest() is not None, 10, "a first frame")
-        first = source.latest().seq
-        time.sleep(1.0)
-        played = source.latest().seq - first
-        assert 6 <= played <= 14, f"a 10 fps file should advance ~10 frames a second, got {played}"
+        first = source.latest()
+        later = wait_until(
+            lambda: (f := source.latest()).seq >= first.seq + 20 and f, 20, "20 more frames"
+        )
+        fps = (later.seq - first.seq) / (later.captured_at - first.captured_at)
+        assert fps <= 13, f"a 10 fps file is played at its own rate, not flat out ({fps:.1f} fps)"
         wait_until(lambda: source.latest().seq > 40, 6, "the 30-frame clip looping")
         assert source.latest().image.shape == (576, 640, 3)
     finally:
@@ -61,8 +63,24 @@ def test_real_footage_decodes():
         source.stop()
 
 
+def _stamp(img: np.ndarray, number: int) -> None:
+    """Write a frame number into the image as three grey blocks (hundreds, tens, units) that
+    survive JPEG: each digit d is the block's level 25 * d."""
+    for place, digit in enumerate(f"{number:03d}"):
+        img[0:40, place * 40 : place * 40 + 40] = 25 * int(digit)
+
+
+def _read_stamp(img: np.ndarray) -> int:
+    """The frame number `_stamp` wrote."""
+    digits = [round(float(img[8:32, p * 40 + 8 : p * 40 + 32].mean()) / 25) for p in range(3)]
+    return int("".join(str(d) for d in digits))
+
+
 class MjpegHandler(http.server.BaseHTTPRequestHandler):
-    """A tiny MJPEG camera: multipart/x-mixed-replace JPEG frames at 20 fps, numbered on screen."""
+    """A tiny MJPEG camera: multipart/x-mixed-replace JPEG frames at 20 fps, each numbered in its
+    pixels; the server counts what it has sent (`sent`)."""
+
+    sent = -1
 
     def do_GET(self):  # noqa: N802 - http.server's name
         self.send_response(200)
@@ -70,6 +88,7 @@ class MjpegHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         for i in range(400):
             img = np.full((240, 320, 3), 40, np.uint8)
+            _stamp(img, i)
             cv2.putText(img, str(i), (20, 120), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
             jpg = cv2.imencode(".jpg", img)[1].tobytes()
             try:
@@ -80,6 +99,7 @@ class MjpegHandler(http.server.BaseHTTPRequestHandler):
                 )
             except (BrokenPipeError, ConnectionResetError):
                 return
+            type(self).sent = i
             time.sleep(0.05)
 
     def log_message(self, *args):
@@ -92,11 +112,13 @@ def test_mjpeg_over_http_keeps_the_newest_frame():
     source = FrameSource("cam-m", f"http://127.0.0.1:{server.server_port}/video.mjpg").start()
     try:
         wait_until(
-            lambda: source.latest() is not None and source.latest().seq >= 10, 10, "10 frames"
+            lambda: source.latest() is not None and source.latest().seq >= 40, 20, "40 frames"
         )
         frame = source.latest()
         assert frame.image.shape == (240, 320, 3)
-        assert time.time() - frame.captured_at < 0.5, "the newest frame, not a queued old one"
+        shown, sent = _read_stamp(frame.image), MjpegHandler.sent
+        # 20 fps: a reader keeping up is a frame or two behind the camera, not a queue behind.
+        assert 0 <= sent - shown <= 6, f"newest frame is #{shown} while #{sent} was sent"
     finally:
         source.stop()
         server.shutdown()
@@ -145,7 +167,7 @@ def test_leases_share_cameras_and_move_them_when_a_worker_dies(bus):
     b.refresh(100.3)
     assert len(a.held) == 3 and len(b.held) == 3 and not (a.held & b.held)
     # a dies without releasing: its leases expire and b takes them.
-    time.sleep(2.2)
+    wait_until(lambda: all(b.holder(c) != "w-a" for c in cams), 10, "a's leases expired")
     b.refresh(103.0)
     assert b.held == set(cams)
     # a comes back: its old leases are b's now; b hands half over and a takes them.
@@ -156,4 +178,4 @@ def test_leases_share_cameras_and_move_them_when_a_worker_dies(bus):
     assert len(handed) == 3 and gained == handed and not a.held & b.held
     assert b.is_live("w-b")
     b.release_all()
-    assert not b.is_live("w-b") and all(b.holder(c) is None for c in cams)
+    assert not b.is_live("w-b") and all(b.holder(c) != "w-b" for c in cams)

@@ -27,11 +27,24 @@
       socket.emit("join", {lang: currentLang()});
     });
     socket.on("disconnect", function () { setLinkState(false); });
-    socket.on("live", function (payload) {
-      window.dash_clientside.set_props("live-data", {data: payload});
-    });
+    socket.on("live", receive);
     window.streetCockpitSocket = socket;
   }
+
+  // Pushes come from two server threads (the join answer and the pusher), so an older payload
+  // can arrive after a newer one: show only news. A restarted server starts a new epoch.
+  var shown = {epoch: null, version: -1};
+  window.streetCockpitStale = 0;  // how many stale payloads were ignored (tests read it)
+
+  function receive(payload) {
+    if (payload.epoch === shown.epoch && payload.version < shown.version) {
+      window.streetCockpitStale += 1;
+      return;
+    }
+    shown = {epoch: payload.epoch, version: payload.version};
+    window.dash_clientside.set_props("live-data", {data: payload});
+  }
+  window.streetCockpitReceive = receive;
 
   function tick() {
     var el = document.getElementById("clock");
@@ -98,19 +111,28 @@
   var fitted = false;
   var view = null;
 
-  // The base style is Plotly's tile-free "white-bg"; paint its background dark after each plot.
+  // The base style is Plotly's tile-free "white-bg"; paint its background dark. The map may
+  // load (or reload) its style after Plotly's afterplot, on a big wall slower still: every
+  // style change of the map repaints it, not only the first.
+  function paintBase(map) {
+    if (view && map.getLayer(view.base_layer) &&
+        map.getPaintProperty(view.base_layer, "background-color") !== view.background) {
+      map.setPaintProperty(view.base_layer, "background-color", view.background);
+    }
+  }
+
   function darkenBase() {
     var gd = document.querySelector("#live-map .js-plotly-plot");
     var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
     var map = sub && sub.map;
-    if (!view || !map) { return; }
-    if (map.getLayer(view.base_layer)) {
-      map.setPaintProperty(view.base_layer, "background-color", view.background);
-    } else if (!map.streetCockpitWaiting) {
-      // A big (4K) map may finish loading its style after Plotly's afterplot: paint it then.
-      map.streetCockpitWaiting = true;
-      map.once("idle", function () { map.streetCockpitWaiting = false; darkenBase(); });
+    if (!map) { return; }
+    if (!map.streetCockpitDarkening) {
+      map.streetCockpitDarkening = true;
+      var paint = function () { paintBase(map); };
+      map.on("styledata", paint);
+      map.on("idle", paint);
     }
+    paintBase(map);
   }
 
   function watchPlots() {

@@ -27,7 +27,6 @@ from streams.records import Event, Reporter
 
 PREFIX = "/open311/v2"
 router = APIRouter(prefix=PREFIX, tags=["open311"])
-FILE_WAIT_S = 3.0
 MAX_DAYS = 90  # GeoReport v2: without dates, the last 90 days; at most 1000 requests
 
 
@@ -191,14 +190,17 @@ async def post_request(
 
 
 def _wait_for_ticket(ctx: ApiContext, event_id: str) -> str | None:
-    deadline = time.monotonic() + FILE_WAIT_S
-    while time.monotonic() < deadline:
+    """The ticket the dispatcher filed the report into, as soon as it has; None when that takes
+    longer than `api.open311_file_wait_s` (the client then follows the token)."""
+    deadline = time.monotonic() + ctx.cfg.api.open311_file_wait_s
+    while True:
         with ctx.store.session() as session:
             link = session.get(EventLinkRow, event_id)
         if link:
             return link.ticket_id
+        if time.monotonic() >= deadline:
+            return None
         time.sleep(0.05)
-    return None
 
 
 @router.get("/tokens/{token}.{fmt}")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from dispatch import tokens
 from dispatch.store import AuditRow, EventLinkRow, MediaRow, TicketRow, WarningRow
+from streams import keys
 from streams.records import Event, UnitPosition
 from tests.support.waiting import wait_until
 
@@ -62,13 +63,18 @@ def camera_event(stack, camera: str = "cam-02", zone: str = "bin-1") -> Event:
     )
 
 
-def counts(store) -> dict[str, int]:
-    """Rows per table (to show a refused request stored nothing)."""
-    with store.session() as session:
-        return {
+def counts(stack) -> dict[str, int]:
+    """Rows per table, entries per input stream and GPS references (to show a refused request
+    stored nothing, now or later: an event on the bus would be filed after the check)."""
+    with stack.store.session() as session:
+        found = {
             table.__tablename__: session.scalar(select(func.count()).select_from(table))
             for table in (TicketRow, AuditRow, MediaRow, EventLinkRow, WarningRow)
         }
+    for stream in (keys.EVENTS, keys.UNIT_POSITIONS):
+        found[f"stream:{stream}"] = stack.bus.client.xlen(stack.bus.key(stream))
+    found["gps:last"] = stack.bus.client.hlen(keys.gps_last(stack.bus.namespace))
+    return found
 
 
 class Client:
@@ -130,3 +136,17 @@ def wait_status(stack, ticket_id: str, status: str, timeout: float = 10) -> Tick
         return ticket if ticket.status == status else None
 
     return wait_until(reached, timeout, f"ticket {ticket_id} {status}")
+
+
+def wait_handled(stack, stream: str, entry_id: str, timeout: float = 10) -> None:
+    """Until the dispatcher's consumer group has read and acknowledged the entry (so a check
+    made afterwards sees what handling it did, or did not do)."""
+    key = stack.bus.key(stream)
+
+    def handled() -> bool:
+        group = next(g for g in stack.bus.client.xinfo_groups(key) if g["name"] == b"dispatcher")
+        delivered = tuple(int(p) for p in group["last-delivered-id"].decode().split("-"))
+        wanted = tuple(int(p) for p in entry_id.split("-"))
+        return delivered >= wanted and group["pending"] == 0
+
+    wait_until(handled, timeout, f"{stream} entry {entry_id} handled by the dispatcher")

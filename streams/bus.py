@@ -135,7 +135,21 @@ class Consumer:
         reply = self.bus.client.xreadgroup(
             self.group, self.name, {self.key: from_id}, count=count, block=block
         )
-        return reply[0][1] if reply else []
+        entries = reply[0][1] if reply else []
+        gone = [entry_id for entry_id, fields in entries if not fields]
+        if gone:  # pending, but trimmed from the capped stream before anyone handled them
+            self.bus.client.xack(self.key, self.group, *gone)
+            self._report_trimmed(len(gone))
+        return [entry for entry in entries if entry[1]]
+
+    def _report_trimmed(self, count: int) -> None:
+        log.warning(
+            "%s: %d entries were trimmed from the capped stream before group %s handled them "
+            "and are lost; raise the stream cap (maxlen) or run more consumers",
+            self.key,
+            count,
+            self.group,
+        )
 
     def _claim(self, count: int) -> list:
         reply = self.bus.client.xautoclaim(
@@ -146,6 +160,8 @@ class Consumer:
             start_id="0-0",
             count=count,
         )
+        if len(reply) > 2 and reply[2]:  # Redis 7 drops trimmed entries from the pending list
+            self._report_trimmed(len(reply[2]))
         return [entry for entry in reply[1] if entry[1]]  # deleted entries come back empty
 
     def _handle(self, entries: list) -> int:

@@ -179,6 +179,8 @@ class ApiStack:
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout=10)
+        lingering = [t.name for t in self.threads if t.is_alive()]
+        assert not lingering, f"threads still running into the next test: {lingering}"
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ def test_refusals_say_what_is_wrong(api_stack, dispatched):
     assert "'dispatched'" in early.json()["error"] and "accepted" in early.json()["error"]
     no_photo = unit.post(f"/api/v1/tickets/{ticket.id}/accept")
     assert no_photo.status_code == 200
-    unit.post(f"/api/v1/tickets/{ticket.id}/arrive")
+    assert unit.post(f"/api/v1/tickets/{ticket.id}/arrive").status_code == 200
     before = counts(api_stack)
     missing = unit.post(f"/api/v1/tickets/{ticket.id}/resolve", data={"note": "done"})
     assert missing.status_code == 400 and "photo" in missing.json()["error"]
@@ -210,14 +210,15 @@ def test_overdue_warning_escalates_on_time_and_can_be_acknowledged_and_muted(api
     assert redo.status_code == 200 and redo.json()["status"] == "dispatched"
     acked = duty.post(f"/api/v1/warnings/{warning['id']}/acknowledge").json()
     assert acked["acknowledged_by"] == "operator:duty-1"
-    duty.post(f"/api/v1/warnings/{warning['id']}/mute", json={"minutes": 10})
+    muted = duty.post(f"/api/v1/warnings/{warning['id']}/mute", json={"minutes": 10})
+    assert muted.status_code == 200, muted.text
     assert accept_warnings() == []
     assert len(accept_warnings("?muted=true")) == 1
     api_stack.clock.advance(11 * 60)
     assert len(accept_warnings()) == 1  # back after the mute
     # Accepting clears it for good.
     unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", ticket.unit_id))
-    unit.post(f"/api/v1/tickets/{ticket.id}/accept")
+    assert unit.post(f"/api/v1/tickets/{ticket.id}/accept").status_code == 200
     api_stack.warnings.tick(api_stack.clock())
     assert accept_warnings() == []
     assert [w["stage"] for w in duty.get("/api/v1/warnings").json()] == ["arrive"]

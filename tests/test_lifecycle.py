@@ -14,7 +14,14 @@ from sqlalchemy import select
 
 from config.schema import DistrictConfig, WorkCalendarConfig
 from dispatch.calendar import WorkCalendar
-from dispatch.lifecycle import TransitionError, transition
+from dispatch.lifecycle import (
+    TransitionError,
+    record_filed,
+    record_note,
+    reopen,
+    transition,
+    verify_and_close,
+)
 from dispatch.states import STATES, TRANSITIONS
 from dispatch.store import AuditRow, Base, Store, TicketRow
 
@@ -219,3 +226,64 @@ def test_migrations_build_exactly_the_models(database_url):
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == [], f"models and migrations differ; add a revision: {diff}"
     store.dispose()
+
+
+def test_each_move_records_what_happened_on_the_ticket():
+    """Stage times, counters, the closing reason and the audit note: what the KPIs and the
+    trail are computed from."""
+    later = AT + dt.timedelta(minutes=7)
+    ticket, session = _ticket("new"), _Session()
+    transition(session, ticket, "dispatched", "op", AT, note="to the nearest", unit_id="san-01")
+    assert (ticket.dispatched_at, ticket.unit_id) == (AT, "san-01")
+    for status in ("accepted", "on_site"):
+        transition(session, ticket, status, "san-01", later)
+    assert ticket.accepted_at == later and ticket.arrived_at == later
+    ticket.clear_since = later
+    transition(session, ticket, "resolved", "san-01", later)
+    assert ticket.resolved_at == later and ticket.clear_since is None
+    transition(session, ticket, "reopened", "camera:cam-02", later, note="still there")
+    assert ticket.reopened_count == 1
+    assert ticket.accepted_at is None and ticket.arrived_at is None and ticket.resolved_at is None
+    transition(session, ticket, "dispatched", "dispatcher", later, unit_id="san-01")
+    transition(session, ticket, "returned", "san-01", later, note="not ours")
+    transition(session, ticket, "closed", "op", later, "dup", "duplicate")
+    assert (ticket.returned_count, ticket.close_reason, ticket.closed_at) == (1, "duplicate", later)
+    assert [a.note for a in session.added] == [
+        "to the nearest",
+        "",
+        "",
+        "",
+        "still there",
+        "",
+        "not ours",
+        "duplicate: dup",
+    ]
+    assert ticket.updated_at == later and ticket.version == 1 + len(session.added)
+
+
+def test_rework_verification_merges_and_filing_write_their_audit_rows():
+    due = {"accept_due": AT, "arrive_due": AT, "resolve_due": AT + dt.timedelta(hours=1)}
+    ticket, session = _ticket("resolved"), _Session()
+    ticket.unit_id = "san-01"
+    reopen(session, ticket, "camera:cam-02", AT, "still there", due)
+    assert (ticket.status, ticket.unit_id, ticket.reopened_count) == ("dispatched", "san-01", 1)
+    assert (ticket.accept_due, ticket.resolve_due) == (due["accept_due"], due["resolve_due"])
+    assert [(a.from_status, a.to_status, a.actor) for a in session.added] == [
+        ("resolved", "reopened", "camera:cam-02"),
+        ("reopened", "dispatched", "dispatcher"),
+    ]
+    fixed, session = _ticket("resolved"), _Session()
+    verify_and_close(session, fixed, "camera:cam-02", AT, "clear for 300 s")
+    assert (fixed.status, fixed.close_reason, fixed.verified_at) == ("closed", "done", AT)
+    assert [(a.to_status, a.actor, a.note) for a in session.added] == [
+        ("verified", "camera:cam-02", "clear for 300 s"),
+        ("closed", "dispatcher", "done: verified fix"),
+    ]
+    fresh, session = _ticket(), _Session()
+    record_filed(session, fresh, "dispatcher", AT, "from camera event")
+    record_note(session, fresh, "dispatcher", AT + dt.timedelta(minutes=1), "merged (2 reports)")
+    assert [(a.from_status, a.to_status, a.note) for a in session.added] == [
+        (None, "new", "from camera event"),
+        ("new", "new", "merged (2 reports)"),
+    ]
+    assert fresh.version == 2 and fresh.updated_at == AT + dt.timedelta(minutes=1)

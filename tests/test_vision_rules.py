@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from config.schema import ActiveHours, RuleConfig
@@ -191,3 +192,33 @@ def test_present_answers_the_recheck():
     replay(parking, timeline(15))
     assert parking.present(Detections.of([PARKED]))
     assert not parking.present(Detections.of([PASSING]))
+
+
+# An L-shaped (concave) zone, 0..100 x 0..100 with the top-right quarter cut out.
+L_ZONE = [(0, 0), (100, 0), (100, 50), (50, 50), (50, 100), (0, 100)]
+
+
+@pytest.mark.parametrize(
+    ("point", "inside"),
+    [
+        ((25, 25), True),
+        ((75, 25), True),  # the foot of the L
+        ((25, 75), True),  # its stem
+        ((75, 75), False),  # the cut-out corner: inside the box, outside the zone
+        ((150, 25), False),
+        ((-1, 50), False),
+        ((49.9, 99.9), True),
+        ((50.1, 50.1), False),
+        ((99.9, 0.1), True),
+    ],
+)
+def test_zone_membership_follows_the_polygon_not_its_box(point, inside):
+    zone = Zone("z", L_ZONE)
+    assert zone.contains(np.array([point], float)).tolist() == [inside]
+
+
+def test_zone_area_is_the_polygons_and_empty_input_gives_an_empty_mask():
+    assert Zone("z", L_ZONE).area == pytest.approx(7500)
+    assert Zone("tri", [(0, 0), (40, 0), (0, 30)]).area == pytest.approx(600)
+    empty = Zone("z", L_ZONE).contains(np.zeros((0, 2)))
+    assert empty.dtype == bool and empty.shape == (0,)

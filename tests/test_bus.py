@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from streams import keys
 from streams.bus import Bus
 from streams.records import Event, RecordError, TicketChange, UnitPosition, decode
+from tests.support.waiting import wait_until
 
 
 def _event(n: int = 0) -> Event:
@@ -129,15 +132,22 @@ def test_poison_entries_go_to_dead_letters_and_do_not_block(bus):
 
 
 def test_handler_failing_every_time_is_dead_lettered_after_max_deliveries(bus):
+    attempts = []
+
     def broken(record):
+        attempts.append(record.event_id)
         raise ValueError("unknown category")
 
     consumer = bus.consumer(
         keys.EVENTS, "g", "c1", broken, block_ms=50, claim_idle_ms=0, max_deliveries=3
     )
     bus.publish(_event(1))
-    for _ in range(4):
+    for _ in range(2):
         consumer.poll()
+    assert _pending(bus, keys.EVENTS, "g") == 1  # two failures: still pending, retried
+    for _ in range(2):
+        consumer.poll()
+    assert attempts == ["ev-1"] * 3, "tried exactly max_deliveries times"
     assert _pending(bus, keys.EVENTS, "g") == 0
     dead = bus.client.xrange(keys.dead_letters(keys.EVENTS))
     assert len(dead) == 1 and b"failed 3 times" in dead[0][1][b"error"]
@@ -214,3 +224,39 @@ def test_entries_trimmed_before_they_were_handled_are_reported_not_stuck(redis_u
     handled = [int(e.event_id.removeprefix("ev-")) for e in seen]
     assert handled and min(handled) >= 50, "nothing trimmed was handled"
     assert handled[-1] == 1049  # and it went on with everything still there
+
+
+def test_a_run_stops_after_max_messages_and_single_publishes_are_capped_too(redis_url):
+    from streams.bus import connect
+
+    small = Bus(connect(redis_url), maxlen=100)
+    for n in range(600):
+        small.publish(_event(n))
+    assert 100 <= small.client.xlen(small.key(keys.EVENTS)) <= 200, "one by one, still capped"
+    seen = []
+    consumer = small.consumer(keys.EVENTS, "g", "c1", seen.append, block_ms=50, batch=40)
+    assert consumer.run(max_messages=50) == 50 and len(seen) == 50
+
+
+def test_a_consumer_whose_group_vanished_recreates_it_and_goes_on(bus):
+    """The stream and group were deleted under a running service (a Redis flushed or restarted
+    without its data): it waits, recreates its group and handles what comes next."""
+    seen, stop = [], threading.Event()
+    consumer = bus.consumer(keys.EVENTS, "g", "c1", seen.append, block_ms=50)
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        bus.publish(_event(1))
+        wait_until(lambda: [e.event_id for e in seen] == ["ev-1"], 10, "the first event")
+        bus.client.delete(bus.key(keys.EVENTS))  # the group goes with the stream
+        wait_until(
+            lambda: bus.publish(_event(2)) and "ev-2" in [e.event_id for e in seen],
+            20,
+            "an event after the group was recreated",
+            every=0.5,
+        )
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert _pending(bus, keys.EVENTS, "g") == 0

@@ -85,12 +85,34 @@ def test_happy_path_walks_the_closed_loop_with_an_audit_entry_per_step():
 @pytest.mark.parametrize(
     ("status", "target", "extra", "words"),
     [
-        ("new", "resolved", {}, "is 'new' and cannot become 'resolved'; allowed: dispatched"),
+        (
+            "new",
+            "resolved",
+            {},
+            "is 'new' and cannot become 'resolved'; allowed: dispatched, escalated, closed",
+        ),
         ("closed", "dispatched", {"unit_id": "u"}, "allowed: none (the ticket is closed)"),
-        ("on_site", "closed", {"reason": "done"}, "must be verified before it is closed as done"),
-        ("new", "closed", {}, "closing needs a reason"),
+        (
+            "on_site",
+            "closed",
+            {"reason": "done"},
+            "must be verified before it is closed as done; close unverified work as duplicate, "
+            "not_responsible or no_action_needed",
+        ),
+        (
+            "new",
+            "closed",
+            {},
+            "closing needs a reason, one of done, duplicate, not_responsible, no_action_needed",
+        ),
         ("new", "dispatched", {}, "dispatching needs a unit"),
-        ("new", "teleported", {}, "unknown state 'teleported'"),
+        (
+            "new",
+            "teleported",
+            {},
+            "unknown state 'teleported'; states: new, dispatched, accepted, on_site, resolved, "
+            "verified, closed, returned, reopened, escalated",
+        ),
     ],
 )
 def test_illegal_moves_are_refused_with_ticket_state_and_allowed_moves(
@@ -105,11 +127,13 @@ def test_illegal_moves_are_refused_with_ticket_state_and_allowed_moves(
 
 def test_return_and_reopen_are_counted():
     ticket, session = _ticket("dispatched"), _Session()
-    transition(session, ticket, "returned", "san-01", AT, note="not ours: a traffic matter")
-    transition(session, ticket, "dispatched", "operator", AT, unit_id="cmg-01")
-    for status in ("accepted", "on_site", "resolved", "reopened"):
-        transition(session, ticket, status, "tester", AT)
-    assert (ticket.returned_count, ticket.reopened_count, ticket.unit_id) == (1, 1, "cmg-01")
+    for unit in ("cmg-01", "cmg-02"):
+        transition(session, ticket, "returned", "previous", AT, note="not ours: a traffic matter")
+        transition(session, ticket, "dispatched", "operator", AT, unit_id=unit)
+    for _ in range(2):
+        for status in ("accepted", "on_site", "resolved", "reopened", "dispatched"):
+            transition(session, ticket, status, "tester", AT, unit_id="cmg-02")
+    assert (ticket.returned_count, ticket.reopened_count, ticket.unit_id) == (2, 2, "cmg-02")
 
 
 # The closed loop as the product brief tells it, written out here rather than read from the
@@ -268,22 +292,23 @@ def test_rework_verification_merges_and_filing_write_their_audit_rows():
     reopen(session, ticket, "camera:cam-02", AT, "still there", due)
     assert (ticket.status, ticket.unit_id, ticket.reopened_count) == ("dispatched", "san-01", 1)
     assert (ticket.accept_due, ticket.resolve_due) == (due["accept_due"], due["resolve_due"])
-    assert [(a.from_status, a.to_status, a.actor) for a in session.added] == [
-        ("resolved", "reopened", "camera:cam-02"),
-        ("reopened", "dispatched", "dispatcher"),
+    assert [(a.from_status, a.to_status, a.actor, a.at, a.note) for a in session.added] == [
+        ("resolved", "reopened", "camera:cam-02", AT, "still there"),
+        ("reopened", "dispatched", "dispatcher", AT, "back to the same unit"),
     ]
     fixed, session = _ticket("resolved"), _Session()
     verify_and_close(session, fixed, "camera:cam-02", AT, "clear for 300 s")
     assert (fixed.status, fixed.close_reason, fixed.verified_at) == ("closed", "done", AT)
-    assert [(a.to_status, a.actor, a.note) for a in session.added] == [
-        ("verified", "camera:cam-02", "clear for 300 s"),
-        ("closed", "dispatcher", "done: verified fix"),
+    assert [(a.to_status, a.actor, a.at, a.note) for a in session.added] == [
+        ("verified", "camera:cam-02", AT, "clear for 300 s"),
+        ("closed", "dispatcher", AT, "done: verified fix"),
     ]
     fresh, session = _ticket(), _Session()
     record_filed(session, fresh, "dispatcher", AT, "from camera event")
     record_note(session, fresh, "dispatcher", AT + dt.timedelta(minutes=1), "merged (2 reports)")
-    assert [(a.from_status, a.to_status, a.note) for a in session.added] == [
-        (None, "new", "from camera event"),
-        ("new", "new", "merged (2 reports)"),
+    merged_at = AT + dt.timedelta(minutes=1)
+    assert [(a.from_status, a.to_status, a.actor, a.at, a.note) for a in session.added] == [
+        (None, "new", "dispatcher", AT, "from camera event"),
+        ("new", "new", "dispatcher", merged_at, "merged (2 reports)"),
     ]
     assert fresh.version == 2 and fresh.updated_at == AT + dt.timedelta(minutes=1)

@@ -222,3 +222,35 @@ def test_zone_area_is_the_polygons_and_empty_input_gives_an_empty_mask():
     assert Zone("tri", [(0, 0), (40, 0), (0, 30)]).area == pytest.approx(600)
     empty = Zone("z", L_ZONE).contains(np.zeros((0, 2)))
     assert empty.dtype == bool and empty.shape == (0,)
+
+
+def test_a_finding_names_its_rule_zone_category_tracks_and_boxes():
+    rule = zone_rule("bin_overflow", ["bin_overflow"])
+    both = [BIN_FULL, ("bin_overflow", (200, 330, 240, 390), 0.95)]
+    frames = timeline(40, at=lambda t: both, ids=lambda t: [7, -1])  # one box tracked, one not
+    [(_, finding)] = replay(rule, frames)
+    assert (finding.rule_id, finding.zone_id, finding.category) == (
+        "bin_overflow",
+        "z",
+        "bin_overflow",
+    )
+    assert finding.track_ids == (7,)  # untracked boxes carry no id
+    assert finding.confidence == 0.95  # the best box seen
+    assert (finding.first_seen, finding.confirmed_at) == (T0, T0 + 30)
+    assert finding.boxes.tolist() == [list(BIN_FULL[1]), [200, 330, 240, 390]]
+    assert finding.measure == rule.measure(Detections.of(both))
+
+
+@pytest.mark.parametrize(
+    ("box", "by", "inside"),
+    [
+        ((200, 250, 260, 350), "anchor", True),  # ground point (230, 350) in the zone
+        ((200, 250, 260, 290), "anchor", False),  # above the kerb line
+        ((200, 250, 260, 520), "anchor", False),  # ground point below the zone
+        ((200, 250, 260, 520), "any", True),  # its centre (230, 385) is in: a bin seen whole
+        ((520, 250, 600, 520), "any", False),  # neither centre nor ground point
+    ],
+)
+def test_a_zone_selects_by_ground_point_or_for_bins_by_centre_too(box, by, inside):
+    dets = Detections.of([("bin_overflow", box, 0.9)])
+    assert len(ZONE.select(dets, by)) == int(inside)

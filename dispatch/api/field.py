@@ -23,7 +23,7 @@ from dispatch.api.deps import TOKEN_COOKIE, ApiContext, Ctx
 from dispatch.api.present import ticket_out
 from dispatch.api.units import read_photos
 from dispatch.errors import DeskError
-from dispatch.states import UNIT_SHOWN
+from dispatch.states import UNIT_SHOWN, TicketState
 
 router = APIRouter(prefix="/field", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -65,6 +65,7 @@ def page(request: Request, ctx: Ctx):
         "field.html",
         {
             "t": lambda key, **kw: t(key, lang).format(**kw),
+            "S": TicketState,
             "lang": lang,
             "other_lang": next(code for code in LANGS if code != lang),
             "unit": ctx.cfg.unit(unit) if unit else None,

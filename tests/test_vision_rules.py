@@ -10,7 +10,7 @@ import pytest
 
 from config.schema import ActiveHours, RuleConfig
 from vision.detections import Detections
-from vision.rules import IllegalParkingRule, Zone, build_rules
+from vision.rules import ActiveClock, IllegalParkingRule, Zone, build_rules
 
 TZ = "Asia/Shanghai"
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo(TZ)).timestamp()  # a Monday, 10:00
@@ -148,6 +148,8 @@ LITTER = [("litter", (150 + 40 * i, 420, 170 + 40 * i, 440), 0.6) for i in range
         ("full bin fires once at dwell", lambda t: [BIN_FULL], [30.0]),
         ("a normal bin never fires", lambda t: [("bin", BIN_FULL[1], 0.9)], []),
         ("a 4 s miss is forgiven", lambda t: [] if 10 <= t < 14 else [BIN_FULL], [30.0]),
+        # seen last at 9.5 s, again at 14.5 s: a gap of exactly the 5 s grace is forgiven
+        ("a miss of the grace itself", lambda t: [] if 10 <= t < 14.5 else [BIN_FULL], [30.0]),
         ("a 10 s miss restarts", lambda t: [] if 10 <= t < 20 else [BIN_FULL], [50.0]),
         (
             "emptied then full again re-arms after cooldown",
@@ -254,3 +256,44 @@ def test_a_finding_names_its_rule_zone_category_tracks_and_boxes():
 def test_a_zone_selects_by_ground_point_or_for_bins_by_centre_too(box, by, inside):
     dets = Detections.of([("bin_overflow", box, 0.9)])
     assert len(ZONE.select(dets, by)) == int(inside)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "clock", "active"),
+    [
+        ("07:00", "22:00", "07:00", True),  # from the start minute
+        ("07:00", "22:00", "21:59", True),
+        ("07:00", "22:00", "22:00", False),  # up to, not including, the end minute
+        ("07:00", "22:00", "06:59", False),
+        ("22:00", "06:00", "22:00", True),  # overnight
+        ("22:00", "06:00", "03:00", True),
+        ("22:00", "06:00", "06:00", False),
+        ("22:00", "06:00", "21:59", False),
+    ],
+)
+def test_active_hours_include_the_start_minute_and_exclude_the_end(start, end, clock, active):
+    hours, minutes = (int(part) for part in clock.split(":"))
+    moment = dt.datetime(2026, 11, 23, hours, minutes, tzinfo=ZoneInfo(TZ)).timestamp()
+    assert ActiveClock(ActiveHours(start=start, end=end), TZ).active(moment) is active
+
+
+def test_a_parking_finding_names_the_car_its_track_and_its_box():
+    rule = parking_rule()
+    fired = replay(rule, timeline(70, ids=lambda t: [0]))  # ByteTrack's first id is 0
+    [(_, finding)] = fired
+    assert (finding.rule_id, finding.zone_id, finding.category) == (
+        "np",
+        "kerb",
+        "illegal_parking",
+    )
+    assert finding.track_ids == (0,) and finding.confidence == 0.9
+    assert finding.boxes.tolist() == [list(PARKED[1])]
+
+
+def test_litter_is_counted_or_measured_as_a_share_of_the_zone():
+    pieces = Detections.of(LITTER[:3])  # three 20 x 20 px pieces on an 80,000 px^2 kerb zone
+    counting = zone_rule("dirty_road", ["litter"], threshold=1)
+    assert counting.measure(pieces) == 3.0  # a threshold of 1 counts pieces
+    covering = zone_rule("dirty_road", ["litter"], threshold=0.01)
+    assert covering.measure(pieces) == pytest.approx(3 * 400 / covering.zone.area)
+    assert covering.measure(Detections.of([])) == 0.0

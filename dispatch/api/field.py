@@ -29,7 +29,7 @@ router = APIRouter(prefix="/field", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "sc_lang"
 ACTIONS = ("accept", "arrive", "return")
-SHOWN = UNIT_SHOWN  # what a unit sees
+
 POLL_S = 15
 
 
@@ -56,7 +56,7 @@ def page(request: Request, ctx: Ctx):
     zone = ctx.cfg.district.zone
     tickets, digest = [], ""
     if unit:
-        rows = ctx.desk.tickets(unit_id=unit, status=SHOWN)
+        rows = ctx.desk.tickets(unit_id=unit, status=UNIT_SHOWN)
         digest = _digest(rows)
         media = ctx.desk.media(r.id for r in rows)
         tickets = [ticket_out(ctx, r, lang, media[r.id]) for r in rows]
@@ -97,7 +97,7 @@ def state(request: Request, ctx: Ctx):
     unit = _unit(request, ctx)
     if unit is None:
         return JSONResponse({"error": "not signed in"}, 401)
-    return {"digest": _digest(ctx.desk.tickets(unit_id=unit, status=SHOWN))}
+    return {"digest": _digest(ctx.desk.tickets(unit_id=unit, status=UNIT_SHOWN))}
 
 
 @router.post("/login")

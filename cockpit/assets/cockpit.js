@@ -125,7 +125,7 @@
     var gd = document.querySelector("#live-map .js-plotly-plot");
     var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
     var map = sub && sub.map;
-    if (!map) { return; }
+    if (!map) { return false; }
     if (!map.streetCockpitDarkening) {
       map.streetCockpitDarkening = true;
       var paint = function () { paintBase(map); };
@@ -133,15 +133,21 @@
       map.on("idle", paint);
     }
     paintBase(map);
+    return true;
   }
 
-  function watchPlots() {
+  // Plotly creates the map asynchronously, possibly after the push that drew it: keep looking
+  // until it is there (a wall may get no further push for a while), then follow its plots.
+  function watchPlots(tries) {
     var gd = document.querySelector("#live-map .js-plotly-plot");
     if (gd && gd.on && !gd.streetCockpitWatched) {
       gd.streetCockpitWatched = true;
       gd.on("plotly_afterplot", darkenBase);
     }
-    darkenBase();
+    var left = tries === undefined ? 150 : tries;
+    if (!darkenBase() && left > 0) {
+      window.setTimeout(function () { watchPlots(left - 1); }, 200);
+    }
   }
 
   // First push only: fit the configured zoom and the legend type to this screen's map size,
@@ -169,7 +175,7 @@
         var traces = payload.traces;
         view = payload.view;
         fitToScreen(patch);
-        window.setTimeout(watchPlots, 0);
+        window.setTimeout(function () { watchPlots(); }, 0);
         setTrace(patch, traces.cameras, payload.cameras, true);
         setTrace(patch, traces.tickets, payload.tickets, true);
         setTrace(patch, traces.events, payload.events, false);

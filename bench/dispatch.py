@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -87,35 +88,44 @@ class Watcher(threading.Thread):
                     self.seen.setdefault(change.ticket_id, []).append((now, change))
 
 
-def run(args) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))
-    cfg = bench_config(tmp / "data", 0 if args.no_merge else None)
-    redis = EmbeddedRedis(tmp / "redis", persist=False)
-    bus = Bus(connect(redis.start()))
-    url = os.environ.get("DATABASE_URL") or default_database_url(cfg.services.data_dir)
-    store = Store(url)
-    store.create_schema()
-    index = DistrictIndex(load_layers(cfg), cfg.district.crs)
-    rng = random.Random(7)
-    pool = places(rng, 300)
+@dataclass
+class Rig:
+    """What one benchmark run works on: config, bus, store, district index and event places."""
 
-    def dispatcher_thread(name):
-        dispatcher = Dispatcher(cfg, store, bus, Router(cfg, index))
-        for unit in cfg.units:
-            dispatcher.on_position(
-                UnitPosition(
-                    unit_id=unit.id, lon=unit.home[0], lat=unit.home[1], fix_time=time.time() + 3600
-                )
+    cfg: object
+    bus: Bus
+    store: Store
+    index: DistrictIndex
+    rng: random.Random
+    pool: list
+
+
+def start_dispatcher(rig: Rig, name: str):
+    """A dispatcher thread with every unit on a fresh fix; returns (stop event, thread)."""
+    dispatcher = Dispatcher(rig.cfg, rig.store, rig.bus, Router(rig.cfg, rig.index))
+    for unit in rig.cfg.units:
+        dispatcher.on_position(
+            UnitPosition(
+                unit_id=unit.id, lon=unit.home[0], lat=unit.home[1], fix_time=time.time() + 3600
             )
-        stop = threading.Event()
-        thread = threading.Thread(target=run_dispatcher, args=(dispatcher, name, stop), daemon=True)
-        thread.start()
-        return stop, thread
+        )
+    stop = threading.Event()
+    thread = threading.Thread(target=run_dispatcher, args=(dispatcher, name, stop), daemon=True)
+    thread.start()
+    return stop, thread
 
-    # 1. paced latency
-    watcher = Watcher(bus)
+
+def linked_count(rig: Rig) -> int:
+    """Events filed so far."""
+    with rig.store.session() as session:
+        return session.scalar(select(func.count()).select_from(EventLinkRow))
+
+
+def paced(rig: Rig, args) -> dict[str, list[str]]:
+    """Publish at a steady rate; print latency to the filed ticket; return ticket -> events."""
+    watcher = Watcher(rig.bus)
     watcher.start()
-    stop, thread = dispatcher_thread("bench-paced")
+    stop, thread = start_dispatcher(rig, "bench-paced")
     time.sleep(1.0)
     sent: dict[str, float] = {}
     total = int(args.rate * args.seconds)
@@ -124,17 +134,13 @@ def run(args) -> None:
         due = started + n / args.rate
         while (delay := due - time.perf_counter()) > 0:
             time.sleep(delay)
-        event = make_event(rng, pool, n)
+        event = make_event(rig.rng, rig.pool, n)
         sent[event.event_id] = time.perf_counter()
-        bus.publish(event)
+        rig.bus.publish(event)
     deadline = time.perf_counter() + 60
-    with store.session() as session:
-        while time.perf_counter() < deadline:
-            linked = session.scalar(select(func.count()).select_from(EventLinkRow))
-            session.commit()
-            if linked >= total:
-                break
-            time.sleep(0.1)
+    while linked_count(rig) < total and time.perf_counter() < deadline:
+        time.sleep(0.1)
+    with rig.store.session() as session:
         links = {link.event_id: link.ticket_id for link in session.scalars(select(EventLinkRow))}
         tickets = {t.id: t for t in session.scalars(select(TicketRow))}
     time.sleep(0.5)
@@ -142,11 +148,16 @@ def run(args) -> None:
     watcher.join()
     stop.set()
     thread.join(timeout=10)
-    # A ticket change showing `reports` >= k means its k-th event is filed (one change may
-    # cover several events when they arrived in the same batch).
     order: dict[str, list[str]] = {}
     for event_id in sorted(sent, key=sent.get):
         order.setdefault(links[event_id], []).append(event_id)
+    report_latency(args, total, order, tickets, watcher, sent)
+    return order
+
+
+def report_latency(args, total: int, order, tickets, watcher, sent) -> None:
+    """A ticket change showing `reports` >= k means its k-th event is filed (one change may
+    cover several events that arrived in the same batch)."""
     latencies, assigned = [], 0
     for ticket_id, event_ids in order.items():
         changes = sorted(watcher.seen.get(ticket_id, []), key=lambda c: c[0])
@@ -166,31 +177,43 @@ def run(args) -> None:
         f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms ({len(lat)} measured)"
     )
 
-    # 2. flat out: a backlog drained by a fresh dispatcher
-    backlog = [make_event(rng, pool, total + n) for n in range(args.backlog)]
+
+def flat_out(rig: Rig, args, filed_before: int, tickets_before: int) -> None:
+    """A backlog drained by a fresh dispatcher, as fast as it goes."""
+    backlog = [make_event(rig.rng, rig.pool, filed_before + n) for n in range(args.backlog)]
     for start in range(0, len(backlog), 200):
-        bus.publish_many(backlog[start : start + 200])
+        rig.bus.publish_many(backlog[start : start + 200])
     began = time.perf_counter()
-    stop, thread = dispatcher_thread("bench-flat")
-    goal = total + args.backlog
-    with store.session() as session:
-        while True:
-            linked = session.scalar(select(func.count()).select_from(EventLinkRow))
-            session.commit()
-            if linked >= goal:
-                break
-            time.sleep(0.05)
+    stop, thread = start_dispatcher(rig, "bench-flat")
+    while linked_count(rig) < filed_before + args.backlog:
+        time.sleep(0.05)
     elapsed = time.perf_counter() - began
     stop.set()
     thread.join(timeout=10)
-    with store.session() as session:
-        made = session.scalar(select(func.count()).select_from(TicketRow)) - len(order)
+    with rig.store.session() as session:
+        made = session.scalar(select(func.count()).select_from(TicketRow)) - tickets_before
     mode = "merge radius 0" if args.no_merge else "merging on"
     print(
         f"flat out: {args.backlog} events drained in {elapsed:.2f} s = "
         f"{args.backlog / elapsed:,.0f} events/s ({mode}; {made} new tickets, "
         f"{args.backlog - made} merged)"
     )
+
+
+def run(args) -> None:
+    """Both measurements on a private Redis and the configured (or a scratch) database."""
+    tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))
+    cfg = bench_config(tmp / "data", 0 if args.no_merge else None)
+    redis = EmbeddedRedis(tmp / "redis", persist=False)
+    bus = Bus(connect(redis.start()))
+    url = os.environ.get("DATABASE_URL") or default_database_url(cfg.services.data_dir)
+    store = Store(url)
+    store.create_schema()
+    index = DistrictIndex(load_layers(cfg), cfg.district.crs)
+    rng = random.Random(7)
+    rig = Rig(cfg, bus, store, index, rng, places(rng, 300))
+    order = paced(rig, args)
+    flat_out(rig, args, int(args.rate * args.seconds), len(order))
     print(
         f"database: {store.engine.dialect.name}; machine: {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}"

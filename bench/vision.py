@@ -169,25 +169,32 @@ def main() -> int:
             f"pipeline (decode+gate+detect+track+rules): {pipe:6.1f} analysed frames/s = "
             f"{pipe / export_fps:.2f}x raw ({share:.0%} of frames ran the detector)"
         )
-        server = EmbeddedRedis(tmp / "redis", persist=False)
-        url = server.start()
-        try:
-            for count in (int(c) for c in args.cameras.split(",")):
-                r = sustained(cfg, export_det, clip, count, args.seconds, url)
-                ok = (
-                    r["min_fps"] >= 0.95 * parking.analysis_fps
-                    and r["lag_p95"] < 1 / parking.analysis_fps
-                )
-                print(
-                    f"{count:3d} cameras x 10 fps @ {parking.analysis_fps:g} analysed fps: "
-                    f"per-camera min {r['min_fps']:.2f} mean {r['mean_fps']:.2f} fps, "
-                    f"frame age p95 {r['lag_p95'] * 1000:.0f} ms, "
-                    f"detector on {r['detected_share']:.0%} of frames -> "
-                    f"{'sustained' if ok else 'NOT sustained'}"
-                )
-        finally:
-            server.stop()
+        counts = [int(c) for c in args.cameras.split(",")]
+        report_sustained(cfg, export_det, clip, counts, args.seconds, tmp)
     return 0
+
+
+def report_sustained(cfg, detector, clip: Path, counts: list[int], seconds: float, tmp: Path):
+    """Per camera count: whether one worker holds every camera's analysed frame rate."""
+    parking = cfg.cameras[0]
+    server = EmbeddedRedis(tmp / "redis", persist=False)
+    url = server.start()
+    try:
+        for count in counts:
+            r = sustained(cfg, detector, clip, count, seconds, url)
+            ok = (
+                r["min_fps"] >= 0.95 * parking.analysis_fps
+                and r["lag_p95"] < 1 / parking.analysis_fps
+            )
+            print(
+                f"{count:3d} cameras x 10 fps @ {parking.analysis_fps:g} analysed fps: "
+                f"per-camera min {r['min_fps']:.2f} mean {r['mean_fps']:.2f} fps, "
+                f"frame age p95 {r['lag_p95'] * 1000:.0f} ms, "
+                f"detector on {r['detected_share']:.0%} of frames -> "
+                f"{'sustained' if ok else 'NOT sustained'}"
+            )
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ MAX_FUNCTION_LINES = 60
 
 
 def _modules() -> list[Path]:
-    """Every product module, migrations (generated, append-only history) left out."""
+    """Every product module and benchmark, migrations (generated, append-only history) left out."""
     found = [PROJECT_ROOT / "run.py"]
-    for package in PACKAGES:
+    for package in (*PACKAGES, "bench"):
         found += (PROJECT_ROOT / package).rglob("*.py")
     return sorted(p for p in found if "migrations" not in p.parts)
 

@@ -32,7 +32,6 @@ class LiveState:
     every change."""
 
     def __init__(self, cfg: AppConfig):
-        self.cfg = cfg
         self.units: dict[str, UnitPosition] = {}
         self.events: deque[Event] = deque(maxlen=500)
         self.tickets: dict[str, TicketChange] = {}  # open tickets only

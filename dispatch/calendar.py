@@ -69,6 +69,11 @@ class WorkCalendar:
         return total.total_seconds() / 60
 
 
+def district_calendar(cfg: AppConfig) -> WorkCalendar:
+    """The district's working calendar, in the district's time zone."""
+    return WorkCalendar(cfg.dispatch.calendar, cfg.district.zone)
+
+
 def stage_deadlines(
     cfg: AppConfig, calendar: WorkCalendar, category: str, start: dt.datetime
 ) -> dict[str, dt.datetime | None]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.schema import AppConfig
-from dispatch.calendar import WorkCalendar, stage_deadlines
+from dispatch.calendar import district_calendar, stage_deadlines
 from dispatch.errors import DeskError
 from dispatch.lifecycle import TransitionError, reopen, transition, verify_and_close
 from dispatch.media import Photo, photo_kind, save_photo
@@ -44,7 +44,7 @@ class Desk(TicketReads):
     ):
         super().__init__(store)
         self.cfg, self.bus, self.router, self.clock = cfg, bus, router, clock
-        self.calendar = WorkCalendar(cfg.dispatch.calendar, cfg.district.zone)
+        self.calendar = district_calendar(cfg)
         self.verifier = Verifier(cfg, store, bus, clock)
         self._units = {u.id: u for u in cfg.units}
 

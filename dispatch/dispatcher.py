@@ -11,7 +11,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 
 from config.schema import AppConfig
-from dispatch.calendar import WorkCalendar
+from dispatch.calendar import district_calendar
 from dispatch.desk import Desk
 from dispatch.filing import Filed, Filer
 from dispatch.publish import ticket_change
@@ -39,7 +39,7 @@ class Dispatcher:
     ):
         self.cfg, self.store, self.bus, self.router, self.clock = cfg, store, bus, router, clock
         self._categories = {c.id for c in cfg.categories}
-        self.calendar = WorkCalendar(cfg.dispatch.calendar, cfg.district.zone)
+        self.calendar = district_calendar(cfg)
         self.filer = Filer(cfg, store, router, self.calendar)
         self.desk = Desk(cfg, store, bus, router, clock)
         self.verifier = self.desk.verifier

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from config.schema import AppConfig
-from dispatch.calendar import WorkCalendar, stage_deadlines
+from dispatch.calendar import district_calendar, stage_deadlines
 from dispatch.lifecycle import reopen, verify_and_close
 from dispatch.media import add_media
 from dispatch.publish import ticket_change, utc
@@ -35,7 +35,7 @@ class Verifier:
         clock: Callable[[], float] = time.time,
     ):
         self.cfg, self.store, self.bus, self.clock = cfg, store, bus, clock
-        self.calendar = WorkCalendar(cfg.dispatch.calendar, cfg.district.zone)
+        self.calendar = district_calendar(cfg)
         self.rechecks = Rechecks(bus) if bus else None
 
     def request(self, ticket: TicketRow) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.schema import AppConfig
-from dispatch.calendar import WorkCalendar
+from dispatch.calendar import district_calendar
 from dispatch.errors import DeskError
 from dispatch.lifecycle import transition
 from dispatch.publish import ticket_alert, ticket_change, utc
@@ -44,7 +44,7 @@ class Warnings:
         clock: Callable[[], float] = time.time,
     ):
         self.cfg, self.store, self.bus, self.clock = cfg, store, bus, clock
-        self.calendar = WorkCalendar(cfg.dispatch.calendar, cfg.district.zone)
+        self.calendar = district_calendar(cfg)
         self._supervisors = {d.id: d.supervisor for d in cfg.departments}
 
     # ----- reading -------------------------------------------------------------------------

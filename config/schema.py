@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from shapely.geometry import Polygon
 
+from config.categories import CategoryConfig
 from config.types import (
     ANY_AREA,
     Clock,
@@ -85,17 +86,6 @@ class MapConfig(Strict):
         default=None,
         description="optional XYZ tile URL template ({z}/{x}/{y}); none means vector layers only",
     )
-
-
-class CategoryConfig(Strict):
-    """A problem category (the Open311 service_code)."""
-
-    id: Identifier
-    names: Names
-    auto_dispatch: bool = Field(
-        default=True, description="dispatch at once, or propose and wait for an operator"
-    )
-    priority: int = Field(default=2, ge=1, le=3, description="1 urgent, 2 normal, 3 low")
 
 
 class ActiveHours(Strict):

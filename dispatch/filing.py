@@ -26,6 +26,17 @@ log = logging.getLogger(__name__)
 _MERGEABLE = frozenset(MERGEABLE)  # checked for every fresh ticket of a batch, per event
 
 
+def _answers(event: Event) -> str:
+    """The reporter's answers to the category's extra fields, for the audit timeline."""
+    if not event.attributes:
+        return ""
+    shown = (
+        f"{code}={'+'.join(value) if isinstance(value, tuple) else value}"
+        for code, value in sorted(event.attributes.items())
+    )
+    return "; " + ", ".join(shown)
+
+
 @dataclass
 class _UnitState:
     """Units' last fixes and open-ticket counts, read once per batch and kept current in it."""
@@ -90,6 +101,7 @@ class Filer:
                 ticket_id=ticket.id,
                 linked_at=utc(now),
                 merged=ticket.event_id != event.event_id,
+                attributes=dict(event.attributes) or None,
             )
         )
         if event.reporter:
@@ -150,6 +162,7 @@ class Filer:
         ticket.merged_events += 1
         self._attach_evidence(session, ticket, event, now)
         note = f"merged {event.source} event {event.event_id} ({ticket.merged_events} reports)"
+        note += _answers(event)
         record_note(session, ticket, "dispatcher", utc(now), note)
         log.info("event %s merged into ticket %s", event.event_id, ticket.id)
         settle = self.cfg.dispatch.verify_settle_s
@@ -200,7 +213,8 @@ class Filer:
         )
         session.add(ticket)  # the unit of work inserts it before the rows that reference it
         self._attach_evidence(session, ticket, event, now)
-        record_filed(session, ticket, "dispatcher", utc(now), f"from {event.source} event")
+        note = f"from {event.source} event{_answers(event)}"
+        record_filed(session, ticket, "dispatcher", utc(now), note)
         if category.auto_dispatch:
             self._auto_dispatch(session, ticket, route, now, units)
         log.info(

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     Float,
@@ -155,6 +156,8 @@ class EventLinkRow(Base):
     ticket: Mapped[TicketRow] = relationship(lazy="raise")
     linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     merged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The category's extra fields as the reporter answered them (Open311 attributes).
+    attributes: Mapped[dict | None] = mapped_column(JSON)
 
 
 class ReporterRow(Base):

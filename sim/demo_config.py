@@ -195,14 +195,64 @@ def _names(zh: str, en: str) -> dict:
     return {"zh": zh, "en": en}
 
 
+def _choices(*pairs: tuple[str, str, str]) -> list[dict]:
+    return [{"key": key, "names": _names(zh, en)} for key, zh, en in pairs]
+
+
 CATEGORIES = [
-    {"id": "illegal_parking", "names": _names("违章停车", "Illegal parking")},
+    {
+        "id": "illegal_parking",
+        "names": _names("违章停车", "Illegal parking"),
+        "attributes": [
+            {
+                "code": "plate",
+                "names": _names("车牌号（如看得到）", "Licence plate, if visible"),
+                "max_length": 16,
+            },
+            {
+                "code": "vehicle",
+                "datatype": "singlevaluelist",
+                "names": _names("车辆类型", "Kind of vehicle"),
+                "values": _choices(
+                    ("car", "小汽车", "Car"),
+                    ("truck", "货车", "Truck"),
+                    ("motorbike", "摩托车", "Motorbike"),
+                    ("ebike", "电动自行车", "E-bike"),
+                ),
+            },
+        ],
+    },
     {"id": "bin_overflow", "names": _names("垃圾满溢", "Overflowing bin")},
     {"id": "dirty_road", "names": _names("道路脏污", "Dirty road")},
     {
         "id": "facility_damage",
         "names": _names("设施损坏", "Damaged facility"),
         "auto_dispatch": False,
+        "attributes": [
+            {
+                "code": "facility",
+                "datatype": "singlevaluelist",
+                "required": True,
+                "names": _names("损坏的设施", "Which facility is damaged"),
+                "values": _choices(
+                    ("manhole", "井盖", "Manhole cover"),
+                    ("streetlight", "路灯", "Street light"),
+                    ("railing", "护栏", "Railing"),
+                    ("bench", "座椅", "Bench"),
+                    ("sign", "标志牌", "Sign"),
+                ),
+            },
+            {
+                "code": "hazards",
+                "datatype": "multivaluelist",
+                "names": _names("现场危险（可多选）", "Hazards on site (any)"),
+                "values": _choices(
+                    ("open_hole", "有坑洞", "Open hole"),
+                    ("live_wire", "电线外露", "Exposed wire"),
+                    ("blocks_way", "阻挡通行", "Blocks the way"),
+                ),
+            },
+        ],
     },
 ]
 

@@ -73,6 +73,11 @@ class Event(Record):
     address: str | None = Field(default=None, max_length=255, description="as reported")
     media_url: str | None = Field(default=None, max_length=1000, description="reporter's photo")
     reporter: Reporter | None = Field(default=None, description="a person's contact, if given")
+    attributes: dict[str, str | tuple[str, ...]] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="the category's extra fields as the reporter answered them (validated)",
+    )
 
 
 class CameraHealth(Record):

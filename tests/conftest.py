@@ -12,9 +12,11 @@ from sqlalchemy import text
 
 from config.loader import load_config
 from config.paths import DEMO_CONFIG, PROJECT_ROOT
+from dispatch import tokens
 from dispatch.store import Base, Store
 from streams.bus import Bus, connect
 from streams.embedded import EmbeddedRedis
+from tests.support.api import place_units
 from tests.support.postgres import PrivatePostgres
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -193,6 +195,13 @@ def api_stack(demo_cfg, store, bus, demo_index, demo_layers, tmp_path):
     stack = ApiStack(cfg, store, bus, demo_index, demo_layers, clock)
     yield stack
     stack.close()
+
+
+@pytest.fixture
+def open311(api_stack):
+    """The API's Open311 root and a hotline api_key, with every unit on duty at home."""
+    place_units(api_stack)
+    return api_stack.url + "/open311/v2", tokens.issue(api_stack.store, "hotline", "12345")
 
 
 def _skipped(config) -> list:

@@ -53,6 +53,25 @@ def test_demo_config_is_valid(demo_cfg):
 BROKEN = [
     # (description, old text, new text, expected key path, expected words in the message)
     (
+        "list attribute without choices",
+        "    datatype: singlevaluelist\n    required: true\n    names: {zh: 损坏的设施, en: Which "
+        "facility is damaged}\n    values:\n    - {key: manhole, names: {zh: 井盖, en: Manhole cover}}"
+        "\n    - {key: streetlight, names: {zh: 路灯, en: Street light}}\n    - {key: railing, "
+        "names: {zh: 护栏, en: Railing}}\n    - {key: bench, names: {zh: 座椅, en: Bench}}\n    - "
+        "{key: sign, names: {zh: 标志牌, en: Sign}}\n",
+        "    datatype: singlevaluelist\n    required: true\n    names: {zh: 损坏的设施, en: Which "
+        "facility is damaged}\n",
+        "categories[3].attributes[0]",
+        "needs `values`",
+    ),
+    (
+        "unknown attribute type",
+        "  - code: plate\n",
+        "  - code: plate\n    datatype: photo\n",
+        "categories[0].attributes[0].datatype",
+        "singlevaluelist",
+    ),
+    (
         "misspelt key",
         "  direction_deg: 90\n",
         "  directon_deg: 90\n",

@@ -1,8 +1,9 @@
 """Uniform refusals: body limits before anything is read, and one error shape per audience.
 
 Every refusal is a 4xx whose JSON says what is wrong and how to fix it (`{"error": ...}`; the
-Open311 routes answer in GeoReport v2's own error format). Bodies over the configured limits
-are refused before they are read into memory, and nothing is stored for a refused request.
+Open311 routes answer with GeoReport v2's error list, in XML unless the URL asks for `.json`).
+Bodies over the configured limits are refused before they are read into memory, and nothing is
+stored for a refused request.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dispatch.api.deps import ApiError
+from dispatch.api.georeport import error_response, path_format
 from dispatch.errors import DeskError
 from dispatch.lifecycle import TransitionError
 
@@ -67,9 +69,9 @@ class BodyLimit:
         await response(scope, None, send)
 
 
-def _error_response(path: str, status: int, message: str) -> JSONResponse:
-    if path.startswith("/open311/"):  # GeoReport v2's error shape
-        return JSONResponse([{"code": status, "description": message}], status_code=status)
+def _error_response(path: str, status: int, message: str) -> Response:
+    if path.startswith("/open311/"):  # GeoReport v2's error list, in the format asked for
+        return error_response(path_format(path), status, message)
     return JSONResponse({"error": message}, status_code=status)
 
 

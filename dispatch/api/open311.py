@@ -1,7 +1,9 @@
-"""Open311 GeoReport v2 for hotline systems and citizen apps (JSON format).
+"""Open311 GeoReport v2 for hotline systems and citizen apps, in XML and JSON.
 
-GET services, GET/POST requests, GET a request, GET a token, and discovery, with the standard
-field names, W3C datetimes and GeoReport's error list `[{"code": .., "description": ..}]`.
+GET services, a service definition, GET/POST requests, GET a request, GET a token, and
+discovery, with the standard field names and nesting, W3C datetimes and GeoReport's error list;
+each route builds its records once and `georeport.respond` writes them in the asked format.
+A category's extra fields (service-definition attributes) are answered as `attribute[CODE]`.
 A POST is a report: it goes onto the bus like every other event, so it merges with camera
 findings and other reports of the same problem; the answer carries the ticket id once the
 dispatcher has filed it (within a couple of seconds), else a token to look it up later.
@@ -19,7 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from config.i18n import pick_lang
 from dispatch import tokens
 from dispatch.api.deps import ApiContext, ApiError, Ctx
+from dispatch.api.georeport import DISCOVERY_FORMATS, FormatError, check_format, respond
 from dispatch.api.present import media_url
+from dispatch.api.report_attributes import definition, read_answers
 from dispatch.publish import utc
 from dispatch.states import OPEN311_STATUSES, open311_states, open311_status
 from dispatch.store import EventLinkRow, MediaRow, TicketRow
@@ -30,9 +34,11 @@ router = APIRouter(prefix=PREFIX, tags=["open311"])
 MAX_DAYS = 90  # GeoReport v2: without dates, the last 90 days; at most 1000 requests
 
 
-def _format(fmt: str) -> None:
-    if fmt != "json":
-        raise ApiError(400, f"format {fmt!r} is not served; use .json")
+def _format(fmt: str) -> str:
+    try:
+        return check_format(fmt)
+    except FormatError as refused:
+        raise ApiError(400, str(refused)) from None
 
 
 def _jurisdiction(ctx: ApiContext, jurisdiction_id: str | None) -> None:
@@ -54,7 +60,7 @@ def _service(ctx: ApiContext, category, lang: str) -> dict:
         "service_code": category.id,
         "service_name": getattr(names, lang),
         "description": f"{names.zh} / {names.en}",
-        "metadata": False,
+        "metadata": bool(category.attributes),
         "type": "realtime",
         "keywords": category.id.replace("_", ","),
         "group": "street",
@@ -64,9 +70,9 @@ def _service(ctx: ApiContext, category, lang: str) -> dict:
 @router.get("/discovery.{fmt}")
 def discovery(fmt: str, request: Request, ctx: Ctx):
     """Where the endpoint is and what it speaks."""
-    _format(fmt)
+    fmt = _format(fmt)
     base = str(request.base_url).rstrip("/") + PREFIX + "/"
-    return {
+    record = {
         "changeset": "2026-01-01T00:00:00Z",
         "contact": "the district command centre",
         "key_service": "ask the command centre for an api_key (`python run.py token hotline NAME`)",
@@ -76,10 +82,11 @@ def discovery(fmt: str, request: Request, ctx: Ctx):
                 "url": base,
                 "changeset": "2026-01-01T00:00:00Z",
                 "type": "production",
-                "formats": ["application/json"],
+                "formats": DISCOVERY_FORMATS,
             }
         ],
     }
+    return respond(fmt, "discovery", record)
 
 
 @router.get("/services.{fmt}")
@@ -90,9 +97,10 @@ def services(
     lang: Annotated[str | None, Query(max_length=8)] = None,
 ):
     """The problem categories reports can be filed under."""
-    _format(fmt)
+    fmt = _format(fmt)
     _jurisdiction(ctx, jurisdiction_id)
-    return [_service(ctx, c, pick_lang(lang)) for c in ctx.cfg.categories]
+    records = [_service(ctx, c, pick_lang(lang)) for c in ctx.cfg.categories]
+    return respond(fmt, "services", records)
 
 
 @router.get("/services/{service_code}.{fmt}")
@@ -101,13 +109,15 @@ def service_definition(
     fmt: str,
     ctx: Ctx,
     jurisdiction_id: Annotated[str | None, Query(max_length=200)] = None,
+    lang: Annotated[str | None, Query(max_length=8)] = None,
 ):
-    """No service here has extra attributes (metadata is false for all)."""
-    _format(fmt)
+    """The extra fields a report of this service carries (`attribute[CODE]` on POST)."""
+    fmt = _format(fmt)
     _jurisdiction(ctx, jurisdiction_id)
-    if service_code not in {c.id for c in ctx.cfg.categories}:
-        raise ApiError(404, f"unknown service_code {service_code[:64]!r}; see services.json")
-    return {"service_code": service_code, "attributes": []}
+    category = next((c for c in ctx.cfg.categories if c.id == service_code), None)
+    if category is None:
+        raise ApiError(404, f"unknown service_code {service_code[:64]!r}; see services.{fmt}")
+    return respond(fmt, "service_definition", definition(category, pick_lang(lang)))
 
 
 def _locate(ctx: ApiContext, lat, lon, address: str | None) -> tuple[float, float]:
@@ -129,8 +139,9 @@ def _locate(ctx: ApiContext, lat, lon, address: str | None) -> tuple[float, floa
 
 
 @router.post("/requests.{fmt}", status_code=201)
-async def post_request(
+async def post_request(  # noqa: PLR0913 (GeoReport v2's fields)
     fmt: str,
+    request: Request,
     ctx: Ctx,
     api_key: Annotated[str, Form(max_length=200)],
     service_code: Annotated[str, Form(max_length=64)],
@@ -148,45 +159,49 @@ async def post_request(
     description: Annotated[str | None, Form(max_length=4000)] = None,
     media_url: Annotated[str | None, Form(max_length=1000)] = None,
 ):
-    """File a report (form-encoded, as GeoReport v2 clients send it)."""
-    _format(fmt)
+    """File a report (form-encoded or multipart, as GeoReport v2 clients send it)."""
+    fmt = _format(fmt)
     _jurisdiction(ctx, jurisdiction_id)
     key = await run_in_threadpool(tokens.lookup, ctx.store, api_key)
     if key is None or key.role not in tokens.OPEN311_ROLES:
         raise ApiError(403, "invalid api_key; ask the command centre for one")
-    if service_code not in {c.id for c in ctx.cfg.categories}:
-        raise ApiError(400, f"unknown service_code {service_code!r}; see services.json")
+    category = next((c for c in ctx.cfg.categories if c.id == service_code), None)
+    if category is None:
+        raise ApiError(400, f"unknown service_code {service_code!r}; see services.{fmt}")
+    form = await request.form()
+    answers = read_answers(category, form)
     if media_url and not media_url.startswith(("http://", "https://")):
         raise ApiError(400, "media_url must be an http(s) URL")
     lon, lat = _locate(ctx, lat, long, address_string)
-    text = (description or "").strip()[:2000]
-    contact = {
-        "first_name": first_name,
-        "last_name": last_name,
-        "email": email,
-        "phone": phone,
-        "device_id": device_id,
-        "account_id": account_id,
-    }
-    contact = {k: v.strip() for k, v in contact.items() if v and v.strip()}
+    reporter = _reporter(form)  # the contact fields above, as validated
     event = Event(
         category=service_code,
         source=key.role,
         lon=lon,
         lat=lat,
         detected_at=ctx.clock(),
-        description=text,
+        description=(description or "").strip()[:2000],
         address=address_string,
         media_url=media_url,
-        reporter=Reporter(**contact) if contact else None,
+        reporter=reporter,
+        attributes=answers,
     )
     await run_in_threadpool(ctx.bus.publish, event)
     ticket_id = await run_in_threadpool(_wait_for_ticket, ctx, event.event_id)
-    notice = "已受理 / received"
-    account = contact.get("account_id")
-    if ticket_id:
-        return [{"service_request_id": ticket_id, "service_notice": notice, "account_id": account}]
-    return [{"token": event.event_id, "service_notice": notice, "account_id": account}]
+    found = {"service_request_id": ticket_id} if ticket_id else {"token": event.event_id}
+    account = reporter.account_id if reporter else None
+    record = found | {"service_notice": "已受理 / received", "account_id": account}
+    return respond(fmt, "service_requests", [record], status=201)
+
+
+def _reporter(form) -> Reporter | None:
+    """The contact a person left (Open311's optional fields), blanks dropped."""
+    contact = {}
+    for name in Reporter.model_fields:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            contact[name] = value.strip()
+    return Reporter(**contact) if contact else None
 
 
 def _wait_for_ticket(ctx: ApiContext, event_id: str) -> str | None:
@@ -206,12 +221,13 @@ def _wait_for_ticket(ctx: ApiContext, event_id: str) -> str | None:
 @router.get("/tokens/{token}.{fmt}")
 def get_token(token: str, fmt: str, ctx: Ctx):
     """The request id a token turned into (once the report was filed)."""
-    _format(fmt)
+    fmt = _format(fmt)
     with ctx.store.session() as session:
         link = session.get(EventLinkRow, token[:64])
     if link is None:
         raise ApiError(404, f"token {token[:64]!r} is unknown or not filed yet; try again shortly")
-    return [{"service_request_id": link.ticket_id, "token": token}]
+    record = {"service_request_id": link.ticket_id, "token": token}
+    return respond(fmt, "service_requests", [record])
 
 
 def _request_out(ctx: ApiContext, ticket: TicketRow, media: list[MediaRow], base: str) -> dict:
@@ -265,7 +281,7 @@ def get_requests(
     status: Annotated[str | None, Query(max_length=20)] = None,
 ):
     """Reports, newest first: by id list, or filtered by service, dates and open/closed."""
-    _format(fmt)
+    fmt = _format(fmt)
     _jurisdiction(ctx, jurisdiction_id)
     statuses = None
     if status:
@@ -288,7 +304,7 @@ def get_requests(
         rows = sorted(rows, key=lambda t: t.requested_at, reverse=True)[:1000]
     media = ctx.desk.media(t.id for t in rows)
     base = str(request.base_url).rstrip("/")
-    return [_request_out(ctx, t, media[t.id], base) for t in rows]
+    return respond(fmt, "service_requests", [_request_out(ctx, t, media[t.id], base) for t in rows])
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
@@ -300,10 +316,11 @@ def get_request(
     jurisdiction_id: Annotated[str | None, Query(max_length=200)] = None,
 ):
     """One report (as a one-element list, as GeoReport v2 answers)."""
-    _format(fmt)
+    fmt = _format(fmt)
     _jurisdiction(ctx, jurisdiction_id)
     rows = ctx.desk.tickets(ids=[service_request_id[:64]], limit=1)
     if not rows:
         raise ApiError(404, f"no service request {service_request_id[:64]!r}")
     media = ctx.desk.media([rows[0].id])
-    return [_request_out(ctx, rows[0], media[rows[0].id], str(request.base_url).rstrip("/"))]
+    record = _request_out(ctx, rows[0], media[rows[0].id], str(request.base_url).rstrip("/"))
+    return respond(fmt, "service_requests", [record])

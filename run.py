@@ -6,6 +6,23 @@ import argparse
 import sys
 from pathlib import Path
 
+ROLES = ("admin", "operator", "coordinator", "leader", "viewer")  # dispatch.accounts.ROLES
+
+
+def _account_commands(sub) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """`user add|passwd|disable NAME` and `display-token create|revoke NAME`."""
+    user = sub.add_parser("user", help="cockpit accounts: add, passwd, disable")
+    user.add_argument("action", choices=("add", "passwd", "disable"))
+    user.add_argument("name", help="the user's sign-in name")
+    user.add_argument("--role", choices=ROLES, default="viewer", help="for add (default viewer)")
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
+    )
+    display = sub.add_parser("display-token", help="wall-screen tokens: create or revoke")
+    display.add_argument("action", choices=("create", "revoke"))
+    display.add_argument("name", help="the wall screen, e.g. hall-left")
+    return user, display
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
@@ -29,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("role", choices=("unit", "operator", "hotline", "citizen"))
     token.add_argument("subject", help="unit id, operator name, or Open311 client name")
     token.add_argument("--revoke", action="store_true", help="revoke the subject's tokens")
+    user, display = _account_commands(sub)
     sim = sub.add_parser("sim", help="play the scenario timeline into the bus")
     sim.add_argument("--speed", type=float, help="time multiplier (default from config)")
     sim.add_argument("--once", action="store_true", help="play the timeline once, do not loop")
@@ -53,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.choices["cockpit"],
         sub.choices["api"],
         token,
+        user,
+        display,
         sim,
         vision,
         train,
@@ -101,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             services.serve_api(cfg)
         elif command == "token":
             return tools.manage_token(cfg, args.role, args.subject, args.revoke)
+        elif command == "user":
+            return tools.manage_user(cfg, args.action, args.name, args.role, args.password_stdin)
+        elif command == "display-token":
+            return tools.manage_display_token(cfg, args.action, args.name)
         elif command == "sim":
             services.serve_sim(cfg, args.speed, loop=False if args.once else None)
         elif command == "vision":

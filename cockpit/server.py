@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from config.schema import AppConfig
-from stack.context import Context
+from stack.context import Context, ServiceError
 
 log = logging.getLogger(__name__)
 
 
 def serve_cockpit(cfg: AppConfig) -> None:
-    """Serve the cockpit (Dash + Socket.IO) until stopped."""
+    """Serve the cockpit (Dash + Socket.IO) until stopped. Outside the demo (env SC_DEMO) it
+    refuses to start without an admin whose password is their own."""
     from werkzeug.serving import run_simple
 
+    from cockpit.access import cut_off
     from cockpit.app import create_app
     from cockpit.feed import BusFeed
     from cockpit.payload import WallView
     from cockpit.push import Pusher
     from cockpit.state import LiveState
+    from dispatch.accounts import admin_problem
     from dispatch.publish import ticket_change
     from dispatch.warnings import Warnings
     from geo.layers import load_layers
 
     ctx = Context(cfg)
-    app, socketio = create_app(cfg, load_layers(cfg))
+    problem = None if os.environ.get("SC_DEMO") else admin_problem(ctx.store)
+    if problem:
+        raise ServiceError(f"the cockpit will not start: {problem}")
+    app, socketio, gate = create_app(cfg, load_layers(cfg), ctx.store)
     state = LiveState(cfg)
     feed = BusFeed(ctx.bus, state)
     feed.load_history(
@@ -34,6 +41,9 @@ def serve_cockpit(cfg: AppConfig) -> None:
     )
     pusher = Pusher(socketio, feed, WallView(cfg, state))
     threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
+    threading.Thread(
+        target=cut_off, args=(socketio, gate, pusher.stop), name="cockpit-access", daemon=True
+    ).start()
     host, port = cfg.services.cockpit_host, cfg.services.cockpit_port
     log.info("cockpit on http://%s:%d", host, port)
     # The threading-mode server Flask-SocketIO itself runs, minus Flask's console banner.

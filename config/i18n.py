@@ -50,6 +50,40 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "hover.camera": {"zh": "摄像头", "en": "Camera"},
     "live.connected": {"zh": "实时连接", "en": "Live"},
     "live.disconnected": {"zh": "连接中断，正在重连", "en": "Disconnected, reconnecting"},
+    # Signing in to the cockpit (cockpit/access.py).
+    "login.title": {"zh": "登录驾驶舱", "en": "Sign in to the cockpit"},
+    "login.name": {"zh": "用户名", "en": "User name"},
+    "login.password": {"zh": "密码", "en": "Password"},
+    "login.submit": {"zh": "登录", "en": "Sign in"},
+    "login.failed": {
+        "zh": "用户名或密码错误，或账号已停用",
+        "en": "Wrong name or password, or the account is disabled",
+    },
+    "login.too_many": {
+        "zh": "尝试次数过多，请一分钟后再试",
+        "en": "Too many attempts; try again in a minute",
+    },
+    "login.expired": {
+        "zh": "表单已过期，请重新登录",
+        "en": "The form expired; please sign in again",
+    },
+    "login.logout": {"zh": "退出登录", "en": "Sign out"},
+    "login.signed_in": {"zh": "{name}（{role}）", "en": "{name} ({role})"},
+    "access.denied": {
+        "zh": "您的角色无权查看此页面",
+        "en": "Your role may not open this page",
+    },
+    "access.home": {"zh": "返回首页", "en": "Back to the start page"},
+    "access.bad_display": {
+        "zh": "大屏令牌无效或已吊销，请联系管理员重新生成",
+        "en": "This wall's display token is unknown or revoked; ask an admin for a new one",
+    },
+    "role.admin": {"zh": "管理员", "en": "admin"},
+    "role.operator": {"zh": "值班员", "en": "operator"},
+    "role.coordinator": {"zh": "应急指挥", "en": "emergency coordinator"},
+    "role.leader": {"zh": "街道领导", "en": "street leader"},
+    "role.viewer": {"zh": "访客", "en": "viewer"},
+    "role.display": {"zh": "大屏", "en": "wall screen"},
     # The field page (dispatch/api/field.py): a phone-sized page for one unit.
     "field.title": {"zh": "外勤工单", "en": "Field tickets"},
     "field.login_prompt": {

@@ -371,6 +371,15 @@ class ServicesConfig(Strict):
     data_dir: Path = Field(default=Path("data"), description="state, snapshots (env SC_DATA_DIR)")
     cockpit_host: str = Field(default="127.0.0.1", description="cockpit bind address")
     cockpit_port: int = Field(default=8050, ge=1, le=65535, description="cockpit port")
+    cockpit_origins: list[str] = Field(
+        default_factory=list,
+        description="browser origins allowed to open the cockpit's live connection besides its "
+        "own address, e.g. https://cockpit.example.gov.cn behind a proxy",
+    )
+    session_hours: float = Field(default=12, gt=0, le=24 * 7, description="sign-in lasts this")
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="sign-ins and display tokens tried per client per minute"
+    )
     stream_maxlen: int = Field(default=100_000, ge=100, description="approximate cap per stream")
     position_stale_s: float = Field(default=300, gt=0, description="older GPS fixes are stale")
 

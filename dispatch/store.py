@@ -146,6 +146,23 @@ class TokenRow(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+class UserRow(Base):
+    """A person who signs in to the cockpit; the password is kept only as an Argon2 hash."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(
+        String(16)
+    )  # admin | operator | coordinator | leader | viewer
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # Set by the demo, which writes the password to a file; cleared by `run.py user passwd`.
+    demo_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
 class EventLinkRow(Base):
     """Which ticket each event went into (its own, or an open one it merged into)."""
 

@@ -1,4 +1,5 @@
-"""API credentials: one secret per field unit, operator or Open311 client; only hashes are kept."""
+"""Credentials: one secret per field unit, operator, Open311 client or wall screen (display);
+only hashes are kept."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dispatch.store import Store, TokenRow
 
-ROLES = ("unit", "operator", "hotline", "citizen")
+ROLES = ("unit", "operator", "hotline", "citizen", "display")
 OPEN311_ROLES = ("hotline", "citizen")  # Open311 api_key holders; the role is the event source
 
 
@@ -45,10 +47,17 @@ def lookup(store: Store, secret: str | None) -> TokenRow | None:
     return row if row and row.revoked_at is None else None
 
 
-def revoke(store: Store, subject: str) -> int:
-    """Revoke every live token of `subject`; return how many."""
+def row(session: Session, token_hash: str) -> TokenRow | None:
+    """The token row with this hash (live or revoked), or None."""
+    return session.get(TokenRow, token_hash[:64]) if token_hash else None
+
+
+def revoke(store: Store, subject: str, role: str | None = None) -> int:
+    """Revoke every live token of `subject` (only those of `role` if given); return how many."""
     with store.session() as session:
         query = select(TokenRow).where(TokenRow.subject == subject, TokenRow.revoked_at.is_(None))
+        if role is not None:
+            query = query.where(TokenRow.role == role)
         rows = list(session.scalars(query))
         for row in rows:
             row.revoked_at = dt.datetime.now(dt.UTC)

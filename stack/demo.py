@@ -13,7 +13,7 @@ from config.loader import load_config
 from config.paths import PROJECT_ROOT
 from stack.services import stop_on_signals
 from stack.supervisor import Supervisor
-from stack.tools import demo_tokens, render_demo_clips
+from stack.tools import demo_tokens, demo_users, render_demo_clips
 
 RUN_PY = PROJECT_ROOT / "run.py"
 
@@ -52,11 +52,12 @@ class DemoStack:
         self.stop_event = threading.Event()
         self.redis_url: str | None = None
         self.tokens: Path | None = None
+        self.users: Path | None = None
 
     def start(self) -> str:
         """Start everything; return the cockpit URL once it answers."""
         data_dir = self.cfg.services.data_dir.resolve()
-        env = {"SC_DATA_DIR": str(data_dir)}
+        env = {"SC_DATA_DIR": str(data_dir), "SC_DEMO": "1"}  # demo accounts are acceptable
         self.redis_url = self.cfg.services.redis_url
         if not self.redis_url:
             from streams.embedded import EmbeddedRedis
@@ -64,6 +65,7 @@ class DemoStack:
             self.redis = EmbeddedRedis(data_dir / "redis")
             self.redis_url = env["REDIS_URL"] = self.redis.start()
         self.tokens = demo_tokens(self.cfg)  # before the children: the simulator's crews use them
+        self.users = demo_users(self.cfg)
         self.supervisor.add("dispatcher", _child_argv("dispatcher", self.config_path), env)
         self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
         self.supervisor.add("api", _child_argv("api", self.config_path), env)
@@ -149,6 +151,11 @@ def run_demo(config_path: Path | None, with_sim: bool = True, with_vision: bool 
         api = f"http://{stack.cfg.api.host}:{stack.cfg.api.port}"
         print(
             f"field page: {api}/field  API: {api}/openapi.json  demo tokens: {stack.tokens}",
+            flush=True,
+        )
+        print(
+            f"cockpit sign-in: one demo account per role in {stack.users}; "
+            f"wall kiosk: {url}/kiosk?token=<the display token in {stack.tokens}>",
             flush=True,
         )
         print(f"Street Cockpit demo running: open {url}  (Ctrl-C to stop)", flush=True)

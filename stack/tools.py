@@ -70,6 +70,83 @@ def manage_token(cfg: AppConfig, role: str, subject: str, revoke: bool) -> int:
     return 0
 
 
+def _read_password(from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ServiceError("the two passwords differ; nothing was changed")
+    return first
+
+
+def manage_user(cfg: AppConfig, action: str, name: str, role: str, from_stdin: bool) -> int:
+    """`python run.py user add|passwd|disable NAME`: change a cockpit account."""
+    from dispatch import accounts
+
+    store = Context(cfg).store
+    try:
+        if action == "disable":
+            accounts.disable(store, name)
+            print(f"user {name} disabled; their sessions end within seconds")
+        elif action == "add":
+            accounts.add_user(store, name, role, _read_password(from_stdin))
+            print(f"user {name} added as {role}")
+        else:
+            accounts.set_password(store, name, _read_password(from_stdin))
+            print(f"password of {name} changed; their other sessions end")
+    except accounts.AccountError as exc:
+        print(f"user {action}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def manage_display_token(cfg: AppConfig, action: str, name: str) -> int:
+    """`python run.py display-token create|revoke NAME`: a wall screen's kiosk URL."""
+    from dispatch import tokens
+    from dispatch.accounts import DISPLAY
+
+    store = Context(cfg).store
+    if action == "revoke":
+        count = tokens.revoke(store, name, role=DISPLAY)
+        print(f"revoked {count} display token(s) of {name}; its wall goes dark within seconds")
+        return 0
+    secret = tokens.issue(store, DISPLAY, name)
+    host, port = cfg.services.cockpit_host, cfg.services.cockpit_port
+    print(f"{secret}\nkiosk URL: http://{host}:{port}/kiosk?token={secret}")
+    return 0
+
+
+def demo_users(cfg: AppConfig) -> Path:
+    """One demo account per role with a random password, written to the data dir (mode 600);
+    kept across runs while they still sign in."""
+    import secrets
+
+    from dispatch import accounts
+
+    path = cfg.services.data_dir.resolve() / "demo-users.txt"
+    store = Context(cfg).store
+    if path.exists():
+        lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+        if lines and all(len(p) == 3 and accounts.authenticate(store, p[1], p[2]) for p in lines):
+            return path
+    text = ""
+    for role in accounts.ROLES:
+        name, password = f"demo-{role}", secrets.token_urlsafe(12)
+        try:
+            accounts.add_user(store, name, role, password, demo=True)
+        except accounts.AccountError:  # from an earlier run whose file was lost
+            accounts.set_password(store, name, password)
+            accounts.mark_demo(store, name)
+        text += f"{role} {name} {password}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(text)
+    store.dispose()
+    return path
+
+
 def demo_tokens(cfg: AppConfig) -> Path:
     """Tokens for every demo unit, an operator and a hotline, kept in the data dir (mode 600)."""
     from dispatch import tokens
@@ -80,7 +157,8 @@ def demo_tokens(cfg: AppConfig) -> Path:
         lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
         if lines and all(len(p) == 3 and tokens.lookup(store, p[2]) for p in lines):
             return path
-    subjects = [("unit", u.id) for u in cfg.units] + [("operator", "demo"), ("hotline", "demo")]
+    subjects = [("unit", u.id) for u in cfg.units]
+    subjects += [("operator", "demo"), ("hotline", "demo"), ("display", "demo-wall")]
     text = "".join(
         f"{role} {subject} {tokens.issue(store, role, subject)}\n" for role, subject in subjects
     )

@@ -30,6 +30,7 @@ from tests.support.browser import (
     CHROMIUM_ARGS,
     UNIT_POSITIONS,
     Page,
+    cockpit_session,
     running_demo,
 )
 from tests.support.waiting import wait_until
@@ -57,11 +58,12 @@ def browser():
 
 @pytest.fixture
 def pages(browser):
-    """Opens pages for one test and closes them after it (no cockpit left repainting)."""
+    """Opens pages for one test, signed in as `account` (name, password) if given, and closes
+    them after it (no cockpit left repainting)."""
     opened: list = []
 
-    def open_page(url: str, width: int = 1920, height: int = 1080) -> Page:
-        view = Page(browser, url, width, height)
+    def open_page(url: str, width: int = 1920, height: int = 1080, account=None) -> Page:
+        view = Page(browser, url, width, height, account)
         opened.append(view.page)
         return view
 
@@ -85,6 +87,16 @@ def _token(demo, role: str, subject: str) -> str:
         if line.split()[:2] == [role, subject]:
             return line.split()[2]
     raise AssertionError(f"no demo token for {role} {subject}")
+
+
+def _person(demo, role: str = "operator") -> tuple[str, str]:
+    """The demo's account for `role` (name, password)."""
+    return demo["users"][role]
+
+
+def _kiosk(demo, lang: str = "zh") -> str:
+    """The demo wall's kiosk URL (its display token)."""
+    return f"{demo['url']}/kiosk?token={_token(demo, 'display', 'demo-wall')}&lang={lang}"
 
 
 def _operator(demo) -> dict:
@@ -125,7 +137,7 @@ def _snapshot(demo, name: str) -> str:
 
 def test_published_event_reaches_the_map_the_feed_and_the_kpis(demo, pages, demo_cfg, artifacts):
     _put_units_on_map(demo["bus"], demo_cfg)
-    view = pages(demo["url"])
+    view = pages(demo["url"], account=_person(demo))
     wait_until(lambda: len(view.trace_ids("units:sanitation")) == 6, 30, "sanitation units")
     snapshot = _snapshot(demo, "cam-02-bin-1")
     event = _zone_event(
@@ -153,7 +165,8 @@ def test_published_event_reaches_the_map_the_feed_and_the_kpis(demo, pages, demo
         "img => img.complete && img.naturalWidth === 640", arg=thumb.element_handle()
     )
     # Only files under snapshots/ are served: an encoded ../ does not reach the tokens file.
-    outside = requests.get(f"{demo['url']}/snapshots/%2e%2e/demo-tokens.txt", timeout=5)
+    signed_in = cockpit_session(demo["url"], _person(demo))
+    outside = signed_in.get(f"{demo['url']}/snapshots/%2e%2e/demo-tokens.txt", timeout=5)
     assert outside.status_code == 404 and "operator" not in outside.text
 
     view.wait_for_dark_map()
@@ -171,7 +184,7 @@ def _open_tickets(demo) -> list[dict]:
 def test_an_older_push_never_overwrites_a_newer_one(demo, pages, demo_cfg):
     """The join answer and the pusher are different threads: a stale payload arriving late is
     ignored, so the wall never steps back."""
-    view = pages(demo["url"])
+    view = pages(demo["url"], account=_person(demo))
     view.page.evaluate(
         """() => { window.nextPush = new Promise(resolve =>
                        window.streetCockpitSocket.once("live", resolve)); }"""
@@ -266,7 +279,8 @@ def test_field_page_follows_changes_without_a_tap_unless_the_crew_is_typing(
 
 
 def test_english_page_and_wall_screen_size(demo, pages, artifacts):
-    view = pages(demo["url"] + "/?lang=en", 3840, 2160)
+    view = pages(_kiosk(demo, "en"), 3840, 2160)
+    assert view.page.url.endswith("/wall?lang=en")
     assert "Street Digital Cockpit" in view.page.locator("h1").inner_text()
     assert view.page.locator("#link-state").inner_text() == "Live"
     no_scroll = view.page.evaluate(
@@ -284,9 +298,9 @@ def test_english_page_and_wall_screen_size(demo, pages, artifacts):
 
 
 def test_live_data_is_pushed_over_websocket_not_polled(demo, pages):
-    layout = requests.get(demo["url"] + "/_dash-layout", timeout=10).text
+    layout = cockpit_session(demo["url"], _person(demo)).get(demo["url"] + "/_dash-layout").text
     assert "Interval" not in layout
-    view = pages(demo["url"])
+    view = pages(demo["url"], account=_person(demo))
     transport = view.page.evaluate("window.streetCockpitSocket.io.engine.transport.name")
     assert transport == "websocket"
 
@@ -300,7 +314,7 @@ def _late_minutes(text: str, pattern: str) -> int:
 def test_overdue_warnings_reach_the_wall_and_leave_it_when_cleared(
     demo, pages, demo_cfg, artifacts
 ):
-    view = pages(demo["url"])
+    view = pages(demo["url"], account=_person(demo))
     due = dt.datetime.now(dt.UTC).timestamp() - 25 * 60
     ids = [int(uuid.uuid4().int % 10**8) for _ in range(2)]  # warnings of this test only
 
@@ -345,7 +359,7 @@ def test_overdue_warnings_reach_the_wall_and_leave_it_when_cleared(
     assert shown[:2] in (before, dt.datetime.now(zone).strftime("%H")), (shown, before)
     view.wait_for_dark_map()
     view.page.screenshot(path=str(artifacts / "cockpit-alerts-1920x1080.png"))
-    wall = pages(demo["url"] + "/?lang=en", 3840, 2160)
+    wall = pages(_kiosk(demo, "en"), 3840, 2160)
     wall_rows = wall.page.locator("#alert-list .alert-row[title^='wall-']")
     wait_until(lambda: wall_rows.count() == 2, 15, "both warnings on the 4K wall")
     assert "Escalated" in wall_rows.first.inner_text()
@@ -388,7 +402,7 @@ def test_full_demo_shows_moving_units_events_and_cameras(pages, tmp_path, artifa
     """README command 1's promise: units moving, events appearing and cameras coming online
     soon after start (how soon is measured, not asserted: see bench/)."""
     with running_demo(tmp_path) as running:
-        view = pages(running["url"])
+        view = pages(running["url"], account=_person(running))
         wait_until(lambda: len(view.trace_ids("events")) >= 2, 120, "two events on the map")
         positions = view.page.evaluate(UNIT_POSITIONS)
         wait_until(

@@ -54,13 +54,13 @@ BROKEN = [
     # (description, old text, new text, expected key path, expected words in the message)
     (
         "list attribute without choices",
-        "    datatype: singlevaluelist\n    required: true\n    names: {zh: 损坏的设施, en: Which "
-        "facility is damaged}\n    values:\n    - {key: manhole, names: {zh: 井盖, en: Manhole cover}}"
-        "\n    - {key: streetlight, names: {zh: 路灯, en: Street light}}\n    - {key: railing, "
-        "names: {zh: 护栏, en: Railing}}\n    - {key: bench, names: {zh: 座椅, en: Bench}}\n    - "
-        "{key: sign, names: {zh: 标志牌, en: Sign}}\n",
-        "    datatype: singlevaluelist\n    required: true\n    names: {zh: 损坏的设施, en: Which "
-        "facility is damaged}\n",
+        "    values:\n"
+        "    - {key: manhole, names: {zh: 井盖, en: Manhole cover}}\n"
+        "    - {key: streetlight, names: {zh: 路灯, en: Street light}}\n"
+        "    - {key: railing, names: {zh: 护栏, en: Railing}}\n"
+        "    - {key: bench, names: {zh: 座椅, en: Bench}}\n"
+        "    - {key: sign, names: {zh: 标志牌, en: Sign}}\n",
+        "",
         "categories[3].attributes[0]",
         "needs `values`",
     ),

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import dash
 from dash import ClientsideFunction, Input, Output, dcc, html
+from flask import g, session
 
 from cockpit import ids
+from cockpit.access import USERS, Gate
 from cockpit.figures import base_map
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
 from geo.layers import DistrictLayers
 
 PATH = "/"
+ROLES = USERS
 
 
 def _kpi(kpi_id: str, label: str) -> html.Div:
@@ -25,9 +28,32 @@ def _kpi(kpi_id: str, label: str) -> html.Div:
     )
 
 
-def _header(cfg: AppConfig, lang: str) -> html.Header:
-    """District name, link state, the district's clock and the language switch."""
+def _account(lang: str) -> list:
+    """Who is signed in, the language switch and signing out (not on a kiosk wall)."""
+    principal = getattr(g, "principal", None)
     other = "en" if lang == "zh" else "zh"
+    if principal is None or principal.is_display:
+        return []
+    who = t("login.signed_in", lang).format(
+        name=principal.name, role=t(f"role.{principal.role}", lang)
+    )
+    return [
+        html.A(t("switch_lang", lang), href=f"?lang={other}", className="lang"),
+        html.Span(who, className="who"),
+        html.Form(
+            method="post",
+            action=f"/logout?lang={lang}",
+            className="logout",
+            children=[
+                dcc.Input(type="hidden", name="csrf_token", value=session.get("csrf", "")),
+                html.Button(t("login.logout", lang), type="submit"),
+            ],
+        ),
+    ]
+
+
+def _header(cfg: AppConfig, lang: str) -> html.Header:
+    """District name, link state, the district's clock, and the signed-in person's controls."""
     return html.Header(
         className="bar",
         children=[
@@ -49,7 +75,7 @@ def _header(cfg: AppConfig, lang: str) -> html.Header:
                         className="clock",
                         **{"data-tz": cfg.district.timezone},  # district time
                     ),
-                    html.A(t("switch_lang", lang), href=f"?lang={other}", className="lang"),
+                    *_account(lang),
                 ],
             ),
         ],
@@ -116,10 +142,17 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
     )
 
 
-def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers) -> None:
+def denied(lang: str) -> html.Div:
+    """What a page shows a principal whose role may not see it."""
+    return html.Div(t("access.denied", lang), className="denied", id="access-denied")
+
+
+def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate) -> None:
     """Add the page (at PATH, in the language of `?lang=`) and its callbacks to the app."""
 
     def layout(lang: str | None = None, **_query) -> html.Div:
+        if not gate.page_allowed(PATH):
+            return denied(pick_lang(lang))
         return page_layout(cfg, layers, pick_lang(lang))
 
     dash.register_page("live_map", path=PATH, layout=layout, title=t("title"))

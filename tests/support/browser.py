@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
 from cockpit.figures import BACKGROUND, BASE_LAYER
 from config.paths import PROJECT_ROOT
@@ -109,9 +110,11 @@ def running_demo(data_dir: Path, *args: str):
         redis_url = output.wait_for(r"bus: (redis://\S+) \(embedded\)", 60).group(1)
         api = output.wait_for(r"field page: (http://\S+)/field", 60).group(1)
         url = output.wait_for(r"open (http://\S+)", 60).group(1)
+        output.wait_for(r"cockpit sign-in: one demo account per role", 60)
         yield {
             "url": url,
             "api": api,
+            "users": demo_accounts(data_dir / "demo-users.txt"),
             "tokens": data_dir / "demo-tokens.txt",
             "data": data_dir,
             "bus": Bus(connect(redis_url)),
@@ -123,16 +126,58 @@ def running_demo(data_dir: Path, *args: str):
         stop_demo(process)
 
 
-class Page:
-    """A cockpit page with its console problems recorded."""
+def demo_accounts(path: Path) -> dict[str, tuple[str, str]]:
+    """role -> (name, password) of the demo's accounts, as the demo wrote them."""
+    lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    return {role: (name, password) for role, name, password in lines}
 
-    def __init__(self, browser, url: str, width: int = 1920, height: int = 1080):
+
+def cockpit_session(url: str, account: tuple[str, str]) -> requests.Session:
+    """A requests session signed in to the cockpit at `url` through its login form."""
+    session = requests.Session()
+    form = session.get(f"{url}/login", timeout=10)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    answer = session.post(
+        f"{url}/login",
+        data={"csrf_token": csrf, "name": account[0], "password": account[1], "next": "/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, answer.text
+    return session
+
+
+def sign_in(page, url: str, account: tuple[str, str]) -> None:
+    """Open `url`, sign in on the page it redirects to, and land back on `url`."""
+    page.goto(url)
+    page.wait_for_selector("form input[name=password]", timeout=20_000)
+    page.fill("input[name=name]", account[0])
+    page.fill("input[name=password]", account[1])
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+class Page:
+    """A cockpit page with its console problems recorded; signed in as `account` first, if
+    given (a kiosk URL needs none)."""
+
+    def __init__(
+        self,
+        browser,
+        url: str,
+        width: int = 1920,
+        height: int = 1080,
+        account: tuple[str, str] | None = None,
+    ):
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.pushes = 0
         self.problems: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.goto(url)
+        if account:
+            sign_in(self.page, url, account)
+        else:
+            self.page.goto(url)
         self.page.wait_for_selector(".link.up", timeout=20_000)  # Socket.IO connected
 
     def _console(self, message) -> None:

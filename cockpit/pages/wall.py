@@ -1,0 +1,27 @@
+"""The wall kiosk: what a wall screen opened with a display token shows. No controls and nothing
+that needs a mouse; the same live picture as the live map page, pushed, never polled."""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from cockpit.access import EVERYONE, Gate
+from cockpit.pages.live_map import denied, page_layout
+from config.i18n import pick_lang, t
+from config.schema import AppConfig
+from geo.layers import DistrictLayers
+
+PATH = "/wall"
+ROLES = EVERYONE
+
+
+def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate) -> None:
+    """Add the kiosk page (its callbacks are the live map's: the same components)."""
+
+    def layout(lang: str | None = None, **_query) -> html.Div:
+        if not gate.page_allowed(PATH):
+            return denied(pick_lang(lang))
+        return page_layout(cfg, layers, pick_lang(lang))
+
+    dash.register_page("wall", path=PATH, layout=layout, title=t("title"))

@@ -1,0 +1,80 @@
+"""The cockpit served for real (Werkzeug's threaded server, Socket.IO included) on a free port,
+with an account for every role and a wall's display token."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import requests
+from werkzeug.serving import make_server
+
+from cockpit.access import cut_off
+from cockpit.app import create_app
+from dispatch import accounts, tokens
+from streams.embedded import free_port
+
+PASSWORD = "correct horse battery staple"
+
+
+class CockpitServer:
+    """`create_app` on the real HTTP stack; `sign_in` gives a requests session per principal."""
+
+    def __init__(self, cfg, layers, store):
+        self.cfg, self.store = cfg, store
+        for role in accounts.ROLES:
+            accounts.add_user(store, f"{role}-1", role, PASSWORD)
+        self.display = tokens.issue(store, accounts.DISPLAY, "hall-left")
+        self.app, self.socketio, self.gate = create_app(cfg, layers, store)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = make_server("127.0.0.1", port, self.app.server, threaded=True)
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=self.server.serve_forever, daemon=True),
+            threading.Thread(
+                target=cut_off, args=(self.socketio, self.gate, self.stop, 0.2), daemon=True
+            ),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def session(self, who: str) -> requests.Session:
+        """A requests session for `who`: "anonymous", "display" (through the kiosk URL), or a
+        role (signed in through the login form)."""
+        session = requests.Session()
+        if who == "display":
+            answer = session.get(
+                f"{self.url}/kiosk?token={self.display}", allow_redirects=False, timeout=10
+            )
+            assert answer.status_code == 302, answer.text
+        elif who != "anonymous":
+            login(session, self.url, f"{who}-1", PASSWORD)
+        return session
+
+    def close(self) -> None:
+        """Stop serving and the access sweeper."""
+        self.stop.set()
+        self.server.shutdown()
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+
+def csrf_of(session: requests.Session, url: str) -> str:
+    """The CSRF token the login form carries for this session."""
+    form = session.get(f"{url}/login", timeout=10)
+    return re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+
+
+def login(
+    session: requests.Session, url: str, name: str, password: str, expect: int = 302
+) -> requests.Response:
+    """Sign in through the form as a browser does; assert the expected answer."""
+    answer = session.post(
+        f"{url}/login",
+        data={"csrf_token": csrf_of(session, url), "name": name, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == expect, answer.text
+    return answer

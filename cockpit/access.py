@@ -49,6 +49,7 @@ RECHECK_S = 2.0  # how long a session's principal is trusted before the database
 USERS = frozenset(accounts.ROLES)
 EVERYONE = USERS | {DISPLAY}
 PUBLIC = frozenset({"anonymous"}) | EVERYONE
+DESK = frozenset({"admin", "operator", "coordinator"})  # who works tickets
 # Route (as Flask names it) -> who may use it. Pages are Dash paths (see cockpit.pages); the
 # Dash internals serve whichever page the principal may see, the page layouts check again.
 ROUTES: dict[str, frozenset[str]] = {
@@ -56,6 +57,7 @@ ROUTES: dict[str, frozenset[str]] = {
     "/kiosk": PUBLIC,
     "/logout": EVERYONE,
     "/snapshots/<path:name>": EVERYONE,  # the feed on the wall shows the evidence
+    "/media/<media_id>": DESK,  # field photos, on the desk
     "/_dash-layout": EVERYONE,
     "/_dash-dependencies": EVERYONE,
     "/_dash-update-component": EVERYONE,
@@ -76,8 +78,7 @@ class _HideTokens(logging.Filter):
         record.msg = self._TOKEN.sub(r"\1[hidden]", str(record.msg))
         if record.args:
             record.args = tuple(
-                self._TOKEN.sub(r"\1[hidden]", a) if isinstance(a, str) else a
-                for a in record.args
+                self._TOKEN.sub(r"\1[hidden]", a) if isinstance(a, str) else a for a in record.args
             )
         return True
 

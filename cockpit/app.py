@@ -6,22 +6,25 @@ from __future__ import annotations
 
 import dash
 from dash import html
-from flask import send_from_directory
+from flask import abort, send_from_directory
 from flask_socketio import SocketIO
 
 from cockpit import access
 from cockpit.pages import PAGES
 from config.i18n import t
 from config.schema import AppConfig
-from dispatch.store import Store
+from dispatch.desk import Desk
+from dispatch.store import MediaRow, Store
 from geo.layers import DistrictLayers
 
 
 def create_app(
-    cfg: AppConfig, layers: DistrictLayers, store: Store
+    cfg: AppConfig, layers: DistrictLayers, store: Store, desk: Desk | None = None
 ) -> tuple[dash.Dash, SocketIO, access.Gate]:
     """Build the Dash app with its pages and the Socket.IO server around its Flask server, every
-    door guarded against the accounts in `store`."""
+    door guarded against the accounts in `store`. The desk page acts through `desk` (by default
+    one that neither routes nor publishes: a cockpit without a bus)."""
+    desk = desk or Desk(cfg, store, None, None)
     app = dash.Dash(
         __name__,
         title=t("title"),
@@ -34,7 +37,7 @@ def create_app(
     )
     gate = access.Gate(cfg, store, {page.PATH: page.ROLES for page in PAGES})
     for page in PAGES:
-        page.register(app, cfg, layers, gate)
+        page.register(app, cfg, layers, gate, desk)
     app.layout = html.Div(dash.page_container, className="root")
     snapshots = (cfg.services.data_dir / "snapshots").resolve()
 
@@ -42,6 +45,17 @@ def create_app(
     def snapshot(name: str):
         """A camera's annotated evidence JPEG (send_from_directory refuses paths outside)."""
         return send_from_directory(snapshots, name, max_age=86400)
+
+    data_dir = cfg.services.data_dir.resolve()
+
+    @app.server.route("/media/<media_id>")
+    def media(media_id: str):
+        """A field photo of a ticket (desk roles only; see cockpit.access.ROUTES)."""
+        with store.session() as session:
+            row = session.get(MediaRow, media_id[:32])
+        if row is None or row.kind == "link":
+            abort(404)
+        return send_from_directory(data_dir, row.path, mimetype=row.content_type, max_age=3600)
 
     socketio = SocketIO(
         app.server, async_mode="threading", cors_allowed_origins=access.origin_check(cfg)

@@ -32,7 +32,11 @@ def serve_cockpit(cfg: AppConfig) -> None:
     problem = None if os.environ.get("SC_DEMO") else admin_problem(ctx.store)
     if problem:
         raise ServiceError(f"the cockpit will not start: {problem}")
-    app, socketio, gate = create_app(cfg, load_layers(cfg), ctx.store)
+    from dispatch.desk import Desk
+    from dispatch.routing import Router
+
+    desk = Desk(cfg, ctx.store, ctx.bus, Router(cfg, ctx.index))
+    app, socketio, gate = create_app(cfg, load_layers(cfg), ctx.store, desk)
     state = LiveState(cfg)
     feed = BusFeed(ctx.bus, state)
     feed.load_history(

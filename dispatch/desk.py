@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from config.schema import AppConfig
 from dispatch.calendar import district_calendar, stage_deadlines
 from dispatch.errors import DeskError
-from dispatch.lifecycle import TransitionError, reopen, transition, verify_and_close
+from dispatch.lifecycle import (
+    TransitionError,
+    record_note,
+    reopen,
+    transition,
+    verify_and_close,
+)
 from dispatch.media import Photo, photo_kind, save_photo
 from dispatch.publish import ticket_change, utc
 from dispatch.reads import TicketReads, ticket_row, unit_fixes, workloads
@@ -107,6 +113,46 @@ class Desk(TicketReads):
             ticket = ticket_row(session, ticket_id)
             now = utc(self.clock())
             _move(session, ticket, S.DISPATCHED, actor, now, note, unit_id=unit_id)
+            session.commit()
+        self._publish(ticket)
+        return ticket
+
+    def confirm(self, ticket_id: str, actor: str, unit_id: str | None = None) -> TicketRow:
+        """A person confirms a finding that waits for confirmation: dispatched to `unit_id`, or
+        as the routing would (nearest suitable unit); DeskError 409 if no unit can take it."""
+        if unit_id:
+            return self.dispatch(ticket_id, unit_id, actor, "finding confirmed")
+        with self.store.session() as session:
+            ticket = ticket_row(session, ticket_id)
+            if ticket.status != S.NEW:
+                raise DeskError(f"ticket {ticket.id} is {ticket.status}, not awaiting confirmation")
+            self._auto_dispatch(session, ticket, utc(self.clock()), set(), f"confirmed by {actor}")
+            if ticket.status != S.DISPATCHED:
+                raise DeskError("no unit of the routed department is on duty; pick one", 409)
+            session.commit()
+        self._publish(ticket)
+        return ticket
+
+    def escalate(self, ticket_id: str, actor: str, note: str) -> TicketRow:
+        """Hand the ticket to the department's supervisor (with the reason)."""
+        with self.store.session() as session:
+            ticket = ticket_row(session, ticket_id)
+            _move(session, ticket, S.ESCALATED, actor, utc(self.clock()), note)
+            session.commit()
+        self._publish(ticket)
+        return ticket
+
+    def set_priority(self, ticket_id: str, priority: int, actor: str, reason: str) -> TicketRow:
+        """Change the priority (1 urgent .. 3 low), with the reason in the audit trail."""
+        if priority not in (1, 2, 3) or not reason.strip():
+            raise DeskError("priority is 1 (urgent), 2 or 3 (low), and needs a reason", 422)
+        with self.store.session() as session:
+            ticket = ticket_row(session, ticket_id)
+            if ticket.status == S.CLOSED:
+                raise DeskError(f"ticket {ticket.id} is closed", 409)
+            note = f"priority {ticket.priority} -> {priority}: {reason.strip()[:500]}"
+            ticket.priority = priority
+            record_note(session, ticket, actor, utc(self.clock()), note)
             session.commit()
         self._publish(ticket)
         return ticket

@@ -49,8 +49,8 @@ def _check(ticket: TicketRow, to_status: str, reason: str | None, unit_id: str |
     if to_status == S.CLOSED and ticket.status != S.VERIFIED and reason == CloseReason.DONE:
         raise TransitionError(
             f"ticket {ticket.id}: a fix must be verified before it is closed "
-            "as done; close unverified work as duplicate, not_responsible or "
-            "no_action_needed"
+            "as done; close unverified work as duplicate, not_responsible, "
+            "no_action_needed or false_positive"
         )
     if to_status == S.DISPATCHED and not unit_id:
         raise TransitionError(f"ticket {ticket.id}: dispatching needs a unit")

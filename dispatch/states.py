@@ -31,14 +31,16 @@ class CloseReason(StrEnum):
     DUPLICATE = "duplicate"
     NOT_RESPONSIBLE = "not_responsible"
     NO_ACTION_NEEDED = "no_action_needed"
+    FALSE_POSITIVE = "false_positive"  # a camera finding a person rejected (counted per camera)
 
 
 S = TicketState
 # new -> dispatched -> accepted -> on_site -> resolved -> verified -> closed, with the side paths.
 TRANSITIONS: dict[TicketState, tuple[TicketState, ...]] = {
     S.NEW: (S.DISPATCHED, S.ESCALATED, S.CLOSED),
-    S.DISPATCHED: (S.ACCEPTED, S.RETURNED, S.ESCALATED, S.CLOSED),
-    S.ACCEPTED: (S.ON_SITE, S.RETURNED, S.ESCALATED, S.CLOSED),
+    # An operator may re-assign a ticket that is dispatched or accepted but not yet on site.
+    S.DISPATCHED: (S.ACCEPTED, S.DISPATCHED, S.RETURNED, S.ESCALATED, S.CLOSED),
+    S.ACCEPTED: (S.ON_SITE, S.DISPATCHED, S.RETURNED, S.ESCALATED, S.CLOSED),
     S.ON_SITE: (S.RESOLVED, S.ESCALATED, S.CLOSED),
     S.RESOLVED: (S.VERIFIED, S.REOPENED),
     S.VERIFIED: (S.CLOSED,),

@@ -23,6 +23,7 @@ ROLES = ("admin", "operator", "coordinator", "leader", "viewer")
 WHO = ("anonymous", *ROLES, "display")
 PEOPLE = frozenset(ROLES)
 ANYONE_SIGNED_IN = PEOPLE | {"display"}
+DESK = frozenset({"admin", "operator", "coordinator"})
 # Route (Flask's rule, or a page path) -> who may use it.
 EXPECTED = {
     "/login": frozenset(WHO),
@@ -30,6 +31,7 @@ EXPECTED = {
     "/_favicon.ico": frozenset(WHO),
     "/logout": ANYONE_SIGNED_IN,
     "/snapshots/<path:name>": ANYONE_SIGNED_IN,
+    "/media/<media_id>": DESK,
     "/_dash-layout": ANYONE_SIGNED_IN,
     "/_dash-dependencies": ANYONE_SIGNED_IN,
     "/_dash-update-component": ANYONE_SIGNED_IN,
@@ -39,6 +41,7 @@ EXPECTED = {
     "/static/<path:filename>": ANYONE_SIGNED_IN,
     # Pages: what the browser opens, and what Dash's page callback renders for that path.
     "page /": PEOPLE,
+    "page /desk": DESK,
     "page /wall": ANYONE_SIGNED_IN,
     "socket.io": ANYONE_SIGNED_IN,
 }
@@ -86,15 +89,17 @@ def _asset_url(cockpit: CockpitServer) -> str:
 
 def _try(cockpit: CockpitServer, route: str, who: str, suites: str, sessions: dict) -> bool:
     """Whether `who` got through on `route` (True) or was refused (False)."""
-    fresh = route == "/logout"  # signing out ends the session: use one of its own
-    session = cockpit.session(who) if fresh else sessions.setdefault(who, cockpit.session(who))
+    if who not in sessions:
+        sessions[who] = cockpit.session(who)
+    # Signing out ends a session: it gets one of its own.
+    session = cockpit.session(who) if route == "/logout" else sessions[who]
     url = cockpit.url
     html = {"Accept": "text/html"}
     if route.startswith("page "):
         path = route.removeprefix("page ")
         opened = session.get(url + path, headers=html, allow_redirects=False, timeout=10)
         rendered = _page_callback(url, session, path)
-        shown = rendered.status_code == 200 and "live-map" in rendered.text
+        shown = rendered.status_code == 200 and "access-denied" not in rendered.text
         assert (opened.status_code == 200) == shown, (route, who, opened, rendered.text[:200])
         return shown
     if route == "socket.io":
@@ -116,6 +121,7 @@ def _request(session: requests.Session, url: str, route: str, suites: str) -> re
     concrete = {
         "/kiosk": "/kiosk?token=not-a-token",
         "/snapshots/<path:name>": "/snapshots/cam-01.jpg",
+        "/media/<media_id>": "/media/no-such-photo",
         "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": suites,
         "/assets/<path:filename>": "/assets/cockpit.css",
         "/static/<path:filename>": "/static/nothing.txt",

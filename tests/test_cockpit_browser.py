@@ -62,8 +62,10 @@ def pages(browser):
     them after it (no cockpit left repainting)."""
     opened: list = []
 
-    def open_page(url: str, width: int = 1920, height: int = 1080, account=None) -> Page:
-        view = Page(browser, url, width, height, account)
+    def open_page(
+        url: str, width: int = 1920, height: int = 1080, account=None, ready: str = ".link.up"
+    ) -> Page:
+        view = Page(browser, url, width, height, account, ready)
         opened.append(view.page)
         return view
 
@@ -427,3 +429,50 @@ def test_full_demo_shows_moving_units_events_and_cameras(pages, tmp_path, artifa
             return any(t["status"] in ("accepted", "on_site", "resolved") for t in listed.json())
 
         wait_until(worked, 60, "a crew working a ticket", every=1)
+
+
+def _pick(page, dropdown: str, option: str) -> None:
+    """Choose `option` (its visible label) in a Dash dropdown."""
+    page.locator(f"#{dropdown}").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _my_tickets(demo, unit: str) -> set[str]:
+    headers = {"Authorization": f"Bearer {_token(demo, 'unit', unit)}"}
+    listed = requests.get(f"{demo['api']}/api/v1/my/tickets", headers=headers, timeout=10)
+    return {t["id"] for t in listed.json()}
+
+
+def test_operator_confirms_a_finding_and_reassigns_it_from_the_desk(
+    demo, pages, demo_cfg, artifacts
+):
+    """A damaged-facility finding waits for an operator (auto-dispatch is off for it): the
+    operator finds it on the desk, confirms it to a grid worker, then re-assigns it; the units'
+    phones (the API) see each move, and the timeline names the operator."""
+    demo["bus"].publish(_zone_event(demo_cfg, "cam-04", category="facility_damage"))
+    ticket = wait_until(lambda: _ticket_of(demo, "cam-04"), 60, "the cam-04 finding filed")
+    assert ticket["status"] == "new"
+    view = pages(f"{demo['url']}/desk", account=_person(demo), ready="#desk-table td")
+    page = view.page
+    page.fill("#desk-search", ticket["id"][:8])
+    page.press("#desk-search", "Enter")
+    wait_until(lambda: page.locator("#desk-total").inner_text() == "共 1 件", 30, "one match")
+    page.locator("#desk-table td").first.click()
+    page.locator("#desk-detail h2", has_text=ticket["id"][:8]).wait_for(timeout=30_000)
+    _pick(page, "desk-action", "确认并派单")
+    _pick(page, "desk-to-unit", "网格员·朱 (grd-01)")
+    page.click("#desk-apply")
+    page.locator("#desk-message", has_text="已派单").wait_for(timeout=30_000)
+    wait_until(lambda: ticket["id"] in _my_tickets(demo, "grd-01"), 30, "grd-01 sees it")
+
+    _pick(page, "desk-action", "改派")
+    _pick(page, "desk-to-unit", "网格员·胡 (grd-02)")
+    page.fill("#desk-note", "朱在处理另一起井盖")
+    page.click("#desk-apply")
+    wait_until(lambda: ticket["id"] in _my_tickets(demo, "grd-02"), 30, "grd-02 sees it")
+    assert ticket["id"] not in _my_tickets(demo, "grd-01")
+    timeline = page.locator("#desk-timeline")
+    timeline.locator("li", has_text="朱在处理另一起井盖").wait_for(timeout=30_000)
+    assert "operator:demo-operator" in timeline.inner_text()
+    page.screenshot(path=str(artifacts / "desk-1920x1080.png"))
+    assert view.problems == []

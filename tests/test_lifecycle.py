@@ -97,13 +97,14 @@ def test_happy_path_walks_the_closed_loop_with_an_audit_entry_per_step():
             "closed",
             {"reason": "done"},
             "must be verified before it is closed as done; close unverified work as duplicate, "
-            "not_responsible or no_action_needed",
+            "not_responsible, no_action_needed or false_positive",
         ),
         (
             "new",
             "closed",
             {},
-            "closing needs a reason, one of done, duplicate, not_responsible, no_action_needed",
+            "closing needs a reason, one of done, duplicate, not_responsible, no_action_needed, "
+            "false_positive",
         ),
         ("new", "dispatched", {}, "dispatching needs a unit"),
         (
@@ -140,8 +141,9 @@ def test_return_and_reopen_are_counted():
 # implementation's table: from each state, where a ticket may go next.
 EXPECTED_MOVES = {
     "new": {"dispatched", "escalated", "closed"},
-    "dispatched": {"accepted", "returned", "escalated", "closed"},
-    "accepted": {"on_site", "returned", "escalated", "closed"},
+    # An operator re-assigns work not yet on site to another unit.
+    "dispatched": {"accepted", "dispatched", "returned", "escalated", "closed"},
+    "accepted": {"on_site", "dispatched", "returned", "escalated", "closed"},
     "on_site": {"resolved", "escalated", "closed"},
     "resolved": {"verified", "reopened"},  # only a check of the fix moves it on
     "verified": {"closed"},

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dash
 from dash import ClientsideFunction, Input, Output, dcc, html
-from flask import g, session
 
 from cockpit import ids
 from cockpit.access import USERS, Gate
+from cockpit.chrome import header
 from cockpit.figures import base_map
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
@@ -16,6 +16,7 @@ from geo.layers import DistrictLayers
 
 PATH = "/"
 ROLES = USERS
+NAV = "nav.live_map"
 
 
 def _kpi(kpi_id: str, label: str) -> html.Div:
@@ -24,60 +25,6 @@ def _kpi(kpi_id: str, label: str) -> html.Div:
         children=[
             html.Div("—", id=kpi_id, className="kpi-value"),
             html.Div(label, className="kpi-label"),
-        ],
-    )
-
-
-def _account(lang: str) -> list:
-    """Who is signed in, the language switch and signing out (not on a kiosk wall)."""
-    principal = getattr(g, "principal", None)
-    other = "en" if lang == "zh" else "zh"
-    if principal is None or principal.is_display:
-        return []
-    who = t("login.signed_in", lang).format(
-        name=principal.name, role=t(f"role.{principal.role}", lang)
-    )
-    return [
-        html.A(t("switch_lang", lang), href=f"?lang={other}", className="lang"),
-        html.Span(who, className="who"),
-        html.Form(
-            method="post",
-            action=f"/logout?lang={lang}",
-            className="logout",
-            children=[
-                dcc.Input(type="hidden", name="csrf_token", value=session.get("csrf", "")),
-                html.Button(t("login.logout", lang), type="submit"),
-            ],
-        ),
-    ]
-
-
-def _header(cfg: AppConfig, lang: str) -> html.Header:
-    """District name, link state, the district's clock, and the signed-in person's controls."""
-    return html.Header(
-        className="bar",
-        children=[
-            html.H1(f"{getattr(cfg.district.name, lang)} · {t('title', lang)}"),
-            html.Div(
-                className="bar-right",
-                children=[
-                    html.Span(
-                        t("live.disconnected", lang),
-                        id=ids.LINK_STATE,
-                        className="link down",
-                        **{
-                            "data-up": t("live.connected", lang),
-                            "data-down": t("live.disconnected", lang),
-                        },
-                    ),
-                    html.Span(
-                        id=ids.CLOCK,
-                        className="clock",
-                        **{"data-tz": cfg.district.timezone},  # district time
-                    ),
-                    *_account(lang),
-                ],
-            ),
         ],
     )
 
@@ -125,7 +72,7 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
         children=[
             dcc.Store(id=ids.LIVE),
             dcc.Store(id=ids.LANG, data=lang),
-            _header(cfg, lang),
+            header(cfg, lang, PATH),
             html.Main(
                 className="body",
                 children=[
@@ -147,7 +94,7 @@ def denied(lang: str) -> html.Div:
     return html.Div(t("access.denied", lang), className="denied", id="access-denied")
 
 
-def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate) -> None:
+def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate, _desk) -> None:
     """Add the page (at PATH, in the language of `?lang=`) and its callbacks to the app."""
 
     def layout(lang: str | None = None, **_query) -> html.Div:

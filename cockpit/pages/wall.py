@@ -14,9 +14,10 @@ from geo.layers import DistrictLayers
 
 PATH = "/wall"
 ROLES = EVERYONE
+NAV = None  # a screen's page, not one people navigate to
 
 
-def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate) -> None:
+def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate, _desk) -> None:
     """Add the kiosk page (its callbacks are the live map's: the same components)."""
 
     def layout(lang: str | None = None, **_query) -> html.Div:

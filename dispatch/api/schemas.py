@@ -43,7 +43,7 @@ class VerifyBody(Body):
 class CloseBody(Body):
     """Close without a verified fix."""
 
-    reason: Literal["duplicate", "not_responsible", "no_action_needed"]
+    reason: Literal["duplicate", "not_responsible", "no_action_needed", "false_positive"]
     note: str = Field(default="", max_length=2000)
 
 

@@ -159,7 +159,7 @@ def sign_in(page, url: str, account: tuple[str, str]) -> None:
 
 class Page:
     """A cockpit page with its console problems recorded; signed in as `account` first, if
-    given (a kiosk URL needs none)."""
+    given (a kiosk URL needs none); ready once `ready` shows."""
 
     def __init__(
         self,
@@ -168,6 +168,7 @@ class Page:
         width: int = 1920,
         height: int = 1080,
         account: tuple[str, str] | None = None,
+        ready: str = ".link.up",
     ):
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.pushes = 0
@@ -178,7 +179,7 @@ class Page:
             sign_in(self.page, url, account)
         else:
             self.page.goto(url)
-        self.page.wait_for_selector(".link.up", timeout=20_000)  # Socket.IO connected
+        self.page.wait_for_selector(ready, timeout=20_000)  # by default: Socket.IO connected
 
     def _console(self, message) -> None:
         if message.type == "error" and not any(h in message.text for h in HARMLESS):

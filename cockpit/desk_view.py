@@ -1,0 +1,209 @@
+"""The ticket desk's content: table rows, a ticket's detail (evidence, deadline clock, audit
+timeline) and the operators' actions, each through the one ticket desk (`dispatch.desk.Desk`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dash import html
+
+from config.i18n import t
+from config.schema import AppConfig
+from dispatch.desk import Desk
+from dispatch.desk_query import TicketFilter
+from dispatch.errors import DeskError
+from dispatch.states import TicketState
+from dispatch.store import MediaRow, TicketRow
+
+S = TicketState
+CLOSE_REASONS = ("duplicate", "not_responsible", "no_action_needed", "false_positive")
+# Action -> the states it applies to.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "confirm": (S.NEW,),
+    "reject": (S.NEW,),
+    "dispatch": (S.DISPATCHED, S.ACCEPTED, S.RETURNED, S.REOPENED, S.ESCALATED),
+    "priority": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED, S.ESCALATED),
+    "escalate": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED),
+    "verify_ok": (S.RESOLVED,),
+    "verify_fail": (S.RESOLVED,),
+    "close": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED, S.ESCALATED),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The desk's filter controls' values as the browser sends them."""
+
+    states: list | None
+    category: str | None
+    grid: str | None
+    unit: str | None
+    source: str | None
+    overdue: list | None
+    start: str | None
+    end: str | None
+    search: str | None
+
+    def query(self, zone) -> TicketFilter:
+        """The database filter: dates are whole days in the district's time zone."""
+
+        def day(value: str | None, extra: int = 0) -> dt.datetime | None:
+            if not value:
+                return None
+            date = dt.date.fromisoformat(value[:10]) + dt.timedelta(days=extra)
+            return dt.datetime.combine(date, dt.time(), tzinfo=zone)
+
+        return TicketFilter(
+            states=tuple(self.states or ()),
+            category=self.category,
+            grid=self.grid,
+            unit=self.unit,
+            source=self.source,
+            overdue=bool(self.overdue),
+            since=day(self.start),
+            until=day(self.end, 1),
+            search=(self.search or "")[:100],
+        )
+
+
+def local(moment: dt.datetime | None, zone, fmt: str = "%m-%d %H:%M") -> str:
+    """A time as the district's wall clock shows it."""
+    return moment.astimezone(zone).strftime(fmt) if moment else "—"
+
+
+def next_due(ticket: TicketRow) -> tuple[str, dt.datetime] | None:
+    """The stage whose clock is running and when it is due (None when nothing is)."""
+    if ticket.status in (S.RESOLVED, S.VERIFIED, S.CLOSED):
+        return None
+    for stage, done, due in (
+        ("accept", ticket.accepted_at, ticket.accept_due),
+        ("arrive", ticket.arrived_at, ticket.arrive_due),
+        ("resolve", None, ticket.resolve_due),
+    ):
+        if done is None and due is not None:
+            return stage, due
+    return None
+
+
+def row(cfg: AppConfig, ticket: TicketRow, lang: str, now: dt.datetime) -> dict:
+    """One table row."""
+    zone = cfg.district.zone
+    names = {c.id: getattr(c.names, lang) for c in cfg.categories}
+    due = next_due(ticket)
+    late = due is not None and due[1] < now
+    return {
+        "id": ticket.id,
+        "short": ticket.id[:8],
+        "status": t(f"status.{ticket.status}", lang),
+        "service_code": names.get(ticket.service_code, ticket.service_code),
+        "priority": ticket.priority,
+        "grid_id": ticket.grid_id or "—",
+        "unit_id": ticket.unit_id or "—",
+        "source": t(f"source.{ticket.source}", lang),
+        "requested_at": local(ticket.requested_at, zone),
+        "resolve_due": local(due[1], zone) if due else "—",
+        "late": t("desk.late", lang) if late else "",
+        "address": ticket.address or ticket.description[:40],
+    }
+
+
+def _clock(ticket: TicketRow, lang: str, now: dt.datetime) -> html.Div:
+    due = next_due(ticket)
+    if due is None:
+        return html.Div(t(f"status.{ticket.status}", lang), className="due")
+    minutes = int((due[1] - now).total_seconds() // 60)
+    stage = t(f"desk.stage.{due[0]}", lang)
+    if minutes < 0:
+        text = t("desk.late_by", lang).format(m=-minutes, stage=stage)
+        return html.Div(text, className="due late", id="desk-due")
+    return html.Div(
+        t("desk.due_in", lang).format(m=minutes, stage=stage), className="due", id="desk-due"
+    )
+
+
+def _evidence(media: list[MediaRow], lang: str) -> list:
+    shown = []
+    for item in media:
+        if item.kind == "link":
+            shown.append(html.A(t("desk.reporter_photo", lang), href=item.path, target="_blank"))
+        elif item.kind == "snapshot" and item.path.startswith("snapshots/"):
+            shown.append(html.Img(src=f"/{item.path}", className="evidence", title=item.added_by))
+        else:
+            shown.append(
+                html.Img(src=f"/media/{item.id}", className="evidence", title=item.added_by)
+            )
+    return shown or [html.Div(t("desk.no_evidence", lang), className="muted")]
+
+
+def detail(cfg: AppConfig, desk: Desk, ticket_id: str, lang: str, now: dt.datetime) -> list:
+    """A ticket's header, deadline clock, evidence and audit timeline."""
+    ticket = desk.get(ticket_id)
+    zone = cfg.district.zone
+    names = {c.id: getattr(c.names, lang) for c in cfg.categories}
+    media = desk.media([ticket.id])[ticket.id]
+    timeline = [
+        html.Li(
+            [
+                html.Span(local(a.at, zone, "%m-%d %H:%M:%S"), className="when"),
+                html.Span(a.actor, className="who"),
+                html.Span(t(f"status.{a.to_status}", lang), className="what"),
+                html.Span(a.note, className="note"),
+            ]
+        )
+        for a in desk.audit(ticket.id)
+    ]
+    return [
+        html.H2(f"{names.get(ticket.service_code, ticket.service_code)} · {ticket.id[:8]}"),
+        html.Div(
+            [
+                html.Span(t(f"status.{ticket.status}", lang), className=f"pill {ticket.status}"),
+                html.Span(f"P{ticket.priority}", className="pill"),
+                html.Span(ticket.unit_id or t("feed.unassigned", lang), className="pill"),
+                html.Span(ticket.grid_id or "", className="pill"),
+            ],
+            className="pills",
+        ),
+        _clock(ticket, lang, now),
+        html.P(ticket.description or ticket.address or "", className="desc"),
+        html.H3(t("desk.evidence", lang)),
+        html.Div(_evidence(media, lang), className="evidence-row"),
+        html.H3(t("desk.timeline", lang)),
+        html.Ol(timeline, className="timeline", id="desk-timeline"),
+    ]
+
+
+def action_options(status: str, lang: str) -> list[dict]:
+    """The actions a ticket in `status` offers."""
+    return [
+        {"label": t(f"desk.action.{name}", lang), "value": name}
+        for name, states in ACTIONS.items()
+        if status in states
+    ]
+
+
+def act(desk: Desk, ticket_id: str, action: str, actor: str, choice: dict) -> TicketRow:
+    """Carry out one action; DeskError (with the reason to show) when it cannot be done."""
+    note = (choice.get("note") or "").strip()[:500]
+    unit, reason, priority = choice.get("unit"), choice.get("reason"), choice.get("priority")
+    if action == "confirm":
+        return desk.confirm(ticket_id, actor, unit)
+    if action == "reject":
+        return desk.close(ticket_id, "false_positive", actor, note or "rejected at the desk")
+    if action == "dispatch":
+        if not unit:
+            raise DeskError("pick the unit to send it to", 422)
+        return desk.dispatch(ticket_id, unit, actor, note or "re-assigned at the desk")
+    if action == "priority":
+        return desk.set_priority(ticket_id, int(priority or 0), actor, note)
+    if action in ("escalate", "close") and not note:
+        raise DeskError("say why (note)", 422)
+    if action == "escalate":
+        return desk.escalate(ticket_id, actor, note)
+    if action == "close":
+        if reason not in CLOSE_REASONS:
+            raise DeskError("pick why it is closed", 422)
+        return desk.close(ticket_id, reason, actor, note)
+    if action in ("verify_ok", "verify_fail"):
+        return desk.verify(ticket_id, action == "verify_ok", actor, note)
+    raise DeskError(f"unknown action {action!r}", 422)

@@ -1,0 +1,108 @@
+"""What the cockpit's ticket desk relies on: the paged, sorted, filtered ticket table computed in
+the database, and the operators' moves (confirm, re-assign, priority, escalate, reject)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dispatch.desk_query import TicketFilter, ticket_page
+from dispatch.errors import DeskError
+from sim.district import to_lon_lat
+from streams.records import Event
+from tests.support.api import camera_event, place_units, wait_ticket
+
+
+def _report(stack, category: str, east_m: float, **extra) -> Event:
+    """A hotline report `east_m` metres from the district's west edge, 600 m up from its south."""
+    lon, lat = to_lon_lat(200 + east_m, 600)
+    return Event(
+        category=category,
+        source="hotline",
+        lon=lon,
+        lat=lat,
+        detected_at=stack.clock(),
+        **extra,
+    )
+
+
+def test_the_table_is_paged_sorted_and_filtered_in_the_database(api_stack):
+    place_units(api_stack)
+    events = []
+    for i in range(8):  # a minute apart, 300 m apart (not merged)
+        if i < 7:
+            extra = {"address": f"南环路 {i} 号", "description": "满溢"}
+            event = _report(api_stack, "bin_overflow", 300 * i, **extra)
+        else:
+            event = _report(api_stack, "dirty_road", 50, address="北街菜场")
+        api_stack.bus.publish(event)
+        events.append(event)
+        api_stack.clock.advance(60)
+    tickets = [wait_ticket(api_stack, e.event_id) for e in events]
+    now = dt.datetime.fromtimestamp(api_stack.clock(), dt.UTC)
+    store = api_stack.store
+
+    first, total = ticket_page(store, TicketFilter(), now, limit=3)
+    second, _ = ticket_page(store, TicketFilter(), now, offset=3, limit=3)
+    assert total == 8 and len(first) == 3 and len(second) == 3
+    newest_first = [t.id for t in sorted(tickets, key=lambda t: t.requested_at, reverse=True)]
+    assert [t.id for t in first + second] == newest_first[:6]
+    oldest, _ = ticket_page(store, TicketFilter(), now, descending=False, limit=1)
+    assert oldest[0].id == tickets[0].id
+
+    roads, count = ticket_page(store, TicketFilter(category="dirty_road"), now)
+    assert count == 1 and roads[0].id == tickets[-1].id
+    by_address, count = ticket_page(store, TicketFilter(search="北街"), now)
+    assert count == 1 and by_address[0].id == tickets[-1].id
+    by_id, count = ticket_page(store, TicketFilter(search=tickets[2].id[:8]), now)
+    assert count == 1 and by_id[0].id == tickets[2].id
+    assert ticket_page(store, TicketFilter(search="%_"), now)[1] == 0  # wildcards are text
+    sources = ticket_page(store, TicketFilter(source="camera"), now)[1]
+    assert sources == 0
+    unit = tickets[0].unit_id
+    mine = ticket_page(store, TicketFilter(unit=unit), now)[0]
+    assert mine and {t.unit_id for t in mine} == {unit}
+
+    # Nothing is overdue now; hours later every open one is.
+    assert ticket_page(store, TicketFilter(overdue=True), now)[1] == 0
+    later = now + dt.timedelta(days=3)
+    assert ticket_page(store, TicketFilter(overdue=True), later)[1] == 8
+    window = TicketFilter(since=tickets[3].requested_at, until=tickets[5].requested_at)
+    assert {t.id for t in ticket_page(store, window, now)[0]} == {tickets[3].id, tickets[4].id}
+    with pytest.raises(ValueError, match="cannot sort by"):
+        ticket_page(store, TicketFilter(), now, sort="password_hash")
+
+
+def test_operators_confirm_reassign_reprioritise_escalate_and_reject(api_stack):
+    place_units(api_stack)
+    desk = api_stack.desk
+    waiting = _report(api_stack, "facility_damage", 100)  # auto-dispatch is off for it
+    api_stack.bus.publish(waiting)
+    ticket = wait_ticket(api_stack, waiting.event_id)
+    assert ticket.status == "new" and ticket.unit_id is None
+
+    confirmed = desk.confirm(ticket.id, "operator:wang")  # routed as the dispatcher would
+    assert confirmed.status == "dispatched" and confirmed.unit_id
+    other = next(u.id for u in api_stack.cfg.units if u.id != confirmed.unit_id)
+    moved = desk.dispatch(ticket.id, other, "operator:wang", "re-assigned at the desk")
+    assert (moved.status, moved.unit_id) == ("dispatched", other)
+    desk.accept(ticket.id, other)
+    assert desk.dispatch(ticket.id, confirmed.unit_id, "operator:wang").status == "dispatched"
+
+    with pytest.raises(DeskError, match="needs a reason"):
+        desk.set_priority(ticket.id, 1, "operator:wang", " ")
+    assert desk.set_priority(ticket.id, 1, "operator:wang", "school gate").priority == 1
+    escalated = desk.escalate(ticket.id, "operator:wang", "crew cannot reach it")
+    assert escalated.status == "escalated"
+    notes = [(a.actor, a.to_status, a.note) for a in desk.audit(ticket.id)]
+    assert ("operator:wang", "dispatched", "priority 2 -> 1: school gate") in notes
+    assert notes[-1] == ("operator:wang", "escalated", "crew cannot reach it")
+    with pytest.raises(DeskError, match="not awaiting confirmation"):
+        desk.confirm(ticket.id, "operator:wang")
+
+    finding = camera_event(api_stack, "cam-02", "bin-1")
+    api_stack.bus.publish(finding)
+    camera_ticket = wait_ticket(api_stack, finding.event_id)
+    rejected = desk.close(camera_ticket.id, "false_positive", "operator:wang", "a parked van")
+    assert (rejected.status, rejected.close_reason) == ("closed", "false_positive")

@@ -50,6 +50,12 @@ class CategoryConfig(Strict):
 
     id: Identifier
     names: Names
+    confirm_timeout_min: float | None = Field(
+        default=None,
+        gt=0,
+        description="with auto_dispatch false: dispatched anyway when no operator confirmed or "
+        "rejected the finding within this many minutes; none waits for a person",
+    )
     attributes: list[ServiceAttribute] = Field(
         default_factory=list,
         description="extra fields reports of this category carry (Open311 metadata)",

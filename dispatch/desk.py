@@ -8,6 +8,7 @@ state on the bus after commit. Time comes from an injectable clock.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,6 +133,36 @@ class Desk(TicketReads):
             session.commit()
         self._publish(ticket)
         return ticket
+
+    def dispatch_unconfirmed(self, now: float | None = None) -> list[TicketRow]:
+        """Findings of categories that wait for an operator but not for ever: those nobody
+        confirmed or rejected within the category's `confirm_timeout_min` are dispatched as
+        the routing would; the rest keep waiting (their deadlines escalate them)."""
+        at = utc(self.clock() if now is None else now)
+        moved = []
+        for category in self.cfg.categories:
+            if category.auto_dispatch or category.confirm_timeout_min is None:
+                continue
+            minutes = category.confirm_timeout_min
+            cutoff = at - dt.timedelta(minutes=minutes)
+            query = select(TicketRow.id).where(
+                TicketRow.status == S.NEW,
+                TicketRow.service_code == category.id,
+                TicketRow.requested_at <= cutoff,
+            )
+            with self.store.session() as session:
+                for ticket_id in list(session.scalars(query)):
+                    ticket = ticket_row(session, ticket_id)
+                    if ticket.status != S.NEW:  # confirmed meanwhile
+                        continue
+                    why = f"not confirmed within {minutes:g} min"
+                    self._auto_dispatch(session, ticket, at, set(), why)
+                    if ticket.status == S.DISPATCHED:
+                        moved.append(ticket)
+                session.commit()
+        for ticket in moved:
+            self._publish(ticket)
+        return moved
 
     def escalate(self, ticket_id: str, actor: str, note: str) -> TicketRow:
         """Hand the ticket to the department's supervisor (with the reason)."""

@@ -146,9 +146,11 @@ def run_dispatcher(
 
 
 def _ticker(dispatcher: Dispatcher, stop: threading.Event, every_s: float) -> None:
-    """Raise and escalate overdue warnings every `every_s` seconds."""
+    """Raise and escalate overdue warnings, and dispatch findings left unconfirmed too long,
+    every `every_s` seconds."""
     while not stop.wait(every_s):
         try:
             dispatcher.warnings.tick()
+            dispatcher.desk.dispatch_unconfirmed()
         except Exception:  # a database hiccup must not end the ticks; the next one retries
             log.exception("deadline tick failed")

@@ -3,7 +3,9 @@
 - precise-dispatch rate: dispatched tickets never given back by a unit as "not ours";
 - on-time rate per stage: stages reached by their due time, out of those reached or overdue;
 - minutes per stage (mean, median) by category, unit and grid;
-- reopen rate: resolved tickets whose fix failed verification at least once.
+- reopen rate: resolved tickets whose fix failed verification at least once;
+- false-finding rate per camera and category: camera tickets a person rejected as false
+  positives (closed `false_positive`), out of that camera's tickets of the category.
 
 A reopened ticket's stage times describe its latest pass; the audit log keeps every pass.
 """
@@ -79,6 +81,7 @@ def compute(
             "rate": _rate(reopened, len(resolved_once)),
         },
         "on_time": _on_time(tickets, now),
+        "false_findings": _false_findings(tickets),
         "stage_minutes": {stage: _summary(overall[stage]) for stage in STAGES},
         "by": {
             group: {
@@ -88,6 +91,26 @@ def compute(
             for group, per_key in durations.items()
         },
     }
+
+
+def _false_findings(tickets: list[TicketRow]) -> list[dict]:
+    """Per camera and category: its findings, how many a person rejected, and the rate."""
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for ticket in tickets:
+        if ticket.source == "camera" and ticket.camera_id:
+            seen = counts[(ticket.camera_id, ticket.service_code)]
+            seen[0] += 1
+            seen[1] += ticket.close_reason == "false_positive"
+    return [
+        {
+            "camera_id": camera,
+            "category": category,
+            "findings": found,
+            "rejected": rejected,
+            "rate": _rate(rejected, found),
+        }
+        for (camera, category), (found, rejected) in sorted(counts.items())
+    ]
 
 
 def _on_time(tickets: list[TicketRow], now: dt.datetime) -> dict[str, dict]:

@@ -228,6 +228,7 @@ CATEGORIES = [
         "id": "facility_damage",
         "names": _names("设施损坏", "Damaged facility"),
         "auto_dispatch": False,
+        "confirm_timeout_min": 15,
         "attributes": [
             {
                 "code": "facility",

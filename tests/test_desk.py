@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from dispatch import kpi
 from dispatch.desk_query import TicketFilter, ticket_page
 from dispatch.errors import DeskError
 from sim.district import to_lon_lat
@@ -106,3 +107,35 @@ def test_operators_confirm_reassign_reprioritise_escalate_and_reject(api_stack):
     camera_ticket = wait_ticket(api_stack, finding.event_id)
     rejected = desk.close(camera_ticket.id, "false_positive", "operator:wang", "a parked van")
     assert (rejected.status, rejected.close_reason) == ("closed", "false_positive")
+
+
+def test_unconfirmed_findings_wait_then_dispatch_and_rejections_are_counted(api_stack):
+    """Damaged facilities wait for an operator for 15 min (the demo's setting), then go out as
+    the routing would; a rejected camera finding counts against its camera and category."""
+    place_units(api_stack)
+    desk = api_stack.desk
+    waiting = _report(api_stack, "facility_damage", 700)
+    api_stack.bus.publish(waiting)
+    ticket = wait_ticket(api_stack, waiting.event_id)
+    assert ticket.status == "new"
+    assert desk.dispatch_unconfirmed(api_stack.clock.advance(14 * 60)) == []
+    api_stack.clock.advance(2 * 60)
+    place_units(api_stack)  # crews' phones keep reporting where they are
+    [moved] = desk.dispatch_unconfirmed()
+    assert moved.id == ticket.id and moved.status == "dispatched" and moved.unit_id
+    assert "not confirmed within 15 min" in desk.audit(ticket.id)[-1].note
+    assert desk.dispatch_unconfirmed(api_stack.clock.advance(60)) == []  # once only
+
+    first, second = (
+        camera_event(api_stack, "cam-02", "bin-1"),
+        camera_event(api_stack, "cam-03", "road-1"),
+    )
+    for event in (first, second):
+        api_stack.bus.publish(event)
+    rejected = wait_ticket(api_stack, first.event_id)
+    wait_ticket(api_stack, second.event_id)
+    desk.close(rejected.id, "false_positive", "operator:wang", "a shadow")
+    figures = kpi.compute(api_stack.store)["false_findings"]
+    cam02 = next(f for f in figures if f["camera_id"] == "cam-02")
+    assert (cam02["findings"], cam02["rejected"], cam02["rate"]) == (1, 1, 1.0)
+    assert all(f["rejected"] == 0 for f in figures if f["camera_id"] != "cam-02")

@@ -52,9 +52,11 @@ def _account(lang: str, active: str) -> list:
     ]
 
 
-def header(cfg: AppConfig, lang: str, active: str, live: bool = True) -> html.Header:
-    """District name, link state (pages fed by pushes), the district's clock, and the
-    signed-in person's controls."""
+def header(
+    cfg: AppConfig, lang: str, active: str, live: bool = True, extra: tuple = ()
+) -> html.Header:
+    """District name, link state (pages fed by pushes), `extra`, the district's clock, and
+    the signed-in person's controls."""
     return html.Header(
         className="bar",
         children=[
@@ -72,6 +74,7 @@ def header(cfg: AppConfig, lang: str, active: str, live: bool = True) -> html.He
                             "data-down": t("live.disconnected", lang),
                         },
                     ),
+                    *extra,
                     html.Span(
                         id=ids.CLOCK,
                         className="clock",

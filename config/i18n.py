@@ -49,6 +49,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "hover.status": {"zh": "状态", "en": "Status"},
     "hover.camera": {"zh": "摄像头", "en": "Camera"},
     "live.connected": {"zh": "实时连接", "en": "Live"},
+    "live.last_update": {"zh": "{s}秒前更新", "en": "updated {s} s ago"},
     "live.disconnected": {"zh": "连接中断，正在重连", "en": "Disconnected, reconnecting"},
     # Signing in to the cockpit (cockpit/access.py).
     "login.title": {"zh": "登录驾驶舱", "en": "Sign in to the cockpit"},

@@ -384,6 +384,20 @@ class ServicesConfig(Strict):
     position_stale_s: float = Field(default=300, gt=0, description="older GPS fixes are stale")
 
 
+class WallConfig(Strict):
+    """What a wall kiosk (`/wall`) shows: views in turn, and when its data counts as stale."""
+
+    views: list[Literal["map", "board"]] = Field(
+        default_factory=lambda: ["map", "board"],
+        min_length=1,
+        description="in turn: map (live map with the side panel), board (KPIs and warnings large)",
+    )
+    rotate_s: float = Field(default=30, ge=5, description="seconds each view stays")
+    stale_s: float = Field(
+        default=65, ge=10, description="'last update' turns red after this long without a push"
+    )
+
+
 class AppConfig(Strict):
     """The whole system's configuration."""
 
@@ -402,6 +416,7 @@ class AppConfig(Strict):
     api: ApiConfig = Field(default_factory=ApiConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
     vision: VisionConfig = Field(default_factory=VisionConfig)
+    wall: WallConfig = Field(default_factory=WallConfig)
     source_path: Path | None = Field(default=None, exclude=True, description="set by the loader")
 
     def category(self, category_id: str) -> CategoryConfig:

@@ -476,3 +476,32 @@ def test_operator_confirms_a_finding_and_reassigns_it_from_the_desk(
     assert "operator:demo-operator" in timeline.inner_text()
     page.screenshot(path=str(artifacts / "desk-1920x1080.png"))
     assert view.problems == []
+
+
+def test_wall_kiosk_takes_turns_and_shows_when_its_data_stalls(demo, pages, artifacts):
+    """A wall opened with its display token: no controls, the live map and the board in turn
+    (the period shortened here), and 'updated N s ago' turning red once pushes stop."""
+    view = pages(_kiosk(demo), 1920, 1080)
+    page = view.page
+    root = page.locator(".cockpit.kiosk")
+    assert root.get_attribute("data-views") == "map,board"
+    assert page.locator(".bar a, .bar button, .bar input, .side a, .side button").count() == 0
+    freshness = page.locator("#last-update")
+    wait_until(lambda: freshness.inner_text().endswith("秒前更新"), 15, "the freshness shown")
+    page.evaluate("document.querySelector('.cockpit.kiosk').setAttribute('data-rotate', '1')")
+    wait_until(lambda: root.get_attribute("data-view") == "board", 10, "the board's turn")
+    assert not page.locator("#live-map").is_visible()
+    assert page.locator("#kpi-open").is_visible()
+    page.screenshot(path=str(artifacts / "wall-board-1920x1080.png"))
+    wait_until(lambda: root.get_attribute("data-view") == "map", 10, "the map's turn again")
+    page.evaluate("document.querySelector('.cockpit.kiosk').setAttribute('data-rotate', '600')")
+    assert page.locator("#live-map").is_visible()
+
+    page.evaluate("document.getElementById('last-update').setAttribute('data-stale-s', '2')")
+    page.evaluate("window.streetCockpitSocket.disconnect()")  # the push stream stops
+    wait_until(lambda: "stale" in (freshness.get_attribute("class") or ""), 10, "stale shown")
+    colour = freshness.evaluate("e => getComputedStyle(e).color")
+    assert colour == "rgb(255, 77, 79)", colour  # the wall's red
+    page.evaluate("window.streetCockpitSocket.connect()")
+    wait_until(lambda: "stale" not in freshness.get_attribute("class"), 30, "fresh again")
+    assert view.problems == []

@@ -42,6 +42,7 @@
       return;
     }
     shown = {epoch: payload.epoch, version: payload.version};
+    window.streetCockpitLastPush = Date.now();
     window.dash_clientside.set_props("live-data", {data: payload});
   }
   window.streetCockpitReceive = receive;
@@ -194,7 +195,29 @@
       }
   };
 
-  window.setInterval(tick, 1000);  // the wall clock only; live data is pushed, not polled
+  // A kiosk wall: how long since the last push (red once stalled), and its views in turn.
+  var rotation = {index: 0, since: Date.now()};
+  function freshness() {
+    var el = document.getElementById("last-update");
+    if (!el || !window.streetCockpitLastPush) { return; }
+    var seconds = Math.floor((Date.now() - window.streetCockpitLastPush) / 1000);
+    el.textContent = el.getAttribute("data-template").replace("{s}", seconds);
+    var stale = seconds > parseFloat(el.getAttribute("data-stale-s"));
+    el.className = "last-update" + (stale ? " stale" : "");
+  }
+  function rotate() {
+    var root = document.querySelector(".cockpit.kiosk");
+    if (!root) { return; }
+    var views = (root.getAttribute("data-views") || "map").split(",");
+    if (!root.getAttribute("data-view")) { root.setAttribute("data-view", views[0]); }
+    var period = parseFloat(root.getAttribute("data-rotate")) * 1000;
+    if (views.length < 2 || Date.now() - rotation.since < period) { return; }
+    rotation = {index: (rotation.index + 1) % views.length, since: Date.now()};
+    root.setAttribute("data-view", views[rotation.index]);
+    window.dispatchEvent(new Event("resize"));  // the map fits its box again when shown
+  }
+  window.setInterval(function () { tick(); freshness(); rotate(); }, 1000);
+  // The wall clock, freshness and rotation only; live data is pushed, not polled.
   tick();
   connect();
 })();

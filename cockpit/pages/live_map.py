@@ -65,14 +65,31 @@ def _side(lang: str) -> html.Aside:
     )
 
 
-def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
-    """The live map page in one language."""
+def _last_update(cfg: AppConfig, lang: str) -> html.Span:
+    """How long ago the last push came; red once the stream has stalled (kiosk walls)."""
+    return html.Span(
+        "—",
+        id=ids.LAST_UPDATE,
+        className="last-update",
+        **{"data-template": t("live.last_update", lang), "data-stale-s": cfg.wall.stale_s},
+    )
+
+
+def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = False) -> html.Div:
+    """The live map page in one language; as a kiosk wall it takes turns with its other views
+    (`wall.views`, every `wall.rotate_s`) and says how fresh its data is."""
+    extra = (_last_update(cfg, lang),) if kiosk else ()
+    rotation = (
+        {"data-views": ",".join(cfg.wall.views), "data-rotate": cfg.wall.rotate_s} if kiosk else {}
+    )
     return html.Div(
-        className="cockpit",
+        className="cockpit kiosk" if kiosk else "cockpit",
+        id=ids.ROOT,
+        **rotation,
         children=[
             dcc.Store(id=ids.LIVE),
             dcc.Store(id=ids.LANG, data=lang),
-            header(cfg, lang, PATH),
+            header(cfg, lang, PATH, extra=extra),
             html.Main(
                 className="body",
                 children=[

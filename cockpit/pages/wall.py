@@ -1,5 +1,7 @@
 """The wall kiosk: what a wall screen opened with a display token shows. No controls and nothing
-that needs a mouse; the same live picture as the live map page, pushed, never polled."""
+that needs a mouse: the live map and the board of KPIs and warnings in turn (`wall` config), a
+clock, and how long ago the last push came (red when the stream stalls); pushed, never polled,
+and it reconnects by itself."""
 
 from __future__ import annotations
 
@@ -23,6 +25,6 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
     def layout(lang: str | None = None, **_query) -> html.Div:
         if not gate.page_allowed(PATH):
             return denied(pick_lang(lang))
-        return page_layout(cfg, layers, pick_lang(lang))
+        return page_layout(cfg, layers, pick_lang(lang), kiosk=True)
 
     dash.register_page("wall", path=PATH, layout=layout, title=t("title"))

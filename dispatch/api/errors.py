@@ -81,7 +81,9 @@ def _validation_message(exc: RequestValidationError) -> str:
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form")]
         where = ".".join(loc) or "body"
         message = error.get("msg", "invalid").removeprefix("Value error, ")
-        if error.get("type") == "missing":
+        if error.get("type") == "json_invalid":
+            where, message = "body", f"the body is not valid JSON ({message})"
+        elif error.get("type") == "missing":
             message = "is required"
         elif error.get("type") == "extra_forbidden":
             message = "is not a known field"

@@ -1,0 +1,174 @@
+"""Wall benchmark: push-to-paint latency of a 4K kiosk wall under a busy district.
+
+    python bench/wall.py [--tickets 500] [--units 60] [--samples 40] [--size 3840x2160]
+
+Starts the demo stack (no simulator, no vision) on the demo district with report merging off,
+files `--tickets` open tickets and puts `--units` units on the map, opens the wall through its
+display token in headless Chromium, then publishes one new camera finding at a time and times
+how long it takes from the publish to the browser's next animation frame after the finding is
+on the map (bus -> cockpit -> Socket.IO -> Dash -> Plotly). Prints p50, p95 and max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config.paths import DEMO_CONFIG, PROJECT_ROOT  # noqa: E402
+from sim.district import HEIGHT_M, WIDTH_M, to_lon_lat  # noqa: E402
+from streams.bus import Bus, connect  # noqa: E402
+from streams.embedded import free_port  # noqa: E402
+from streams.records import Event, UnitPosition  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ON_MAP = """(id) => {
+    const gd = document.querySelector('#live-map .js-plotly-plot');
+    const trace = gd && gd.data.find(t => t.meta === 'events');
+    if (!trace || !trace.customdata || !Array.from(trace.customdata).includes(id)) return false;
+    return new Promise(done => requestAnimationFrame(() => done(Date.now())));
+}"""
+
+
+def _config(folder: Path, units: int) -> Path:
+    """The demo district with `units` field units and merging by distance off (every report
+    its own ticket)."""
+    import yaml
+
+    shutil.copytree(DEMO_CONFIG.parent, folder, dirs_exist_ok=True)
+    path = folder / DEMO_CONFIG.name
+    tree = yaml.safe_load(path.read_text())
+    tree["dispatch"]["merge_radius_m"] = 0
+    crews = tree["units"]
+    for n in range(len(crews), units):
+        crews.append({**crews[n % len(crews)], "id": f"bench-{n}", "device_id": None})
+    tree["units"] = [{k: v for k, v in u.items() if v is not None} for u in crews[:units]]
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def _start(config: Path, data: Path) -> tuple[subprocess.Popen, str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(COCKPIT_PORT=str(free_port()), API_PORT=str(free_port()), SC_DATA_DIR=str(data))
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "run.py"), "demo", "--config", str(config)]
+        + ["--no-sim", "--no-vision"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    redis_url = url = None
+    for line in process.stdout:
+        if found := re.search(r"bus: (redis://\S+)", line):
+            redis_url = found.group(1)
+        if found := re.search(r"running: open (http://\S+)", line):
+            url = found.group(1)
+            break
+    if not (redis_url and url):
+        raise SystemExit("the demo did not start")
+    return process, redis_url, url
+
+
+def _fill(bus: Bus, unit_ids: list[str], tickets: int) -> None:
+    step = 25  # metres between reports: a grid over the district
+    per_row = (WIDTH_M - 100) // step
+    events = []
+    for n in range(tickets):
+        x, y = 50 + (n % per_row) * step, 50 + (n // per_row) * step % (HEIGHT_M - 100)
+        lon, lat = to_lon_lat(x, y)
+        events.append(Event(category="bin_overflow", source="hotline", lon=lon, lat=lat))
+    for start in range(0, len(events), 100):
+        bus.publish_many(events[start : start + 100])
+    units = []
+    for n, unit_id in enumerate(unit_ids):
+        lon, lat = to_lon_lat(100 + (n * 37) % (WIDTH_M - 200), 100 + (n * 53) % (HEIGHT_M - 200))
+        units.append(UnitPosition(unit_id=unit_id, lon=lon, lat=lat))
+    bus.publish_many(units)
+
+
+def _kiosk_url(url: str, data: Path) -> str:
+    for line in (data / "demo-tokens.txt").read_text().splitlines():
+        role, _subject, secret = line.split()
+        if role == "display":
+            return f"{url}/kiosk?token={secret}"
+    raise SystemExit("no display token in the demo's tokens")
+
+
+def measure(args) -> list[float]:
+    """Push-to-paint latencies in milliseconds."""
+    from playwright.sync_api import sync_playwright
+
+    width, height = (int(v) for v in args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        config = _config(Path(tmp) / "config", args.units)
+        process, redis_url, url = _start(config, Path(tmp) / "data")
+        try:
+            bus = Bus(connect(redis_url))
+            from config.loader import load_config
+
+            _fill(bus, [u.id for u in load_config(config).units], args.tickets)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+                )
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.goto(_kiosk_url(url, Path(tmp) / "data"))
+                page.wait_for_selector(".link.up", timeout=60_000)
+                page.wait_for_function(
+                    f"parseInt(document.querySelector('#kpi-open').textContent) >= {args.tickets}",
+                    timeout=180_000,
+                )
+                latencies = []
+                for n in range(args.samples):
+                    lon, lat = to_lon_lat(1200 + n * 5, 700)
+                    event = Event(
+                        event_id=f"wall-bench-{n}", category="dirty_road", lon=lon, lat=lat
+                    )
+                    sent = time.time() * 1000
+                    bus.publish(event)
+                    painted = page.wait_for_function(
+                        ON_MAP, arg=event.event_id, polling="raf", timeout=30_000
+                    ).json_value()
+                    latencies.append(painted - sent)
+                    time.sleep(0.6)  # one change per push interval, as live news arrives
+                browser.close()
+            return latencies
+        finally:
+            process.send_signal(2)
+            process.wait(60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=500)
+    parser.add_argument("--units", type=int, default=60)
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--size", default="3840x2160")
+    args = parser.parse_args()
+    latencies = sorted(measure(args))
+    p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}")
+    print(
+        f"wall {args.size}, {args.tickets} open tickets, {args.units} units, "
+        f"{len(latencies)} samples"
+    )
+    print(
+        f"push-to-paint ms: p50 {statistics.median(latencies):.0f}  p95 {p95:.0f}  "
+        f"max {latencies[-1]:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

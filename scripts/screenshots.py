@@ -1,0 +1,110 @@
+"""Screenshots of every cockpit page for docs/screenshots/, at 1920x1080 and 3840x2160.
+
+    .venv/bin/python scripts/screenshots.py [--settle 90]
+
+Runs the demo (simulator on, vision off) in a temporary data dir, lets the scenario play for
+`--settle` seconds, then signs in as the demo's operator (and opens the wall with its display
+token) in headless Chromium and saves: the sign-in page, the live map, the ticket desk with a
+ticket open, and the wall's map and board views.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+SIZES = ((1920, 1080), (3840, 2160))
+
+
+def _start(data: Path) -> tuple[subprocess.Popen, str]:
+    sys.path.insert(0, str(ROOT))
+    from streams.embedded import free_port
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(COCKPIT_PORT=str(free_port()), API_PORT=str(free_port()), SC_DATA_DIR=str(data))
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "demo", "--no-vision"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    for line in process.stdout:
+        if found := re.search(r"running: open (http://\S+)", line):
+            return process, found.group(1)
+    raise SystemExit("the demo did not start")
+
+
+def _shoot(browser, url: str, data: Path, width: int, height: int) -> None:
+    users = dict(line.split()[0::2] for line in (data / "demo-users.txt").read_text().splitlines())
+    name = "demo-operator"
+    tokens = [line.split() for line in (data / "demo-tokens.txt").read_text().splitlines()]
+    display = next(secret for role, _, secret in tokens if role == "display")
+    size = f"{width}x{height}"
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{url}/login")
+    page.screenshot(path=str(OUT / f"login-{size}.png"))
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", users["operator"])
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.wait_for_selector(".link.up", timeout=60_000)
+    page.wait_for_timeout(5000)  # the map's tiles-free style and the first pushes paint
+    page.screenshot(path=str(OUT / f"live-map-{size}.png"))
+    page.goto(f"{url}/desk")
+    page.wait_for_selector("#desk-table td", timeout=60_000)
+    page.locator("#desk-table td").first.click()
+    page.wait_for_selector("#desk-timeline li", timeout=30_000)
+    page.screenshot(path=str(OUT / f"desk-{size}.png"))
+    page.close()
+    wall = browser.new_page(viewport={"width": width, "height": height})
+    wall.goto(f"{url}/kiosk?token={display}")
+    wall.wait_for_selector(".link.up", timeout=60_000)
+    wall.wait_for_timeout(5000)
+    wall.screenshot(path=str(OUT / f"wall-map-{size}.png"))
+    wall.evaluate("document.querySelector('.cockpit.kiosk').setAttribute('data-rotate', '5')")
+    wall.wait_for_function(
+        "document.querySelector('.cockpit.kiosk').getAttribute('data-view') === 'board'"
+    )
+    wall.screenshot(path=str(OUT / f"wall-board-{size}.png"))
+    wall.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settle", type=float, default=90, help="seconds of scenario first")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        process, url = _start(data)
+        try:
+            print(f"demo at {url}; letting the scenario play {args.settle:.0f} s", flush=True)
+            time.sleep(args.settle)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+                )
+                for width, height in SIZES:
+                    _shoot(browser, url, data, width, height)
+                    print(f"{width}x{height} done", flush=True)
+                browser.close()
+        finally:
+            process.send_signal(2)
+            process.wait(60)
+    print(f"screenshots in {OUT}")
+
+
+if __name__ == "__main__":
+    main()

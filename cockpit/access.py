@@ -58,6 +58,7 @@ ROUTES: dict[str, frozenset[str]] = {
     "/logout": EVERYONE,
     "/snapshots/<path:name>": EVERYONE,  # the feed on the wall shows the evidence
     "/media/<media_id>": DESK,  # field photos, on the desk
+    "/frames/<camera_id>.jpg": EVERYONE,  # the camera wall's frames
     "/_dash-layout": EVERYONE,
     "/_dash-dependencies": EVERYONE,
     "/_dash-update-component": EVERYONE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dash
 from dash import html
-from flask import abort, send_from_directory
+from flask import Response, abort, send_from_directory
 from flask_socketio import SocketIO
 
 from cockpit import access
@@ -16,14 +16,20 @@ from config.schema import AppConfig
 from dispatch.desk import Desk
 from dispatch.store import MediaRow, Store
 from geo.layers import DistrictLayers
+from streams.frames import FrameCache
 
 
 def create_app(
-    cfg: AppConfig, layers: DistrictLayers, store: Store, desk: Desk | None = None
+    cfg: AppConfig,
+    layers: DistrictLayers,
+    store: Store,
+    desk: Desk | None = None,
+    frames: FrameCache | None = None,
 ) -> tuple[dash.Dash, SocketIO, access.Gate]:
     """Build the Dash app with its pages and the Socket.IO server around its Flask server, every
     door guarded against the accounts in `store`. The desk page acts through `desk` (by default
-    one that neither routes nor publishes: a cockpit without a bus)."""
+    one that neither routes nor publishes: a cockpit without a bus); the camera wall shows the
+    frames in `frames` (none without a bus)."""
     desk = desk or Desk(cfg, store, None, None)
     app = dash.Dash(
         __name__,
@@ -56,6 +62,18 @@ def create_app(
         if row is None or row.kind == "link":
             abort(404)
         return send_from_directory(data_dir, row.path, mimetype=row.content_type, max_age=3600)
+
+    @app.server.route("/frames/<camera_id>.jpg")
+    def frame(camera_id: str):
+        """A camera's latest wall frame, with when it was taken and how many detections."""
+        found = frames.get(camera_id[:64]) if frames else None
+        if found is None:  # offline or not analysed: nothing to show (not an error)
+            return Response(status=204)
+        response = Response(found.jpeg, mimetype="image/jpeg")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Captured-At"] = f"{found.captured_at:.3f}"
+        response.headers["X-Detections"] = str(found.detections)
+        return response
 
     socketio = SocketIO(
         app.server, async_mode="threading", cors_allowed_origins=access.origin_check(cfg)

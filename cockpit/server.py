@@ -36,7 +36,9 @@ def serve_cockpit(cfg: AppConfig) -> None:
     from dispatch.routing import Router
 
     desk = Desk(cfg, ctx.store, ctx.bus, Router(cfg, ctx.index))
-    app, socketio, gate = create_app(cfg, load_layers(cfg), ctx.store, desk)
+    from streams.frames import FrameCache
+
+    app, socketio, gate = create_app(cfg, load_layers(cfg), ctx.store, desk, FrameCache(ctx.bus))
     state = LiveState(cfg)
     feed = BusFeed(ctx.bus, state)
     feed.load_history(

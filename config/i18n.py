@@ -80,6 +80,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "This wall's display token is unknown or revoked; ask an admin for a new one",
     },
     "nav.live_map": {"zh": "实时地图", "en": "Live map"},
+    "nav.cameras": {"zh": "视频墙", "en": "Cameras"},
+    "cameras.waiting": {"zh": "等待画面", "en": "waiting for a frame"},
+    "cameras.live": {"zh": "在线 · {s}秒前", "en": "live · {s} s ago"},
+    "cameras.offline": {"zh": "离线或未分析", "en": "offline or not analysed"},
+    "cameras.detections": {"zh": "{n}个目标", "en": "{n} detections"},
+    "cameras.with_problem": {"zh": "只看有在办工单的", "en": "Only with an open ticket"},
+    "cameras.count": {"zh": "{n} / {total} 路", "en": "{n} of {total} cameras"},
     "nav.desk": {"zh": "工单台", "en": "Ticket desk"},
     # The ticket desk (cockpit/pages/desk.py).
     "desk.states": {"zh": "状态", "en": "State"},

@@ -356,6 +356,13 @@ class VisionConfig(Strict):
         default=10, gt=1, description="a dead worker's cameras move to a live one after this"
     )
     max_cameras: int = Field(default=32, ge=1, description="most cameras one worker takes")
+    wall_frame_s: float | None = Field(
+        default=1.0,
+        gt=0,
+        description="a small annotated frame per camera for the camera wall this often; "
+        "none sends none",
+    )
+    wall_frame_width: int = Field(default=480, ge=160, le=1920, description="its width in px")
     workers: int = Field(default=1, ge=1, le=64, description="vision worker processes in the demo")
 
 

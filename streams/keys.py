@@ -43,3 +43,8 @@ def camera_lease(camera_id: str, namespace: str = NAMESPACE) -> str:
 def vision_workers(namespace: str = NAMESPACE) -> str:
     """Sorted set of live vision workers, scored by the time their heartbeat expires."""
     return f"{namespace}:vision:workers"
+
+
+def camera_frame(camera_id: str, namespace: str = NAMESPACE) -> str:
+    """The latest downscaled, annotated frame of a camera for the camera wall (expires)."""
+    return f"{namespace}:frame:{camera_id}"

@@ -260,3 +260,15 @@ def test_a_consumer_whose_group_vanished_recreates_it_and_goes_on(bus):
         thread.join(10)
     assert not thread.is_alive()
     assert _pending(bus, keys.EVENTS, "g") == 0
+
+
+def test_the_camera_walls_frame_cache_keeps_the_latest_frame_and_lets_it_expire(bus):
+    from streams.frames import TTL_S, Frame, FrameCache
+
+    cache = FrameCache(bus)
+    assert cache.get("cam-01") is None
+    cache.put("cam-01", Frame(b"\xff\xd8\xff first", 10.0, 1))
+    cache.put("cam-01", Frame(b"\xff\xd8\xff second", 11.5, 3))
+    assert cache.get("cam-01") == Frame(b"\xff\xd8\xff second", 11.5, 3)
+    assert 0 < bus.client.ttl(keys.camera_frame("cam-01", bus.namespace)) <= TTL_S
+    assert cache.get("cam-02") is None

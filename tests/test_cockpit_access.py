@@ -32,6 +32,7 @@ EXPECTED = {
     "/logout": ANYONE_SIGNED_IN,
     "/snapshots/<path:name>": ANYONE_SIGNED_IN,
     "/media/<media_id>": DESK,
+    "/frames/<camera_id>.jpg": ANYONE_SIGNED_IN,
     "/_dash-layout": ANYONE_SIGNED_IN,
     "/_dash-dependencies": ANYONE_SIGNED_IN,
     "/_dash-update-component": ANYONE_SIGNED_IN,
@@ -42,6 +43,7 @@ EXPECTED = {
     # Pages: what the browser opens, and what Dash's page callback renders for that path.
     "page /": PEOPLE,
     "page /desk": DESK,
+    "page /cameras": PEOPLE,
     "page /wall": ANYONE_SIGNED_IN,
     "socket.io": ANYONE_SIGNED_IN,
 }
@@ -122,6 +124,7 @@ def _request(session: requests.Session, url: str, route: str, suites: str) -> re
         "/kiosk": "/kiosk?token=not-a-token",
         "/snapshots/<path:name>": "/snapshots/cam-01.jpg",
         "/media/<media_id>": "/media/no-such-photo",
+        "/frames/<camera_id>.jpg": "/frames/cam-01.jpg",
         "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": suites,
         "/assets/<path:filename>": "/assets/cockpit.css",
         "/static/<path:filename>": "/static/nothing.txt",

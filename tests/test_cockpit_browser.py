@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import signal
+import threading
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -505,3 +506,69 @@ def test_wall_kiosk_takes_turns_and_shows_when_its_data_stalls(demo, pages, arti
     page.evaluate("window.streetCockpitSocket.connect()")
     wait_until(lambda: "stale" not in freshness.get_attribute("class"), 30, "fresh again")
     assert view.problems == []
+
+
+def test_camera_wall_shows_a_running_workers_frame_with_its_boxes(
+    demo, pages, demo_cfg, demo_layers, artifacts, tmp_path
+):
+    """A vision worker analyses cam-05 (a rendered clip with an overflowing bin): its tile on the
+    camera wall shows the worker's frame with the detections drawn in; cameras nobody analyses
+    say so; a click enlarges the frame; the grid filter narrows the wall."""
+    from cockpit.pages.cameras import camera_grids
+    from vision.detector import Detector
+    from vision.synth.timeline import Script, render_clip
+    from vision.train import BUNDLED
+    from vision.worker import VisionWorker
+
+    clip = render_clip(
+        tmp_path / "cam-05.mp4",
+        Script(duration_s=20, fps=10, overflow=(0.0, None), traffic_per_min=0, walkers_per_min=0),
+        progress=False,
+    )
+    camera = next(c for c in demo_cfg.cameras if c.id == "cam-05")
+    camera = camera.model_copy(update={"source": str(clip)})
+    detector = Detector(BUNDLED, "onnx", 320, 0.35, {}, tmp_path / "models")
+    worker = VisionWorker(
+        demo_cfg, demo["bus"], detector, "w-wall", data_dir=tmp_path / "data", cameras=[camera]
+    )
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run, args=(stop, 120), daemon=True)
+    running.start()
+    try:
+        view = pages(f"{demo['url']}/cameras", account=_person(demo, "viewer"), ready=".cam-tile")
+        page = view.page
+        tile = page.locator("#cam-cam-05")
+        wait_until(
+            lambda: (
+                "live" in (tile.get_attribute("class") or "")
+                and int(tile.get_attribute("data-detections") or 0) >= 1
+            ),
+            60,
+            "cam-05's frame with a detection",
+        )
+        width = tile.locator("img").evaluate("img => img.naturalWidth")
+        assert width == demo_cfg.vision.wall_frame_width
+        assert "目标" in tile.locator(".cam-state").inner_text()
+        others = page.locator("#cam-cam-01")
+        wait_until(lambda: "offline" in others.get_attribute("class"), 15, "cam-01 offline")
+        page.screenshot(path=str(artifacts / "camera-wall-1920x1080.png"))
+        tile.click()
+        page.locator("#camera-zoom").wait_for(state="visible")
+        wait_until(
+            lambda: page.locator("#camera-zoom-frame").evaluate("i => i.naturalWidth") > 0,
+            10,
+            "the enlarged frame",
+        )
+        page.screenshot(path=str(artifacts / "camera-wall-zoom-1920x1080.png"))
+        page.locator("#camera-zoom").click()
+        page.locator("#camera-zoom").wait_for(state="hidden")
+        grids = camera_grids(demo_cfg, demo_layers)
+        _pick(page, "cameras-grid", grids["cam-05"])
+        same_grid = sum(1 for g in grids.values() if g == grids["cam-05"])
+        wait_until(lambda: page.locator(".cam-tile").count() == same_grid, 15, "the grid's cameras")
+        assert same_grid < len(demo_cfg.cameras) and tile.is_visible()
+        assert view.problems == []
+    finally:
+        stop.set()
+        running.join(30)
+        worker.close()

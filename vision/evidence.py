@@ -71,3 +71,23 @@ def place(
     point = np.array([(box[0] + box[2]) / 2, box[3], 1.0])
     lon, lat, w = np.asarray(camera.homography, float) @ point
     return (float(lon / w), float(lat / w)) if w else zone_anchor
+
+
+def wall_frame(
+    image: np.ndarray, rules: list[ZoneRule], dets: Detections, width: int, caption: str
+) -> bytes:
+    """A small JPEG for the camera wall: every zone outlined, every detection boxed (the
+    drawing at full size, then scaled down), the camera and time on top."""
+    out = image.copy()
+    for rule in rules:
+        cv2.polylines(out, [rule.zone.points.round().astype(np.int32)], True, AMBER, 2)
+    for box, name in zip(dets.xyxy, dets.class_name, strict=True):
+        x0, y0, x1, y1 = box.astype(int)
+        cv2.rectangle(out, (x0, y0), (x1, y1), RED, 2)
+        cv2.putText(out, name, (x0, max(y0 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, RED, 1)
+    height = max(1, round(out.shape[0] * width / out.shape[1]))
+    small = cv2.resize(out, (width, height), interpolation=cv2.INTER_AREA)
+    cv2.rectangle(small, (0, 0), (width, 18), (0, 0, 0), -1)
+    cv2.putText(small, caption, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1)
+    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    return encoded.tobytes() if ok else b""

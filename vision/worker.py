@@ -19,13 +19,14 @@ import numpy as np
 from config.schema import AppConfig, CameraConfig
 from config.sources import resolve_source, watched_cameras
 from streams.bus import Bus
+from streams.frames import Frame, FrameCache
 from streams.leases import Leases
 from streams.rechecks import Rechecks
 from streams.records import CameraHealth, Event, Record, ZoneCheck
 from vision.capture import FrameSource, Health
 from vision.detections import Detections
 from vision.detector import Detector
-from vision.evidence import annotate, place, save_snapshot
+from vision.evidence import annotate, place, save_snapshot, wall_frame
 from vision.motion import MotionGate
 from vision.rules import Finding, ZoneRule, build_rules
 from vision.tracker import Tracker
@@ -53,6 +54,7 @@ class CameraPipeline:
     recheck_state: dict[str, bool] = field(default_factory=dict)
     lag_s: float = 0.0  # age of the newest analysed frame when its analysis finished
     last_image: np.ndarray | None = None
+    next_wall_frame: float = 0.0
 
     def analysis_fps(self, now: float) -> float:
         """Frames analysed per second over the last 10 s."""
@@ -92,6 +94,7 @@ class VisionWorker:
             bus, self.worker_id, sorted(self.cameras), self.v.lease_ttl_s, self.v.max_cameras
         )
         self.rechecks = Rechecks(bus)
+        self.frames = FrameCache(bus)
         self.pipelines: dict[str, CameraPipeline] = {}
         self.next_lease_at = 0.0
         self.next_recheck_at = 0.0
@@ -229,7 +232,18 @@ class VisionWorker:
         for rule in p.rules:
             for finding in rule.update(p.dets, at):
                 events.append(self._event(p, rule, finding, image))
+        self._wall_frame(p, image, at)
         return events
+
+    def _wall_frame(self, p: CameraPipeline, image: np.ndarray, at: float) -> None:
+        """Now and then, the camera's small annotated frame for the camera wall."""
+        every = self.v.wall_frame_s
+        if every is None or at < p.next_wall_frame:
+            return
+        p.next_wall_frame = at + every
+        caption = f"{p.camera.id} {self._hms(at)}"
+        jpeg = wall_frame(image, p.rules, p.dets, self.v.wall_frame_width, caption)
+        self.frames.put(p.camera.id, Frame(jpeg, at, len(p.dets.xyxy)))
 
     def _event(
         self, p: CameraPipeline, rule: ZoneRule, finding: Finding, image: np.ndarray

@@ -216,7 +216,64 @@
     root.setAttribute("data-view", views[rotation.index]);
     window.dispatchEvent(new Event("resize"));  // the map fits its box again when shown
   }
-  window.setInterval(function () { tick(); freshness(); rotate(); }, 1000);
+  // The camera wall: each visible tile asks for its camera's latest frame at most once a second,
+  // never while the previous request is still on its way (bounded bandwidth).
+  window.streetCockpitFrameBytes = 0;  // what the wall has fetched (the bandwidth bench reads it)
+  function refreshFrame(tile) {
+    if (tile.getAttribute("data-loading") === "1" || tile.offsetParent === null) { return; }
+    var camera = tile.getAttribute("data-camera");
+    var state = tile.querySelector(".cam-state");
+    var grid = document.getElementById("camera-grid");
+    tile.setAttribute("data-loading", "1");
+    fetch("/frames/" + encodeURIComponent(camera) + ".jpg", {cache: "no-store"})
+      .then(function (answer) {
+        if (answer.status !== 200) { throw new Error("no frame"); }
+        var at = parseFloat(answer.headers.get("X-Captured-At"));
+        var found = answer.headers.get("X-Detections");
+        return answer.blob().then(function (blob) { return {blob: blob, at: at, found: found}; });
+      })
+      .then(function (frame) {
+        window.streetCockpitFrameBytes += frame.blob.size;
+        var img = tile.querySelector(".cam-frame");
+        var old = img.src;
+        img.src = URL.createObjectURL(frame.blob);
+        if (old && old.indexOf("blob:") === 0) { URL.revokeObjectURL(old); }
+        var age = Math.max(0, Math.round(Date.now() / 1000 - frame.at));
+        state.textContent = state.getAttribute("data-live").replace("{s}", age) + " · " +
+          grid.getAttribute("data-detections").replace("{n}", frame.found);
+        tile.className = "cam-tile live";
+        tile.setAttribute("data-detections", frame.found);
+        var zoom = document.getElementById("camera-zoom");
+        if (zoom && !zoom.hidden && zoom.getAttribute("data-camera") === camera) {
+          document.getElementById("camera-zoom-frame").src = img.src;
+          document.getElementById("camera-zoom-caption").textContent = state.textContent;
+        }
+      })
+      .catch(function () {
+        state.textContent = state.getAttribute("data-offline");
+        tile.className = "cam-tile offline";
+      })
+      .then(function () { tile.setAttribute("data-loading", "0"); });
+  }
+  function frames() {
+    var tiles = document.querySelectorAll(".cam-tile");
+    for (var i = 0; i < tiles.length; i++) { refreshFrame(tiles[i]); }
+  }
+  document.addEventListener("click", function (event) {
+    var zoom = document.getElementById("camera-zoom");
+    if (!zoom) { return; }
+    var tile = event.target.closest && event.target.closest(".cam-tile");
+    if (tile) {
+      zoom.setAttribute("data-camera", tile.getAttribute("data-camera"));
+      document.getElementById("camera-zoom-frame").src = tile.querySelector(".cam-frame").src;
+      document.getElementById("camera-zoom-caption").textContent =
+        tile.querySelector(".cam-name").textContent;
+      zoom.hidden = false;
+    } else if (event.target.closest && event.target.closest("#camera-zoom")) {
+      zoom.hidden = true;
+    }
+  });
+  window.setInterval(function () { tick(); freshness(); rotate(); frames(); }, 1000);
   // The wall clock, freshness and rotation only; live data is pushed, not polled.
   tick();
   connect();

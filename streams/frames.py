@@ -1,0 +1,50 @@
+"""The camera wall's frame cache: the latest small annotated frame of each camera, written by the
+vision worker that holds the camera and read by the cockpit; a frame expires when its camera
+stops being analysed, so the wall never shows an old picture as live. This module owns the keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams import keys
+from streams.bus import Bus
+
+TTL_S = 15
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A JPEG of what a camera saw, with its zones and detections drawn in."""
+
+    jpeg: bytes
+    captured_at: float
+    detections: int
+
+
+class FrameCache:
+    """Latest frame per camera (one small Redis hash each, with a time to live)."""
+
+    def __init__(self, bus: Bus):
+        self.bus = bus
+
+    def put(self, camera_id: str, frame: Frame) -> None:
+        """Replace the camera's frame."""
+        key = keys.camera_frame(camera_id, self.bus.namespace)
+        mapping = {
+            "jpeg": frame.jpeg,
+            "at": repr(frame.captured_at),
+            "detections": str(frame.detections),
+        }
+        pipe = self.bus.client.pipeline(transaction=True)
+        pipe.hset(key, mapping=mapping)
+        pipe.expire(key, TTL_S)
+        pipe.execute()
+
+    def get(self, camera_id: str) -> Frame | None:
+        """The camera's latest frame, or None when it has none (offline, or not analysed)."""
+        key = keys.camera_frame(camera_id, self.bus.namespace)
+        jpeg, at, detections = self.bus.client.hmget(key, "jpeg", "at", "detections")
+        if jpeg is None or at is None:
+            return None
+        return Frame(bytes(jpeg), float(at), int(detections or 0))

@@ -14,10 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,60 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.paths import DEMO_CONFIG, PROJECT_ROOT  # noqa: E402
+from bench_stack import CHROMIUM, demo_config, start_demo, stop_demo  # noqa: E402
+
 from sim.district import HEIGHT_M, WIDTH_M, to_lon_lat  # noqa: E402
 from streams.bus import Bus, connect  # noqa: E402
-from streams.embedded import free_port  # noqa: E402
 from streams.records import Event, UnitPosition  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 ON_MAP = """(id) => {
     const gd = document.querySelector('#live-map .js-plotly-plot');
     const trace = gd && gd.data.find(t => t.meta === 'events');
     if (!trace || !trace.customdata || !Array.from(trace.customdata).includes(id)) return false;
     return new Promise(done => requestAnimationFrame(() => done(Date.now())));
 }"""
-
-
-def _config(folder: Path, units: int) -> Path:
-    """The demo district with `units` field units and merging by distance off (every report
-    its own ticket)."""
-    import yaml
-
-    shutil.copytree(DEMO_CONFIG.parent, folder, dirs_exist_ok=True)
-    path = folder / DEMO_CONFIG.name
-    tree = yaml.safe_load(path.read_text())
-    tree["dispatch"]["merge_radius_m"] = 0
-    crews = tree["units"]
-    for n in range(len(crews), units):
-        crews.append({**crews[n % len(crews)], "id": f"bench-{n}", "device_id": None})
-    tree["units"] = [{k: v for k, v in u.items() if v is not None} for u in crews[:units]]
-    path.write_text(yaml.safe_dump(tree, allow_unicode=True, sort_keys=False))
-    return path
-
-
-def _start(config: Path, data: Path) -> tuple[subprocess.Popen, str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(COCKPIT_PORT=str(free_port()), API_PORT=str(free_port()), SC_DATA_DIR=str(data))
-    process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "run.py"), "demo", "--config", str(config)]
-        + ["--no-sim", "--no-vision"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    redis_url = url = None
-    for line in process.stdout:
-        if found := re.search(r"bus: (redis://\S+)", line):
-            redis_url = found.group(1)
-        if found := re.search(r"running: open (http://\S+)", line):
-            url = found.group(1)
-            break
-    if not (redis_url and url):
-        raise SystemExit("the demo did not start")
-    return process, redis_url, url
 
 
 def _fill(bus: Bus, unit_ids: list[str], tickets: int) -> None:
@@ -98,33 +53,23 @@ def _fill(bus: Bus, unit_ids: list[str], tickets: int) -> None:
     bus.publish_many(units)
 
 
-def _kiosk_url(url: str, data: Path) -> str:
-    for line in (data / "demo-tokens.txt").read_text().splitlines():
-        role, _subject, secret = line.split()
-        if role == "display":
-            return f"{url}/kiosk?token={secret}"
-    raise SystemExit("no display token in the demo's tokens")
-
-
 def measure(args) -> list[float]:
     """Push-to-paint latencies in milliseconds."""
     from playwright.sync_api import sync_playwright
 
     width, height = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
-        config = _config(Path(tmp) / "config", args.units)
-        process, redis_url, url = _start(config, Path(tmp) / "data")
+        config, cfg = demo_config(Path(tmp) / "config", units=args.units, merge_m=0)
+        demo = start_demo(config, Path(tmp) / "data")
         try:
-            bus = Bus(connect(redis_url))
-            from config.loader import load_config
-
-            _fill(bus, [u.id for u in load_config(config).units], args.tickets)
+            bus = Bus(connect(demo.redis_url))
+            _fill(bus, [u.id for u in cfg.units], args.tickets)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
                 )
                 page = browser.new_page(viewport={"width": width, "height": height})
-                page.goto(_kiosk_url(url, Path(tmp) / "data"))
+                page.goto(demo.kiosk_url())
                 page.wait_for_selector(".link.up", timeout=60_000)
                 page.wait_for_function(
                     f"parseInt(document.querySelector('#kpi-open').textContent) >= {args.tickets}",
@@ -146,8 +91,7 @@ def measure(args) -> list[float]:
                 browser.close()
             return latencies
         finally:
-            process.send_signal(2)
-            process.wait(60)
+            stop_demo(demo)
 
 
 def main() -> None:

@@ -49,8 +49,10 @@ def test_unit_sees_accepts_arrives_and_resolves_with_a_photo(api_stack, dispatch
     work_to_resolved(api_stack, dispatched)
     detail = unit.get(f"/api/v1/tickets/{ticket.id}").json()
     photo = next(m for m in detail["media"] if m["kind"] == "photo")
-    fetched = requests.get(api_stack.url + photo["url"], timeout=10)
+    fetched = unit.get(photo["url"])
     assert fetched.status_code == 200 and fetched.content.startswith(b"\xff\xd8\xff")
+    # A photo is the crew's and the centre's, not the public's.
+    assert requests.get(api_stack.url + photo["url"], timeout=10).status_code == 401
     trail = [(a["from_status"], a["to_status"], a["actor"]) for a in detail["audit"]]
     assert trail == [
         (None, "new", "dispatcher"),

@@ -22,7 +22,6 @@ from config.i18n import pick_lang
 from dispatch import tokens
 from dispatch.api.deps import ApiContext, ApiError, Ctx
 from dispatch.api.georeport import DISCOVERY_FORMATS, FormatError, check_format, respond
-from dispatch.api.present import media_url
 from dispatch.api.report_attributes import definition, read_answers
 from dispatch.publish import utc
 from dispatch.states import OPEN311_STATUSES, open311_states, open311_status
@@ -230,13 +229,11 @@ def get_token(token: str, fmt: str, ctx: Ctx):
     return respond(fmt, "service_requests", [record])
 
 
-def _request_out(ctx: ApiContext, ticket: TicketRow, media: list[MediaRow], base: str) -> dict:
+def _request_out(ctx: ApiContext, ticket: TicketRow, media: list[MediaRow]) -> dict:
     department = next((d for d in ctx.cfg.departments if d.id == ticket.department_id), None)
     category = next((c for c in ctx.cfg.categories if c.id == ticket.service_code), None)
-    first = next((m for m in media if m.kind != "snapshot"), media[0] if media else None)
-    url = media_url(first) if first else None
-    if url and url.startswith("/"):
-        url = base + url
+    # Only what reporters sent is public; field photos and camera snapshots stay inside.
+    url = next((m.path for m in media if m.kind == "link"), None)
     return {
         "service_request_id": ticket.id,
         "status": open311_status(ticket.status),
@@ -271,7 +268,6 @@ def _date(value: str | None, name: str) -> dt.datetime | None:
 @router.get("/requests.{fmt}")
 def get_requests(
     fmt: str,
-    request: Request,
     ctx: Ctx,
     jurisdiction_id: Annotated[str | None, Query(max_length=200)] = None,
     service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
@@ -303,15 +299,13 @@ def get_requests(
             )
         rows = sorted(rows, key=lambda t: t.requested_at, reverse=True)[:1000]
     media = ctx.desk.media(t.id for t in rows)
-    base = str(request.base_url).rstrip("/")
-    return respond(fmt, "service_requests", [_request_out(ctx, t, media[t.id], base) for t in rows])
+    return respond(fmt, "service_requests", [_request_out(ctx, t, media[t.id]) for t in rows])
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
 def get_request(
     service_request_id: str,
     fmt: str,
-    request: Request,
     ctx: Ctx,
     jurisdiction_id: Annotated[str | None, Query(max_length=200)] = None,
 ):
@@ -322,5 +316,5 @@ def get_request(
     if not rows:
         raise ApiError(404, f"no service request {service_request_id[:64]!r}")
     media = ctx.desk.media([rows[0].id])
-    record = _request_out(ctx, rows[0], media[rows[0].id], str(request.base_url).rstrip("/"))
+    record = _request_out(ctx, rows[0], media[rows[0].id])
     return respond(fmt, "service_requests", [record])

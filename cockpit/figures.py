@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import plotly.graph_objects as go
+import shapely
 
 from config.i18n import t
 from config.schema import AppConfig
+from geo.china_datums import from_wgs84
 from geo.layers import DistrictLayers
 
 BACKGROUND = "#0b1220"
@@ -47,15 +50,26 @@ def trace_index(cfg: AppConfig) -> dict[str, int]:
     return index
 
 
+def on_tiles(cfg: AppConfig):
+    """WGS-84 (lon, lat) arrays -> the datum the map's tiles are drawn in."""
+    return from_wgs84(cfg.map.tile_datum if cfg.map.tile_url else "wgs84")
+
+
 def _map_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
     result = []
+    shift = on_tiles(cfg)
     if cfg.map.tile_url:
         result.append({"sourcetype": "raster", "source": [cfg.map.tile_url], "below": "traces"})
     for kind in ("communities", "grids", "streets", "boundary"):
         frame = layers.get(kind)
         if frame is None:
             continue
-        geojson = json.loads(frame[["id", "geometry"]].to_json())
+        frame = frame[["id", "geometry"]].copy()
+        if cfg.map.tile_url and cfg.map.tile_datum != "wgs84":
+            frame["geometry"] = shapely.transform(
+                frame.geometry.to_numpy(), lambda xy: np.column_stack(shift(xy[:, 0], xy[:, 1]))
+            )
+        geojson = json.loads(frame.to_json())
         result.append(
             {"sourcetype": "geojson", "source": geojson, "below": "traces", **LAYER_STYLE[kind]}
         )
@@ -92,7 +106,7 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
                 f"units:{unit_type.id}", getattr(unit_type.names, lang), color, MARKER_PX["units"]
             )
         )
-    lon, lat = cfg.district.center
+    lon, lat = (float(v) for v in on_tiles(cfg)(*cfg.district.center))
     figure = go.Figure(traces)
     figure.update_layout(
         map={

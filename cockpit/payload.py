@@ -10,7 +10,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
-from cockpit.figures import trace_index, view_settings
+from cockpit.figures import on_tiles, trace_index, view_settings
 from cockpit.state import LiveState
 from config.i18n import t
 from config.schema import AppConfig
@@ -47,6 +47,8 @@ class WallView:
         routed = {route.unit_type for route in cfg.routing}
         self._field_units = {u.id for u in cfg.units if u.type in routed}
         self._watched = watched_cameras(cfg)  # optional cameras without their file are left out
+        # Onto the tiles' datum (Chinese tiles are offset); None draws WGS-84 as it is.
+        self._shift = on_tiles(cfg) if cfg.map.tile_url and cfg.map.tile_datum != "wgs84" else None
         self._trace = trace_index(cfg)
         self._view = view_settings(cfg)
         self._zone = cfg.district.zone  # feed times in district time
@@ -88,7 +90,7 @@ class WallView:
                     camera.id,
                 )
             )
-        return _columns(rows)
+        return _columns(rows, self._shift)
 
     def _units(self, lang: str) -> dict:
         by_type: dict[str, list] = {f"units:{ut.id}": [] for ut in self.cfg.unit_types}
@@ -96,7 +98,7 @@ class WallView:
             unit = self._unit_cfg[unit_id]
             label = f"{unit.label(lang)} · {getattr(self.cfg.unit_type(unit.type).names, lang)}"
             by_type[f"units:{unit.type}"].append(((fix.lon, fix.lat), None, label, unit_id))
-        return {trace: _columns(rows) for trace, rows in by_type.items()}
+        return {trace: _columns(rows, self._shift) for trace, rows in by_type.items()}
 
     def _tickets(self, lang: str) -> dict:
         rows = []
@@ -113,11 +115,12 @@ class WallView:
                     ticket.ticket_id,
                 )
             )
-        return _columns(rows)
+        return _columns(rows, self._shift)
 
     def _events(self, now: float) -> dict:
         recent = [e for e in self.state.events if now - e.detected_at <= RECENT_EVENT_S]
-        return _columns([((e.lon, e.lat), None, e.category, e.event_id) for e in recent])
+        rows = [((e.lon, e.lat), None, e.category, e.event_id) for e in recent]
+        return _columns(rows, self._shift)
 
     def _kpis(self, now: float) -> dict:
         stale = self.cfg.services.position_stale_s
@@ -224,11 +227,15 @@ class WallView:
         return f"{t('hover.grid', lang)} {grid_id}" if grid_id else "—"
 
 
-def _columns(rows: list) -> dict:
-    """Rows of ((lon, lat), colour, text, id) as the column arrays Plotly traces take."""
+def _columns(rows: list, shift=None) -> dict:
+    """Rows of ((lon, lat), colour, text, id) as the column arrays Plotly traces take, moved
+    onto the tiles' datum by `shift` when the map draws on Chinese tiles."""
+    lon, lat = [r[0][0] for r in rows], [r[0][1] for r in rows]
+    if shift is not None and rows:
+        lon, lat = (column.tolist() for column in shift(lon, lat))
     return {
-        "lon": [r[0][0] for r in rows],
-        "lat": [r[0][1] for r in rows],
+        "lon": lon,
+        "lat": lat,
         "color": [r[1] for r in rows],
         "text": [r[2] for r in rows],
         "ids": [r[3] for r in rows],

@@ -86,6 +86,12 @@ class MapConfig(Strict):
         default=None,
         description="optional XYZ tile URL template ({z}/{x}/{y}); none means vector layers only",
     )
+    tile_datum: Literal["wgs84", "gcj02"] = Field(
+        default="wgs84",
+        description="the datum of the tiles: gcj02 for AutoNavi/Amap or Tencent tiles (the map "
+        "then draws everything shifted onto them); Baidu's BD-09 tiles use a tiling of their "
+        "own and are not supported",
+    )
 
 
 class ActiveHours(Strict):

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 import shapely
 
+from cockpit.map_layers import overlays
 from config.i18n import t
 from config.schema import AppConfig
 from geo.china_datums import from_wgs84
@@ -107,6 +108,7 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
             )
         )
     lon, lat = (float(v) for v in on_tiles(cfg)(*cfg.district.center))
+    traces += overlays(cfg, layers, lang, on_tiles(cfg))  # after the live traces
     figure = go.Figure(traces)
     figure.update_layout(
         map={

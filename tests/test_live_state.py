@@ -227,3 +227,19 @@ def test_a_restarted_cockpit_starts_from_the_streams_and_the_store_then_follows(
     )
     wait_until(lambda: feed.poll(block_ms=100), 10, "the new event read")
     assert wall.payload("en")["events"]["ids"] == ["e-old", "e-new"]
+
+
+def test_the_map_carries_views_places_and_shelters_as_layers_one_can_hide(demo_cfg, demo_layers):
+    from cockpit.figures import base_map, trace_index
+
+    figure = base_map(demo_cfg, demo_layers, "en")
+    live = len(trace_index(demo_cfg))
+    overlays = {trace.meta: trace for trace in figure.data[live:]}
+    assert set(overlays) == {"views", "pois", "shelters"}
+    assert all(trace.showlegend is not False for trace in overlays.values())
+    views = overlays["views"]
+    assert list(views.lon).count(None) == len(demo_cfg.cameras)  # one closed sector each
+    camera = demo_cfg.cameras[0]
+    assert (views.lon[0], views.lat[0]) == tuple(camera.position)
+    assert "Qinghe Primary School" in overlays["pois"].text
+    assert any("capacity" in label for label in overlays["shelters"].text)

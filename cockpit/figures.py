@@ -18,7 +18,7 @@ BACKGROUND = "#0b1220"
 REFERENCE_MAP_WIDTH_PX = 1400  # the configured zoom fits a map this wide (a 1920 px screen)
 # Plotly's "white-bg" style needs no tile server; the browser recolours its background layer.
 BASE_STYLE, BASE_LAYER = "white-bg", "white-bg"
-MARKER_PX = {"cameras": 14, "tickets": 17, "events": 34, "units": 12}  # at 1920 px wide
+MARKER_PX = {"cameras": 14, "tickets": 17, "events": 34, "units": 12, "tracks": 1}  # 1920 px
 
 
 LAYER_STYLE = {
@@ -28,7 +28,8 @@ LAYER_STYLE = {
     "boundary": {"type": "line", "color": "#5fb3ff", "line": {"width": 3}},
 }
 UNIT_COLORS = ["#3ddc84", "#22d3ee", "#c77dff", "#a3e635", "#f472b6"]  # cool: units
-TRACES = ("cameras", "tickets", "events")  # fixed order; unit types follow, one trace each
+# Fixed order; unit types follow, one trace each.
+TRACES = ("tracks", "cameras", "tickets", "events")
 
 
 def view_settings(cfg: AppConfig) -> dict:
@@ -95,7 +96,19 @@ def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -
 
 def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
     """The map with the district's layers and empty live traces (filled by pushes)."""
+    tracks = go.Scattermap(
+        lon=[],
+        lat=[],
+        text=[],
+        customdata=[],
+        mode="lines",
+        line={"color": "rgba(61, 220, 132, 0.55)", "width": 2},
+        name=t("legend.tracks", lang),
+        meta="tracks",
+        hovertemplate="%{text}<extra></extra>",
+    )
     traces = [
+        tracks,
         _points("cameras", t("legend.cameras", lang), "#f5f7fa", MARKER_PX["cameras"]),
         _points("tickets", t("legend.tickets", lang), "#ffb020", MARKER_PX["tickets"]),
         _points("events", t("legend.events", lang), "#ff4d4f", MARKER_PX["events"], opacity=0.45),

@@ -64,6 +64,7 @@ class WallView:
                 "view": self._view,
                 "cameras": self._cameras(lang),
                 "units": self._units(lang),
+                "tracks": self._tracks(lang),
                 "tickets": self._tickets(lang),
                 "events": self._events(now),
                 "kpis": self._kpis(now),
@@ -91,6 +92,23 @@ class WallView:
                 )
             )
         return _columns(rows, self._shift)
+
+    def _tracks(self, lang: str) -> dict:
+        """Every unit's way over the last half hour, as one line trace (None between units)."""
+        lon: list = []
+        lat: list = []
+        text: list = []
+        ids: list = []
+        for unit_id, track in sorted(self.state.tracks.items()):
+            if len(track) < 2:
+                continue
+            label = self._unit_name(unit_id, lang)
+            points = _columns([((f.lon, f.lat), None, label, unit_id) for f in track], self._shift)
+            lon += points["lon"] + [None]
+            lat += points["lat"] + [None]
+            text += points["text"] + [None]
+            ids += points["ids"] + [None]
+        return {"lon": lon, "lat": lat, "text": text, "ids": ids, "color": []}
 
     def _units(self, lang: str) -> dict:
         by_type: dict[str, list] = {f"units:{ut.id}": [] for ut in self.cfg.unit_types}

@@ -27,12 +27,18 @@ OPEN = set(OPEN_STATES)
 A = AlertLevel
 
 
+TRACK_S = 30 * 60  # how much of each unit's way is drawn behind it
+TRACK_POINTS = 720  # at most this many fixes per track (one every 2.5 s for 30 min)
+
+
 class LiveState:
     """Units, events, open tickets, camera health and warnings; thread-safe; `version` grows on
     every change."""
 
     def __init__(self, cfg: AppConfig):
         self.units: dict[str, UnitPosition] = {}
+        # Each unit's fixes of the last TRACK_S seconds (its track on the map).
+        self.tracks: dict[str, deque[UnitPosition]] = {}
         self.events: deque[Event] = deque(maxlen=500)
         self.tickets: dict[str, TicketChange] = {}  # open tickets only
         self._ticket_versions: dict[str, int] = {}
@@ -56,6 +62,10 @@ class LiveState:
             if record.unit_id not in self._known_units or (old and old.fix_time >= record.fix_time):
                 return False
             self.units[record.unit_id] = record
+            track = self.tracks.setdefault(record.unit_id, deque(maxlen=TRACK_POINTS))
+            track.append(record)
+            while track and track[0].fix_time < record.fix_time - TRACK_S:
+                track.popleft()
         elif isinstance(record, TicketChange):
             # Versions of closed tickets are kept too, so a late redelivery of an older change
             # cannot bring a closed ticket back onto the wall.

@@ -30,6 +30,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "alert.stage.verify": {"zh": "待人工核验", "en": "waiting for a person to verify"},
     "legend.cameras": {"zh": "摄像头", "en": "Cameras"},
     "legend.tickets": {"zh": "工单", "en": "Tickets"},
+    "legend.tracks": {"zh": "人员近30分钟轨迹", "en": "Units' last 30 min"},
     "legend.pois": {"zh": "学校、养老院、医院", "en": "Schools, elderly homes, hospitals"},
     "legend.shelters": {"zh": "应急避难点", "en": "Shelters"},
     "legend.views": {"zh": "摄像头视野", "en": "Camera views"},

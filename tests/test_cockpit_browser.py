@@ -486,7 +486,7 @@ def test_wall_kiosk_takes_turns_and_shows_when_its_data_stalls(demo, pages, arti
     page = view.page
     root = page.locator(".cockpit.kiosk")
     assert root.get_attribute("data-views") == "map,board"
-    assert page.locator(".bar a, .bar button, .bar input, .side a, .side button").count() == 0
+    assert page.locator(".bar a, .bar button, .bar input, .side button, .side input").count() == 0
     freshness = page.locator("#last-update")
     wait_until(lambda: freshness.inner_text().endswith("秒前更新"), 15, "the freshness shown")
     page.evaluate("document.querySelector('.cockpit.kiosk').setAttribute('data-rotate', '1')")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cockpit.payload import WallView
 from config.paths import PROJECT_ROOT
 from streams.records import CameraHealth, Event, TicketAlert, TicketChange, UnitPosition
 from tests.support.waiting import wait_until
@@ -243,3 +244,23 @@ def test_the_map_carries_views_places_and_shelters_as_layers_one_can_hide(demo_c
     assert (views.lon[0], views.lat[0]) == tuple(camera.position)
     assert "Qinghe Primary School" in overlays["pois"].text
     assert any("capacity" in label for label in overlays["shelters"].text)
+
+
+def test_units_leave_a_track_of_their_last_half_hour(demo_cfg):
+    from cockpit.state import TRACK_S, LiveState
+
+    state = LiveState(demo_cfg)
+    unit = demo_cfg.units[0]
+    lon, lat = unit.home
+    start = 1_800_000_000.0
+    for minute in range(0, 41, 5):  # 40 minutes of fixes, one every five
+        state.apply(
+            UnitPosition(
+                unit_id=unit.id, lon=lon + minute * 1e-4, lat=lat, fix_time=start + 60 * minute
+            )
+        )
+    kept = [f.fix_time - start for f in state.tracks[unit.id]]
+    assert kept == [600.0 + 300 * i for i in range(7)] and kept[-1] - kept[0] <= TRACK_S
+    tracks = WallView(demo_cfg, state).payload("en")["tracks"]
+    assert tracks["lon"][:-1] == [lon + m * 1e-4 for m in range(10, 41, 5)]
+    assert tracks["lon"][-1] is None and set(tracks["ids"][:-1]) == {unit.id}

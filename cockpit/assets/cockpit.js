@@ -177,6 +177,7 @@
         view = payload.view;
         fitToScreen(patch);
         window.setTimeout(function () { watchPlots(); }, 0);
+        setTrace(patch, traces.tracks, payload.tracks, false);
         setTrace(patch, traces.cameras, payload.cameras, true);
         setTrace(patch, traces.tickets, payload.tickets, true);
         setTrace(patch, traces.events, payload.events, false);

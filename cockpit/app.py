@@ -19,6 +19,40 @@ from geo.layers import DistrictLayers
 from streams.frames import FrameCache
 
 
+def _file_routes(server, cfg: AppConfig, store: Store, frames: FrameCache | None) -> None:
+    """Evidence snapshots, field photos and the camera wall's frames (guarded by
+    cockpit.access.ROUTES like every other route)."""
+    snapshots = (cfg.services.data_dir / "snapshots").resolve()
+
+    @server.route("/snapshots/<path:name>")
+    def snapshot(name: str):
+        """A camera's annotated evidence JPEG (send_from_directory refuses paths outside)."""
+        return send_from_directory(snapshots, name, max_age=86400)
+
+    data_dir = cfg.services.data_dir.resolve()
+
+    @server.route("/media/<media_id>")
+    def media(media_id: str):
+        """A field photo of a ticket (desk roles only; see cockpit.access.ROUTES)."""
+        with store.session() as session:
+            row = session.get(MediaRow, media_id[:32])
+        if row is None or row.kind == "link":
+            abort(404)
+        return send_from_directory(data_dir, row.path, mimetype=row.content_type, max_age=3600)
+
+    @server.route("/frames/<camera_id>.jpg")
+    def frame(camera_id: str):
+        """A camera's latest wall frame, with when it was taken and how many detections."""
+        found = frames.get(camera_id[:64]) if frames else None
+        if found is None:  # offline or not analysed: nothing to show (not an error)
+            return Response(status=204)
+        response = Response(found.jpeg, mimetype="image/jpeg")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Captured-At"] = f"{found.captured_at:.3f}"
+        response.headers["X-Detections"] = str(found.detections)
+        return response
+
+
 def create_app(
     cfg: AppConfig,
     layers: DistrictLayers,
@@ -45,36 +79,7 @@ def create_app(
     for page in PAGES:
         page.register(app, cfg, layers, gate, desk)
     app.layout = html.Div(dash.page_container, className="root")
-    snapshots = (cfg.services.data_dir / "snapshots").resolve()
-
-    @app.server.route("/snapshots/<path:name>")
-    def snapshot(name: str):
-        """A camera's annotated evidence JPEG (send_from_directory refuses paths outside)."""
-        return send_from_directory(snapshots, name, max_age=86400)
-
-    data_dir = cfg.services.data_dir.resolve()
-
-    @app.server.route("/media/<media_id>")
-    def media(media_id: str):
-        """A field photo of a ticket (desk roles only; see cockpit.access.ROUTES)."""
-        with store.session() as session:
-            row = session.get(MediaRow, media_id[:32])
-        if row is None or row.kind == "link":
-            abort(404)
-        return send_from_directory(data_dir, row.path, mimetype=row.content_type, max_age=3600)
-
-    @app.server.route("/frames/<camera_id>.jpg")
-    def frame(camera_id: str):
-        """A camera's latest wall frame, with when it was taken and how many detections."""
-        found = frames.get(camera_id[:64]) if frames else None
-        if found is None:  # offline or not analysed: nothing to show (not an error)
-            return Response(status=204)
-        response = Response(found.jpeg, mimetype="image/jpeg")
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Captured-At"] = f"{found.captured_at:.3f}"
-        response.headers["X-Detections"] = str(found.detections)
-        return response
-
+    _file_routes(app.server, cfg, store, frames)
     socketio = SocketIO(
         app.server, async_mode="threading", cors_allowed_origins=access.origin_check(cfg)
     )

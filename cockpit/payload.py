@@ -10,7 +10,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
-from cockpit.figures import on_tiles, trace_index, view_settings
+from cockpit.figures import UNIT_COLORS, on_tiles, trace_index, view_settings
 from cockpit.state import LiveState
 from config.i18n import t
 from config.schema import AppConfig
@@ -37,6 +37,10 @@ FEED_LENGTH = 8
 ALERT_LENGTH = 4  # the panel shows the most pressing warnings; the count says how many in all
 
 
+UNIT_BUSY = ("dispatched", "accepted", "on_site")  # a unit's stages, least to most engaged
+UNIT_AMBER, UNIT_RED = "#ffb020", "#ff4d4f"
+
+
 class WallView:
     """Renders a LiveState for the browsers, as of the clock's now."""
 
@@ -50,6 +54,9 @@ class WallView:
         # Onto the tiles' datum (Chinese tiles are offset); None draws WGS-84 as it is.
         self._shift = on_tiles(cfg) if cfg.map.tile_url and cfg.map.tile_datum != "wgs84" else None
         self._trace = trace_index(cfg)
+        self._type_colour = {
+            ut.id: UNIT_COLORS[i % len(UNIT_COLORS)] for i, ut in enumerate(cfg.unit_types)
+        }
         self._view = view_settings(cfg)
         self._zone = cfg.district.zone  # feed times in district time
 
@@ -63,7 +70,7 @@ class WallView:
                 "traces": self._trace,
                 "view": self._view,
                 "cameras": self._cameras(lang),
-                "units": self._units(lang),
+                "units": self._units(lang, now),
                 "tracks": self._tracks(lang),
                 "tickets": self._tickets(lang),
                 "events": self._events(now),
@@ -110,12 +117,33 @@ class WallView:
             ids += points["ids"] + [None]
         return {"lon": lon, "lat": lat, "text": text, "ids": ids, "color": []}
 
-    def _units(self, lang: str) -> dict:
+    def _units(self, lang: str, now: float) -> dict:
+        """Each unit at its last fix, coloured by how long it has been on its current ticket's
+        stage (its type's colour, amber past `map.unit_amber_min`, red past `unit_red_min`)."""
+        busy: dict[str, TicketChange] = {}
+        for ticket in self.state.tickets.values():
+            held = busy.get(ticket.unit_id)
+            if (
+                ticket.unit_id
+                and ticket.status in UNIT_BUSY
+                and (held is None or UNIT_BUSY.index(ticket.status) > UNIT_BUSY.index(held.status))
+            ):
+                busy[ticket.unit_id] = ticket
         by_type: dict[str, list] = {f"units:{ut.id}": [] for ut in self.cfg.unit_types}
         for unit_id, fix in sorted(self.state.units.items()):
             unit = self._unit_cfg[unit_id]
             label = f"{unit.label(lang)} · {getattr(self.cfg.unit_type(unit.type).names, lang)}"
-            by_type[f"units:{unit.type}"].append(((fix.lon, fix.lat), None, label, unit_id))
+            colour = self._type_colour[unit.type]
+            ticket = busy.get(unit_id)
+            if ticket is not None:
+                minutes = max(0, int((now - ticket.changed_at) // 60))
+                label += f" · {t('status.' + ticket.status, lang)} "
+                label += t("map.minutes", lang).format(m=minutes)
+                if minutes >= self.cfg.map.unit_red_min:
+                    colour = UNIT_RED
+                elif minutes >= self.cfg.map.unit_amber_min:
+                    colour = UNIT_AMBER
+            by_type[f"units:{unit.type}"].append(((fix.lon, fix.lat), colour, label, unit_id))
         return {trace: _columns(rows, self._shift) for trace, rows in by_type.items()}
 
     def _tickets(self, lang: str) -> dict:

@@ -34,6 +34,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "legend.pois": {"zh": "学校、养老院、医院", "en": "Schools, elderly homes, hospitals"},
     "legend.shelters": {"zh": "应急避难点", "en": "Shelters"},
     "legend.views": {"zh": "摄像头视野", "en": "Camera views"},
+    "map.minutes": {"zh": "{m}分钟", "en": "{m} min"},
     "map.capacity": {"zh": "容纳", "en": "capacity"},
     "legend.events": {"zh": "新事件", "en": "New events"},
     "status.new": {"zh": "待派单", "en": "New"},

@@ -86,6 +86,10 @@ class MapConfig(Strict):
         default=None,
         description="optional XYZ tile URL template ({z}/{x}/{y}); none means vector layers only",
     )
+    unit_amber_min: float = Field(
+        default=30, gt=0, description="a unit on one ticket stage this long turns amber"
+    )
+    unit_red_min: float = Field(default=60, gt=0, description="... and red after this long")
     tile_datum: Literal["wgs84", "gcj02"] = Field(
         default="wgs84",
         description="the datum of the tiles: gcj02 for AutoNavi/Amap or Tencent tiles (the map "

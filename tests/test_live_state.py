@@ -264,3 +264,33 @@ def test_units_leave_a_track_of_their_last_half_hour(demo_cfg):
     tracks = WallView(demo_cfg, state).payload("en")["tracks"]
     assert tracks["lon"][:-1] == [lon + m * 1e-4 for m in range(10, 41, 5)]
     assert tracks["lon"][-1] is None and set(tracks["ids"][:-1]) == {unit.id}
+
+
+def test_units_turn_amber_then_red_the_longer_they_sit_on_one_stage(demo_cfg):
+    from cockpit.payload import UNIT_AMBER, UNIT_RED
+
+    start = 1_800_000_000.0
+    clock = {"now": start}
+    wall = Wall(demo_cfg, lambda: clock["now"])
+    crews = [u for u in demo_cfg.units if u.type == "sanitation"][:3]
+    for crew in crews:
+        wall.apply(UnitPosition(unit_id=crew.id, lon=crew.home[0], lat=crew.home[1]))
+    for n, (crew, status) in enumerate(zip(crews[:2], ("dispatched", "on_site"), strict=True)):
+        wall.apply(
+            TicketChange(
+                ticket_id=f"t{n}",
+                version=1,
+                status=status,
+                category="bin_overflow",
+                lon=crew.home[0],
+                lat=crew.home[1],
+                unit_id=crew.id,
+                changed_at=start - 60 * (35 if n == 0 else 65),
+            )
+        )
+    trace = wall.payload("en")["units"]["units:sanitation"]
+    colours = dict(zip(trace["ids"], trace["color"], strict=True))
+    texts = dict(zip(trace["ids"], trace["text"], strict=True))
+    assert colours[crews[0].id] == UNIT_AMBER and "Dispatched 35 min" in texts[crews[0].id]
+    assert colours[crews[1].id] == UNIT_RED and "On site 65 min" in texts[crews[1].id]
+    assert colours[crews[2].id] not in (UNIT_AMBER, UNIT_RED) and "min" not in texts[crews[2].id]

@@ -182,7 +182,7 @@
         setTrace(patch, traces.tickets, payload.tickets, true);
         setTrace(patch, traces.events, payload.events, false);
         Object.keys(payload.units).forEach(function (name) {
-          setTrace(patch, traces[name], payload.units[name], false);
+          setTrace(patch, traces[name], payload.units[name], true);
         });
         var feed = payload.feed.length ? payload.feed.map(feedRow) :
           {type: "Div", namespace: "dash_html_components",

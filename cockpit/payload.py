@@ -37,7 +37,8 @@ FEED_LENGTH = 8
 ALERT_LENGTH = 4  # the panel shows the most pressing warnings; the count says how many in all
 
 
-UNIT_BUSY = ("dispatched", "accepted", "on_site")  # a unit's stages, least to most engaged
+# A unit's stages, least to most engaged.
+UNIT_BUSY = (TicketState.DISPATCHED, TicketState.ACCEPTED, TicketState.ON_SITE)
 UNIT_AMBER, UNIT_RED = "#ffb020", "#ff4d4f"
 
 

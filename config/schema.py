@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from shapely.geometry import Polygon
 
 from config.categories import CategoryConfig
+from config.display import WallConfig
 from config.types import (
     ANY_AREA,
     Clock,
@@ -399,20 +400,6 @@ class ServicesConfig(Strict):
     )
     stream_maxlen: int = Field(default=100_000, ge=100, description="approximate cap per stream")
     position_stale_s: float = Field(default=300, gt=0, description="older GPS fixes are stale")
-
-
-class WallConfig(Strict):
-    """What a wall kiosk (`/wall`) shows: views in turn, and when its data counts as stale."""
-
-    views: list[Literal["map", "board"]] = Field(
-        default_factory=lambda: ["map", "board"],
-        min_length=1,
-        description="in turn: map (live map with the side panel), board (KPIs and warnings large)",
-    )
-    rotate_s: float = Field(default=30, ge=5, description="seconds each view stays")
-    stale_s: float = Field(
-        default=65, ge=10, description="'last update' turns red after this long without a push"
-    )
 
 
 class AppConfig(Strict):

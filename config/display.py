@@ -1,0 +1,23 @@
+"""How screens show the district: the wall kiosk's views and freshness."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from config.types import Strict
+
+
+class WallConfig(Strict):
+    """What a wall kiosk (`/wall`) shows: views in turn, and when its data counts as stale."""
+
+    views: list[Literal["map", "board"]] = Field(
+        default_factory=lambda: ["map", "board"],
+        min_length=1,
+        description="in turn: map (live map with the side panel), board (KPIs and warnings large)",
+    )
+    rotate_s: float = Field(default=30, ge=5, description="seconds each view stays")
+    stale_s: float = Field(
+        default=65, ge=10, description="'last update' turns red after this long without a push"
+    )

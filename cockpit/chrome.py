@@ -85,3 +85,8 @@ def header(
             ),
         ],
     )
+
+
+def denied(lang: str) -> html.Div:
+    """What a page shows a principal whose role may not see it."""
+    return html.Div(t("access.denied", lang), className="denied", id="access-denied")

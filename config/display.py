@@ -12,10 +12,11 @@ from config.types import Strict
 class WallConfig(Strict):
     """What a wall kiosk (`/wall`) shows: views in turn, and when its data counts as stale."""
 
-    views: list[Literal["map", "board"]] = Field(
-        default_factory=lambda: ["map", "board"],
+    views: list[Literal["map", "cameras", "board"]] = Field(
+        default_factory=lambda: ["map", "cameras", "board"],
         min_length=1,
-        description="in turn: map (live map with the side panel), board (KPIs and warnings large)",
+        description="in turn: map (live map with the side panel), cameras (the camera wall), "
+        "board (KPIs and warnings large)",
     )
     rotate_s: float = Field(default=30, ge=5, description="seconds each view stays")
     stale_s: float = Field(

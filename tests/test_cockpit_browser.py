@@ -485,11 +485,14 @@ def test_wall_kiosk_takes_turns_and_shows_when_its_data_stalls(demo, pages, arti
     view = pages(_kiosk(demo), 1920, 1080)
     page = view.page
     root = page.locator(".cockpit.kiosk")
-    assert root.get_attribute("data-views") == "map,board"
+    assert root.get_attribute("data-views") == "map,cameras,board"
     assert page.locator(".bar a, .bar button, .bar input, .side button, .side input").count() == 0
     freshness = page.locator("#last-update")
     wait_until(lambda: freshness.inner_text().endswith("秒前更新"), 15, "the freshness shown")
     page.evaluate("document.querySelector('.cockpit.kiosk').setAttribute('data-rotate', '1')")
+    wait_until(lambda: root.get_attribute("data-view") == "cameras", 10, "the cameras' turn")
+    assert page.locator(".wall-cameras .cam-tile").first.is_visible()
+    assert not page.locator("#live-map").is_visible()
     wait_until(lambda: root.get_attribute("data-view") == "board", 10, "the board's turn")
     assert not page.locator("#live-map").is_visible()
     assert page.locator("#kpi-open").is_visible()

@@ -224,7 +224,7 @@
     if (tile.getAttribute("data-loading") === "1" || tile.offsetParent === null) { return; }
     var camera = tile.getAttribute("data-camera");
     var state = tile.querySelector(".cam-state");
-    var grid = document.getElementById("camera-grid");
+    var grid = tile.closest(".camera-grid");
     tile.setAttribute("data-loading", "1");
     fetch("/frames/" + encodeURIComponent(camera) + ".jpg", {cache: "no-store"})
       .then(function (answer) {

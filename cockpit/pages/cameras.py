@@ -15,8 +15,7 @@ from dash import Input, Output, State, dcc, html
 from sqlalchemy import select
 
 from cockpit.access import USERS, Gate
-from cockpit.chrome import header
-from cockpit.pages.live_map import denied
+from cockpit.chrome import denied, header
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
 from dispatch.desk import Desk
@@ -45,6 +44,15 @@ def camera_grids(cfg: AppConfig, layers: DistrictLayers) -> dict[str, str | None
         if distances[nearest] <= NEAR_DEG:
             found[camera.id] = str(grids.iloc[nearest]["id"])
     return found
+
+
+def wall_tiles(cfg: AppConfig, lang: str) -> html.Div:
+    """The camera wall as a kiosk wall's view (no filters, no enlarging)."""
+    return html.Div(
+        className="camera-grid wall-cameras",
+        children=[_tile(c, lang) for c in cfg.cameras],
+        **{"data-detections": t("cameras.detections", lang)},
+    )
 
 
 def _tile(camera, lang: str) -> html.Div:

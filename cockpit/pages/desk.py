@@ -14,8 +14,7 @@ from flask import g
 
 from cockpit import desk_view
 from cockpit.access import DESK, Gate
-from cockpit.chrome import header
-from cockpit.pages.live_map import denied
+from cockpit.chrome import denied, header
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
 from dispatch.desk import Desk

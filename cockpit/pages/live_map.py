@@ -8,8 +8,9 @@ from dash import ClientsideFunction, Input, Output, dcc, html
 
 from cockpit import ids
 from cockpit.access import USERS, Gate
-from cockpit.chrome import header
+from cockpit.chrome import denied, header
 from cockpit.figures import base_map
+from cockpit.pages.cameras import wall_tiles
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
 from geo.layers import DistrictLayers
@@ -100,15 +101,11 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool =
                         config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
                     ),
                     _side(lang),
+                    *((wall_tiles(cfg, lang),) if kiosk and "cameras" in cfg.wall.views else ()),
                 ],
             ),
         ],
     )
-
-
-def denied(lang: str) -> html.Div:
-    """What a page shows a principal whose role may not see it."""
-    return html.Div(t("access.denied", lang), className="denied", id="access-denied")
 
 
 def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate, _desk) -> None:

@@ -9,7 +9,8 @@ import dash
 from dash import html
 
 from cockpit.access import EVERYONE, Gate
-from cockpit.pages.live_map import denied, page_layout
+from cockpit.chrome import denied
+from cockpit.pages.live_map import page_layout
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
 from geo.layers import DistrictLayers

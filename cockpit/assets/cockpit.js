@@ -165,6 +165,17 @@
     Object.keys(view.marker_px).forEach(function (index) {
       patch.assign(["data", Number(index), "marker", "size"], Math.round(view.marker_px[index] * scale));
     });
+    // The fixed overlays (places, shelters, fields of view) grow with the screen too.
+    var gd = document.querySelector("#live-map .js-plotly-plot");
+    (gd && gd.data ? gd.data : []).forEach(function (trace, i) {
+      if (view.marker_px[i] !== undefined) { return; }
+      if (trace.marker && typeof trace.marker.size === "number") {
+        patch.assign(["data", i, "marker", "size"], Math.round(trace.marker.size * scale));
+      }
+      if (trace.line && typeof trace.line.width === "number") {
+        patch.assign(["data", i, "line", "width"], Math.max(1, Math.round(trace.line.width * scale)));
+      }
+    });
   }
 
   window.dash_clientside = window.dash_clientside || {};

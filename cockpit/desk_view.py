@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from dash import html
+from sqlalchemy import select
 
 from config.i18n import t
 from config.schema import AppConfig
@@ -28,6 +29,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "verify_ok": (S.RESOLVED,),
     "verify_fail": (S.RESOLVED,),
     "close": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED, S.ESCALATED),
+    "merge": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED, S.ESCALATED),
 }
 
 
@@ -182,6 +184,19 @@ def action_options(status: str, lang: str) -> list[dict]:
     ]
 
 
+def _one_ticket(desk: Desk, prefix: str | None) -> str:
+    """The one ticket whose id starts with `prefix` (as the table shows ids: 8 characters)."""
+    prefix = (prefix or "").strip().lower()
+    if len(prefix) < 4:
+        raise DeskError("type at least 4 characters of the ticket to merge into", 422)
+    query = select(TicketRow.id).where(TicketRow.id.startswith(prefix, autoescape=True)).limit(2)
+    with desk.store.session() as session:
+        found = list(session.scalars(query))
+    if len(found) != 1:
+        raise DeskError(f"{len(found) or 'no'} tickets start with {prefix[:32]!r}", 422)
+    return found[0]
+
+
 def act(desk: Desk, ticket_id: str, action: str, actor: str, choice: dict) -> TicketRow:
     """Carry out one action; DeskError (with the reason to show) when it cannot be done."""
     note = (choice.get("note") or "").strip()[:500]
@@ -204,6 +219,8 @@ def act(desk: Desk, ticket_id: str, action: str, actor: str, choice: dict) -> Ti
         if reason not in CLOSE_REASONS:
             raise DeskError("pick why it is closed", 422)
         return desk.close(ticket_id, reason, actor, note)
+    if action == "merge":
+        return desk.merge(ticket_id, _one_ticket(desk, choice.get("target")), actor, note)
     if action in ("verify_ok", "verify_fail"):
         return desk.verify(ticket_id, action == "verify_ok", actor, note)
     raise DeskError(f"unknown action {action!r}", 422)

@@ -136,6 +136,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "desk.action.escalate": {"zh": "升级督办", "en": "Escalate"},
     "desk.action.verify_ok": {"zh": "核验通过并办结", "en": "Verified: close"},
     "desk.action.verify_fail": {"zh": "核验不通过，返工", "en": "Not fixed: send back"},
+    "desk.action.merge": {"zh": "合并到另一工单", "en": "Merge into another ticket"},
+    "desk.merge_into": {
+        "zh": "合并到的工单号（至少4位）",
+        "en": "Merge into ticket (4+ characters)",
+    },
     "desk.action.close": {"zh": "关闭", "en": "Close"},
     "desk.col.short": {"zh": "工单号", "en": "Ticket"},
     "desk.col.status": {"zh": "状态", "en": "State"},

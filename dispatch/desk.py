@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.schema import AppConfig
@@ -30,8 +30,15 @@ from dispatch.media import Photo, photo_kind, save_photo
 from dispatch.publish import ticket_change, utc
 from dispatch.reads import TicketReads, ticket_row, unit_fixes, workloads
 from dispatch.routing import Router
-from dispatch.states import TicketState
-from dispatch.store import AuditRow, Store, TicketRow
+from dispatch.states import CloseReason, TicketState
+from dispatch.store import (
+    AuditRow,
+    EventLinkRow,
+    MediaRow,
+    ReporterRow,
+    Store,
+    TicketRow,
+)
 from dispatch.verification import Verifier
 from streams.bus import Bus
 
@@ -216,6 +223,36 @@ class Desk(TicketReads):
         self.verifier.withdraw(ticket)
         self._publish(ticket)
         return ticket
+
+    def merge(self, duplicate_id: str, into_id: str, actor: str, note: str = "") -> TicketRow:
+        """Two tickets are one problem: the duplicate's reports, evidence and reporters move to
+        `into_id`, the duplicate is closed as a duplicate; both are audited."""
+        if duplicate_id == into_id:
+            raise DeskError("a ticket cannot be merged into itself", 422)
+        with self.store.session() as session:
+            first, second = sorted((duplicate_id, into_id))  # lock in one order: no deadlock
+            rows = {tid: ticket_row(session, tid) for tid in (first, second)}
+            duplicate, into = rows[duplicate_id], rows[into_id]
+            if into.status == S.CLOSED:
+                raise DeskError(f"ticket {into.id} is closed; merge into an open one", 409)
+            now = utc(self.clock())
+            for table in (EventLinkRow, MediaRow, ReporterRow):
+                session.execute(
+                    update(table).where(table.ticket_id == duplicate.id).values(ticket_id=into.id)
+                )
+            into.merged_events += duplicate.merged_events
+            why = f"; {note.strip()[:300]}" if note.strip() else ""
+            record_note(
+                session, into, actor, now, f"merged ticket {duplicate.id} "
+                f"({into.merged_events} reports){why}",
+            )  # fmt: skip
+            _move(session, duplicate, S.CLOSED, actor, now, f"merged into {into.id}{why}",
+                  reason=CloseReason.DUPLICATE)  # fmt: skip
+            session.commit()
+        self.verifier.withdraw(duplicate)
+        self._publish(duplicate)
+        self._publish(into)
+        return into
 
     # ----- internals -----------------------------------------------------------------------
 

@@ -139,3 +139,32 @@ def test_unconfirmed_findings_wait_then_dispatch_and_rejections_are_counted(api_
     cam02 = next(f for f in figures if f["camera_id"] == "cam-02")
     assert (cam02["findings"], cam02["rejected"], cam02["rate"]) == (1, 1, 1.0)
     assert all(f["rejected"] == 0 for f in figures if f["camera_id"] != "cam-02")
+
+
+def test_two_tickets_of_one_problem_are_merged_with_their_reports_and_evidence(api_stack):
+    """Two reports 300 m apart turn out to be one overflowing bin: the operator merges them; the
+    duplicate closes as a duplicate and everything it had (reports, links, reporters) follows."""
+    place_units(api_stack)
+    desk = api_stack.desk
+    first = _report(api_stack, "bin_overflow", 0, media_url="https://example.org/a.jpg")
+    second = _report(api_stack, "bin_overflow", 300, media_url="https://example.org/b.jpg")
+    for event in (first, second):
+        api_stack.bus.publish(event)
+    kept, duplicate = (
+        wait_ticket(api_stack, first.event_id),
+        wait_ticket(api_stack, second.event_id),
+    )
+    assert kept.id != duplicate.id
+    with pytest.raises(DeskError, match="into itself"):
+        desk.merge(kept.id, kept.id, "operator:wang")
+    merged = desk.merge(duplicate.id, kept.id, "operator:wang", "same bin, seen from the corner")
+    assert merged.merged_events == 2
+    gone = desk.get(duplicate.id)
+    assert (gone.status, gone.close_reason) == ("closed", "duplicate")
+    links = {m.path for m in desk.media([kept.id])[kept.id]}
+    assert links == {"https://example.org/a.jpg", "https://example.org/b.jpg"}
+    assert wait_ticket(api_stack, second.event_id).id == kept.id  # its token now finds the kept
+    notes = [a.note for a in desk.audit(kept.id)]
+    assert f"merged ticket {duplicate.id} (2 reports); same bin, seen from the corner" in notes
+    with pytest.raises(DeskError, match="closed"):
+        desk.merge(kept.id, duplicate.id, "operator:wang")

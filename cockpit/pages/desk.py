@@ -119,6 +119,7 @@ def _actions(cfg: AppConfig, lang: str) -> html.Div:
                 searchable=False,
             ),
             dcc.Input(id=_id("note"), placeholder=t("desk.note", lang), maxLength=500),
+            dcc.Input(id=_id("target"), placeholder=t("desk.merge_into", lang), maxLength=32),
             html.Button(t("desk.apply", lang), id=_id("apply"), n_clicks=0),
             html.Div(id=_id("message"), className="desk-message"),
         ],
@@ -188,6 +189,7 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
     dash.register_page("desk", path=PATH, layout=layout, title=t("nav.desk"))
     _register_table(app, cfg, gate, desk)
     _register_detail(app, cfg, gate, desk)
+    _register_actions(app, gate, desk)
 
 
 def _register_table(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> None:
@@ -260,6 +262,8 @@ def _register_detail(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> 
             return t("desk.gone", lang), []
         return shown, desk_view.action_options(desk.get(ticket_id).status, lang)
 
+
+def _register_actions(app: dash.Dash, gate: Gate, desk: Desk) -> None:
     @app.callback(
         Output(_id("message"), "children"),
         Output(_id("refresh"), "data"),
@@ -270,11 +274,12 @@ def _register_detail(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> 
         State(_id("reason"), "value"),
         State(_id("priority"), "value"),
         State(_id("note"), "value"),
+        State(_id("target"), "value"),
         State(_id("refresh"), "data"),
         State(_id("lang"), "data"),
         prevent_initial_call=True,
     )
-    def _apply(clicks, ticket_id, action, unit, reason, priority, note, refresh, lang):
+    def _apply(clicks, ticket_id, action, unit, reason, priority, note, target, refresh, lang):
         lang = pick_lang(lang)
         if not clicks or not ticket_id or not action:
             return t("desk.pick_action", lang), dash.no_update
@@ -282,7 +287,13 @@ def _register_detail(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> 
             return t("access.denied", lang), dash.no_update
         principal = g.principal
         actor = f"{principal.role}:{principal.name}"[:64]
-        choice = {"unit": unit, "reason": reason, "priority": priority, "note": note}
+        choice = {
+            "unit": unit,
+            "reason": reason,
+            "priority": priority,
+            "note": note,
+            "target": target,
+        }
         try:
             ticket = desk_view.act(desk, ticket_id, action, actor, choice)
         except DeskError as refused:

@@ -575,3 +575,18 @@ def test_camera_wall_shows_a_running_workers_frame_with_its_boxes(
         stop.set()
         running.join(30)
         worker.close()
+
+
+def test_the_map_is_whole_again_after_visiting_another_page(demo, pages, demo_cfg):
+    """The browser skips traces a push leaves unchanged; a map opened again (after the desk)
+    must still be drawn in full, not left empty."""
+    _put_units_on_map(demo["bus"], demo_cfg)
+    view = pages(demo["url"], account=_person(demo))
+    page = view.page
+    wait_until(lambda: len(view.trace_ids("units:sanitation")) == 6, 30, "sanitation units")
+    page.click("a.nav:has-text('工单台')")
+    page.locator("#desk-total").wait_for(timeout=30_000)
+    page.click("a.nav:has-text('实时地图')")
+    page.wait_for_selector("#live-map .js-plotly-plot", timeout=30_000)
+    wait_until(lambda: len(view.trace_ids("units:sanitation")) == 6, 40, "units drawn again")
+    assert view.problems == []

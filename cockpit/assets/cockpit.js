@@ -56,7 +56,14 @@
     el.textContent = new Date().toLocaleTimeString("zh-CN", options);
   }
 
+  // What each trace was last given: a push that leaves a trace as it was does not touch it, so
+  // Plotly redraws only the layers whose data changed (a busy 4K wall paints less).
+  var lastGiven = {};
+  var shownMap = null;
   function setTrace(patch, index, columns, colors) {
+    var given = JSON.stringify(columns);
+    if (lastGiven[index] === given) { return; }
+    lastGiven[index] = given;
     patch.assign(["data", index, "lon"], columns.lon);
     patch.assign(["data", index, "lat"], columns.lat);
     patch.assign(["data", index, "text"], columns.text);
@@ -185,6 +192,12 @@
         if (!payload) { return [nu, nu, nu, nu, nu, nu, nu, nu, nu]; }
         var patch = new window.dash_clientside.Patch();
         var traces = payload.traces;
+        var mapElement = document.getElementById("live-map");
+        if (mapElement !== shownMap) {  // a new map (a page opened again): start it afresh
+          shownMap = mapElement;
+          lastGiven = {};
+          fitted = false;
+        }
         view = payload.view;
         fitToScreen(patch);
         window.setTimeout(function () { watchPlots(); }, 0);

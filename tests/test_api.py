@@ -477,6 +477,9 @@ OPERATOR_BAD_REQUESTS = [
     ("get", "/api/v1/kpis?since=2027-01-01T00:00:00", {}, 422, "no time zone"),
     ("get", "/api/v1/tickets?limit=5000", {}, 422, "limit:"),
     ("get", "/api/v1/media/abc", {}, 404, "no media"),
+    ("post", f"/api/v1/warnings/{2**70}/acknowledge", {}, 422, "warning_id:"),
+    ("get", "/api/v1/kpis?since=0001-01-01T00:00:00Z", {}, 422, "out of range"),
+    ("get", "/api/v1/tickets?since=0001-01-01T00:00:00Z", {}, 422, "out of range"),
 ]
 
 

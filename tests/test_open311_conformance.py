@@ -180,6 +180,7 @@ def test_attributes_are_posted_as_the_spec_sends_them_checked_and_kept(api_stack
         ("requests.yaml", {}, 400, "use .xml or .json"),
         ("requests/nope.xml", None, 404, "no service request"),
         ("requests.xml?start_date=yesterday", None, 400, "W3C datetime"),
+        ("requests.xml?end_date=0001-01-02T00:00:00Z", None, 400, "out of range"),
         ("requests.xml", {"api_key": "wrong"}, 403, "invalid api_key"),
         ("requests.xml", {"service_code": "potholes"}, 400, "unknown service_code"),
         ("requests.xml", {"service_code": "facility_damage"}, 400, "is required"),

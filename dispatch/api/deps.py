@@ -103,8 +103,13 @@ UnitId = Annotated[str, Depends(unit_id)]
 Operator = Annotated[str, Depends(operator)]
 
 
+EARLIEST, LATEST = 1970, 2200  # the years a time sent to the API may fall in
+
+
 def aware(value: dt.datetime | None) -> dt.datetime | None:
     """A time from a client, which must say its time zone (422 otherwise)."""
     if value is not None and value.tzinfo is None:
         raise ApiError(422, f"time {value.isoformat()} has no time zone; add Z or +08:00")
+    if value is not None and not EARLIEST <= value.year <= LATEST:
+        raise ApiError(422, f"time {value.isoformat()} is out of range ({EARLIEST}-{LATEST})")
     return value

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from config.i18n import pick_lang
 from dispatch import tokens
-from dispatch.api.deps import ApiContext, ApiError, Ctx
+from dispatch.api.deps import EARLIEST, LATEST, ApiContext, ApiError, Ctx
 from dispatch.api.georeport import DISCOVERY_FORMATS, FormatError, check_format, respond
 from dispatch.api.report_attributes import definition, read_answers
 from dispatch.publish import utc
@@ -262,6 +262,8 @@ def _date(value: str | None, name: str) -> dt.datetime | None:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(400, f"{name}={value[:40]!r} is not a W3C datetime") from None
+    if not EARLIEST <= moment.year <= LATEST:
+        raise ApiError(400, f"{name}={value[:40]!r} is out of range ({EARLIEST}-{LATEST})")
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from dispatch import kpi
 from dispatch.api import schemas
@@ -13,6 +13,8 @@ from dispatch.api.deps import API_PREFIX, Ctx, Lang, Operator, aware
 from dispatch.api.present import ticket_out, warning_out
 from dispatch.publish import utc
 
+# Warning ids are database integers: anything beyond them is refused, not looked up.
+WarningId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix=API_PREFIX, tags=["operators"])
 
 
@@ -76,13 +78,13 @@ def warnings(who: Operator, ctx: Ctx, muted: bool = False):
 
 
 @router.post("/warnings/{warning_id}/acknowledge", response_model=schemas.WarningOut)
-def acknowledge(warning_id: int, who: Operator, ctx: Ctx):
+def acknowledge(warning_id: WarningId, who: Operator, ctx: Ctx):
     """Mark a warning as seen and being handled."""
     return warning_out(ctx.warnings.acknowledge(warning_id, who))
 
 
 @router.post("/warnings/{warning_id}/mute", response_model=schemas.WarningOut)
-def mute(warning_id: int, who: Operator, ctx: Ctx, body: schemas.MuteBody):
+def mute(warning_id: WarningId, who: Operator, ctx: Ctx, body: schemas.MuteBody):
     """Hide a warning for some minutes."""
     return warning_out(ctx.warnings.mute(warning_id, who, body.minutes))
 

@@ -16,6 +16,7 @@ from dispatch.desk_query import TicketFilter
 from dispatch.errors import DeskError
 from dispatch.states import TicketState
 from dispatch.store import MediaRow, TicketRow
+from streams.records import without_nul
 
 S = TicketState
 CLOSE_REASONS = ("duplicate", "not_responsible", "no_action_needed", "false_positive")
@@ -199,7 +200,7 @@ def _one_ticket(desk: Desk, prefix: str | None) -> str:
 
 def act(desk: Desk, ticket_id: str, action: str, actor: str, choice: dict) -> TicketRow:
     """Carry out one action; DeskError (with the reason to show) when it cannot be done."""
-    note = (choice.get("note") or "").strip()[:500]
+    note = without_nul(choice.get("note") or "").strip()[:500]
     unit, reason, priority = choice.get("unit"), choice.get("reason"), choice.get("priority")
     if action == "confirm":
         return desk.confirm(ticket_id, actor, unit)

@@ -21,6 +21,7 @@ from dispatch.states import (
     allowed_moves,
 )
 from dispatch.store import AuditRow, TicketRow
+from streams.records import without_nul
 
 S = TicketState
 
@@ -63,7 +64,7 @@ def _audit(session: Session, ticket: TicketRow, actor: str, at, before, after, n
         actor=actor,
         from_status=before,
         to_status=after,
-        note=note,
+        note=without_nul(note),  # whatever the way in (a field form, the desk): storable text
     )
     session.add(entry)
     return entry

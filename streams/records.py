@@ -8,7 +8,7 @@ import uuid
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from streams import keys
 
@@ -19,10 +19,18 @@ class RecordError(ValueError):
     """A bus message that cannot be decoded into a known record."""
 
 
+def without_nul(value):
+    """Text with its NUL characters removed (no database text column can hold them, and no
+    person means them); other values as they are."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 class Record(BaseModel):
-    """Base of every bus record: frozen, unknown fields rejected, versioned on the wire."""
+    """Base of every bus record: frozen, unknown fields rejected, versioned on the wire; text
+    never carries NUL characters."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    _no_nul = field_validator("*", mode="before")(classmethod(lambda cls, v: without_nul(v)))
     STREAM: ClassVar[str]
     TYPE: ClassVar[str]
 
@@ -44,6 +52,7 @@ class Reporter(BaseModel):
     so that the centre can call back, shown only to operators."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    _no_nul = field_validator("*", mode="before")(classmethod(lambda cls, v: without_nul(v)))
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
     email: str | None = Field(default=None, max_length=200)

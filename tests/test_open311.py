@@ -12,6 +12,7 @@ import requests
 import shapely
 
 from dispatch import tokens
+from dispatch.api.deps import TOKEN_COOKIE
 from dispatch.dispatcher import run_dispatcher
 from geo.gazetteer import Gazetteer
 from geo.layers import DistrictLayers
@@ -216,3 +217,25 @@ def test_the_longest_known_name_in_an_address_wins():
     assert gazetteer.find("中山路小学门口") == (120.018, 30.001)
     assert gazetteer.find("Zhongshan Rd by the bus stop") == pytest.approx((120.01, 30.0))
     assert gazetteer.find("somewhere else") is None
+
+
+def test_nul_characters_are_dropped_not_500s_on_either_database(api_stack, open311):
+    """No database text column can hold a NUL; PostgreSQL refused them with a 500 before."""
+    base, key = open311
+    answer = report(base, key, description="满溢\x00了", address_string="南环路\x00 12 号")
+    assert answer.status_code == 201, answer.text
+    ticket = api_stack.desk.get(request_id(base, answer.json()[0]))
+    assert (ticket.description, ticket.address) == ("满溢了", "南环路 12 号")
+    unit = Client(api_stack.url, tokens.issue(api_stack.store, "unit", ticket.unit_id))
+    accepted = unit.post(f"/api/v1/tickets/{ticket.id}/accept", json={"note": "on\x00 my way"})
+    assert accepted.status_code == 200, accepted.text
+    assert api_stack.desk.audit(ticket.id)[-1].note == "on my way"
+    field = requests.post(
+        f"{api_stack.url}/field/t/{ticket.id}/arrive",
+        data={"note": "here\x00 now"},
+        cookies={TOKEN_COOKIE: unit.session.headers["Authorization"][7:]},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert field.status_code == 303 and "ok=" in field.headers["location"], field.headers
+    assert api_stack.desk.audit(ticket.id)[-1].note == "here now"

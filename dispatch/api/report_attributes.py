@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from config.categories import CategoryConfig, ServiceAttribute
 from dispatch.api.deps import ApiError
+from streams.records import without_nul
 
 _FIELD = re.compile(r"^attribute\[([A-Za-z0-9_-]{1,64})\](\[\])?$")
 _DESCRIBED = {
@@ -71,7 +72,9 @@ def read_answers(category: CategoryConfig, form: FormData) -> dict[str, str | tu
                 f"attribute[{code}] is not a field of service {category.id!r}; "
                 f"see services/{category.id}.xml for its attributes",
             )
-        values = [v.strip() for v in form.getlist(field) if isinstance(v, str) and v.strip()]
+        values = [
+            without_nul(v).strip() for v in form.getlist(field) if isinstance(v, str) and v.strip()
+        ]
         sent.setdefault(code, []).extend(values)
     answers = {}
     for code, attribute in known.items():

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from streams.records import without_nul
 
 
 class Body(BaseModel):
-    """Request bodies reject unknown fields, so a typo is an error instead of being ignored."""
+    """Request bodies reject unknown fields, so a typo is an error instead of being ignored;
+    NUL characters are dropped from text (no database can store them)."""
 
     model_config = ConfigDict(extra="forbid")
+    _no_nul = field_validator("*", mode="before")(classmethod(lambda cls, v: without_nul(v)))
 
 
 class NoteBody(Body):

@@ -5,11 +5,15 @@ stops being analysed, so the wall never shows an old picture as live. This modul
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+import redis
 
 from streams import keys
 from streams.bus import Bus
 
+log = logging.getLogger(__name__)
 TTL_S = 15
 
 
@@ -29,22 +33,31 @@ class FrameCache:
         self.bus = bus
 
     def put(self, camera_id: str, frame: Frame) -> None:
-        """Replace the camera's frame."""
+        """Replace the camera's frame (a frame that cannot be sent now is dropped: the next one
+        follows in a second, and a Redis outage must not stop the analysis)."""
         key = keys.camera_frame(camera_id, self.bus.namespace)
         mapping = {
             "jpeg": frame.jpeg,
             "at": repr(frame.captured_at),
             "detections": str(frame.detections),
         }
-        pipe = self.bus.client.pipeline(transaction=True)
-        pipe.hset(key, mapping=mapping)
-        pipe.expire(key, TTL_S)
-        pipe.execute()
+        try:
+            pipe = self.bus.client.pipeline(transaction=True)
+            pipe.hset(key, mapping=mapping)
+            pipe.expire(key, TTL_S)
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.debug("frame of %s dropped: %s", camera_id, exc)
 
     def get(self, camera_id: str) -> Frame | None:
-        """The camera's latest frame, or None when it has none (offline, or not analysed)."""
+        """The camera's latest frame, or None when it has none (offline, not analysed, or the
+        frame cache unreachable for now)."""
         key = keys.camera_frame(camera_id, self.bus.namespace)
-        jpeg, at, detections = self.bus.client.hmget(key, "jpeg", "at", "detections")
+        try:
+            jpeg, at, detections = self.bus.client.hmget(key, "jpeg", "at", "detections")
+        except redis.RedisError as exc:
+            log.warning("camera wall frames unavailable: %s", exc)
+            return None
         if jpeg is None or at is None:
             return None
         return Frame(bytes(jpeg), float(at), int(detections or 0))

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from streams import keys
-from streams.bus import Bus
+from streams.bus import Bus, connect
 from streams.records import Event, RecordError, TicketChange, UnitPosition, decode
 from tests.support.waiting import wait_until
 
@@ -272,3 +272,21 @@ def test_the_camera_walls_frame_cache_keeps_the_latest_frame_and_lets_it_expire(
     assert cache.get("cam-01") == Frame(b"\xff\xd8\xff second", 11.5, 3)
     assert 0 < bus.client.ttl(keys.camera_frame("cam-01", bus.namespace)) <= TTL_S
     assert cache.get("cam-02") is None
+
+
+def test_the_frame_cache_rides_out_a_redis_outage(tmp_path):
+    """A Redis that went away: a worker's frame is dropped (analysis goes on), the wall shows
+    the camera as without a frame; once Redis is back, frames flow again."""
+    from streams.embedded import EmbeddedRedis
+    from streams.frames import Frame, FrameCache
+
+    private = EmbeddedRedis(tmp_path / "redis")
+    cache = FrameCache(Bus(connect(private.start())))
+    cache.put("cam-01", Frame(b"\xff\xd8\xff before", 1.0, 0))
+    private.stop()
+    cache.put("cam-01", Frame(b"\xff\xd8\xff during", 2.0, 0))  # no exception
+    assert cache.get("cam-01") is None
+    private.start()
+    cache.put("cam-01", Frame(b"\xff\xd8\xff after", 3.0, 1))
+    assert cache.get("cam-01") == Frame(b"\xff\xd8\xff after", 3.0, 1)
+    private.stop()

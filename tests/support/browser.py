@@ -20,6 +20,7 @@ from cockpit.figures import BACKGROUND, BASE_LAYER
 from config.paths import PROJECT_ROOT
 from streams.bus import Bus, connect
 from streams.embedded import free_port
+from tests.support.cockpit import login
 from tests.support.waiting import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
@@ -135,15 +136,7 @@ def demo_accounts(path: Path) -> dict[str, tuple[str, str]]:
 def cockpit_session(url: str, account: tuple[str, str]) -> requests.Session:
     """A requests session signed in to the cockpit at `url` through its login form."""
     session = requests.Session()
-    form = session.get(f"{url}/login", timeout=10)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    answer = session.post(
-        f"{url}/login",
-        data={"csrf_token": csrf, "name": account[0], "password": account[1], "next": "/"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert answer.status_code == 302, answer.text
+    login(session, url, *account)
     return session
 
 

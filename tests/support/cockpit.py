@@ -67,12 +67,21 @@ def csrf_of(session: requests.Session, url: str) -> str:
 
 
 def login(
-    session: requests.Session, url: str, name: str, password: str, expect: int = 302
+    session: requests.Session,
+    url: str,
+    name: str,
+    password: str,
+    expect: int = 302,
+    then: str | None = None,
 ) -> requests.Response:
-    """Sign in through the form as a browser does; assert the expected answer."""
+    """Sign in through the form as a browser does (asking to go to `then` next); assert the
+    expected answer."""
+    form = {"csrf_token": csrf_of(session, url), "name": name, "password": password}
+    if then is not None:
+        form["next"] = then
     answer = session.post(
         f"{url}/login",
-        data={"csrf_token": csrf_of(session, url), "name": name, "password": password},
+        data=form,
         allow_redirects=False,
         timeout=10,
     )

@@ -241,6 +241,11 @@ def install(
         log.exception("cockpit request %s failed", request.path)
         return jsonify(error="the cockpit failed on this request; it was logged"), 500
 
+    @server.after_request
+    def _no_sniffing(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
     _install_login(server, cfg, store, limiter, per_minute)
     _install_socket_guard(socketio, gate)
     return limiter

@@ -308,6 +308,7 @@ class ApiConfig(Strict):
     )
     max_body_kb: int = Field(default=256, ge=1, description="largest JSON or form body")
     max_upload_mb: float = Field(default=10, gt=0, description="largest photo upload")
+    max_photos: int = Field(default=6, ge=1, le=50, description="most photos one fix may carry")
     open311_file_wait_s: float = Field(
         default=3,
         ge=0,

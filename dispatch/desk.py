@@ -78,6 +78,8 @@ class Desk(TicketReads):
         """The unit reports the fix, with photos; a camera (or an operator) verifies it next."""
         if self.cfg.dispatch.photo_required and not photos:
             raise DeskError(f"ticket {ticket_id}: resolving needs at least one photo of the fix")
+        if len(photos) > self.cfg.api.max_photos:
+            raise DeskError(f"send at most {self.cfg.api.max_photos} photos of one fix", 413)
         for photo in photos:  # refuse bad files before changing anything
             photo_kind(photo.data)
         saved: list[Path] = []

@@ -30,11 +30,20 @@ class Photo:
 
 
 def photo_kind(data: bytes) -> tuple[str, str]:
-    """(content type, file suffix) of a JPEG or PNG; DeskError 415 for anything else."""
+    """(content type, file suffix) of a JPEG or PNG that really decodes as one; DeskError 415
+    for anything else (a file that only starts like an image is not one)."""
     for magic, kind in PHOTO_TYPES.items():
-        if data.startswith(magic):
+        if data.startswith(magic) and _decodes(data):
             return kind
     raise DeskError("the photo is not a JPEG or PNG image; take the picture again", 415)
+
+
+def _decodes(data: bytes) -> bool:
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+    return image is not None and image.size > 0
 
 
 def add_media(

@@ -64,9 +64,12 @@ class TicketReads:
         until: dt.datetime | None = None,
         ids: Iterable[str] | None = None,
         limit: int = 200,
+        departments: Iterable[str] | None = None,
     ) -> list[TicketRow]:
         """Tickets matching every given filter, newest first."""
         query = select(TicketRow)
+        if departments is not None:
+            query = query.where(TicketRow.department_id.in_(list(departments)))
         if unit_id:
             query = query.where(TicketRow.unit_id == unit_id)
         if status:

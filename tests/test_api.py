@@ -20,6 +20,7 @@ from tests.support.api import (
     camera_event,
     counts,
     dispatch_one,
+    jpeg,
     operator,
     place_units,
     resolve,
@@ -580,3 +581,43 @@ def test_media_is_served_only_from_the_data_dir(api_stack, dispatched):
         raw.sendall(b"GET /api/v1/media/../../../outside.jpg HTTP/1.1\r\nHost: x\r\n\r\n")
         reply = raw.recv(65536)
     assert reply.startswith(b"HTTP/1.1 404") and b"secret" not in reply
+
+
+def test_a_supervisor_answers_for_its_own_departments_only(api_stack, dispatched):
+    """The sanitation duty supervisor lists and acts on sanitation tickets, not on city
+    management's, and cannot read the reporters of another department's ticket."""
+    ticket, _unit = dispatched  # a camera's overflowing bin: sanitation
+    parking = camera_event(api_stack, "cam-01", "noparking-1")
+    api_stack.bus.publish(parking)
+    theirs = wait_ticket(api_stack, parking.event_id)
+    assert ticket.department_id != theirs.department_id
+    mine = next(d.supervisor for d in api_stack.cfg.departments if d.id == ticket.department_id)
+    supervisor = Client(api_stack.url, tokens.issue(api_stack.store, "unit", mine))
+    listed = {t["id"] for t in supervisor.get("/api/v1/tickets").json()}
+    assert ticket.id in listed and theirs.id not in listed
+    refused = supervisor.post(f"/api/v1/tickets/{theirs.id}/close", json={"reason": "duplicate"})
+    assert refused.status_code == 403 and "another department" in refused.json()["error"]
+    assert supervisor.get(f"/api/v1/tickets/{theirs.id}/reporters").status_code == 403
+    assert api_stack.desk.get(theirs.id).status != "closed"
+    allowed = supervisor.post(f"/api/v1/tickets/{ticket.id}/close", json={"reason": "duplicate"})
+    assert allowed.status_code == 200, allowed.text
+
+
+def test_a_photo_must_be_an_image_and_a_fix_carries_a_bounded_number(api_stack, dispatched):
+    ticket, unit = dispatched
+    unit.post(f"/api/v1/tickets/{ticket.id}/accept")
+    unit.post(f"/api/v1/tickets/{ticket.id}/arrive")
+    before = counts(api_stack)
+    forged = b"\xff\xd8\xff\xe0<html><script>alert(1)</script></html>"
+    answer = unit.post(f"/api/v1/tickets/{ticket.id}/resolve", files={"photo": ("x.jpg", forged)})
+    assert answer.status_code == 415 and "not a JPEG or PNG" in answer.json()["error"]
+    many = [("photo", (f"p{i}.jpg", jpeg())) for i in range(api_stack.cfg.api.max_photos + 1)]
+    answer = unit.post(f"/api/v1/tickets/{ticket.id}/resolve", files=many)
+    assert answer.status_code == 413 and "at most" in answer.json()["error"]
+    assert counts(api_stack) == before
+    fine = unit.post(f"/api/v1/tickets/{ticket.id}/resolve", files={"photo": ("p.jpg", jpeg())})
+    assert fine.status_code == 200, fine.text
+    detail = unit.get(f"/api/v1/tickets/{ticket.id}").json()
+    [photo] = [m for m in detail["media"] if m["kind"] == "photo"]
+    served = unit.get(photo["url"])
+    assert served.headers["X-Content-Type-Options"] == "nosniff"

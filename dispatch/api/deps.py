@@ -99,6 +99,25 @@ def operator(token: Credential, ctx: Ctx) -> str:
     )
 
 
+def departments_of(ctx: ApiContext, who: str) -> set[str] | None:
+    """The departments an operator-route caller answers for: all (None) for an operator, those
+    it supervises for a supervisor unit."""
+    if not who.startswith("supervisor:"):
+        return None
+    unit = who.removeprefix("supervisor:")
+    return {d.id for d in ctx.cfg.departments if d.supervisor == unit}
+
+
+def own_ticket(ctx: ApiContext, who: str, ticket_id: str) -> None:
+    """ApiError 403 when a supervisor reaches for another department's ticket."""
+    departments = departments_of(ctx, who)
+    if departments is None:
+        return
+    ticket = ctx.desk.get(ticket_id[:64])
+    if ticket.department_id not in departments:
+        raise ApiError(403, f"ticket {ticket.id} belongs to another department's supervisor")
+
+
 UnitId = Annotated[str, Depends(unit_id)]
 Operator = Annotated[str, Depends(operator)]
 

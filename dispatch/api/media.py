@@ -23,4 +23,7 @@ def media(media_id: str, token: Credential, ctx: Ctx):
     if ticket is None or not can_see(ctx, token, ticket):
         raise ApiError(404, f"no media {media_id[:32]!r}")
     path, content_type = media_file(ctx.store, ctx.data_dir, media_id)
-    return FileResponse(path, media_type=content_type)
+    # nosniff: a browser never runs a stored file as anything but the image it claims to be.
+    return FileResponse(
+        path, media_type=content_type, headers={"X-Content-Type-Options": "nosniff"}
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from dispatch import kpi
 from dispatch.api import schemas
-from dispatch.api.deps import API_PREFIX, Ctx, Lang, Operator, aware
+from dispatch.api.deps import API_PREFIX, Ctx, Lang, Operator, aware, departments_of, own_ticket
 from dispatch.api.present import ticket_out, warning_out
 from dispatch.publish import utc
 
@@ -30,7 +30,7 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     lang: Lang = "zh",
 ):
-    """Tickets, newest first, filtered."""
+    """Tickets, newest first, filtered (a supervisor sees its own departments' only)."""
     statuses = [s.strip() for s in status.split(",") if s.strip()] if status else None
     rows = ctx.desk.tickets(
         unit_id=unit,
@@ -39,6 +39,7 @@ def list_tickets(
         since=aware(since),
         until=aware(until),
         limit=limit,
+        departments=departments_of(ctx, who),
     )
     return [ticket_out(ctx, t, lang) for t in rows]
 
@@ -47,6 +48,7 @@ def list_tickets(
 def ticket_reporters(ticket_id: str, who: Operator, ctx: Ctx):
     """Who reported the problem and how to reach them (Open311 contact fields), oldest first.
     Personal data: operators and supervisors only; never in the public Open311 answers."""
+    own_ticket(ctx, who, ticket_id)
     return [
         schemas.ReporterOut.model_validate(row, from_attributes=True)
         for row in ctx.desk.reporters(ticket_id)
@@ -56,18 +58,21 @@ def ticket_reporters(ticket_id: str, who: Operator, ctx: Ctx):
 @router.post("/tickets/{ticket_id}/dispatch", response_model=schemas.TicketOut)
 def dispatch(ticket_id: str, who: Operator, ctx: Ctx, body: schemas.DispatchBody):
     """Send a new, returned, reopened or escalated ticket to a unit."""
+    own_ticket(ctx, who, ticket_id)
     return ticket_out(ctx, ctx.desk.dispatch(ticket_id, body.unit_id, who, body.note), "zh")
 
 
 @router.post("/tickets/{ticket_id}/verify", response_model=schemas.TicketOut)
 def verify(ticket_id: str, who: Operator, ctx: Ctx, body: schemas.VerifyBody):
     """A person's verdict on a resolved ticket (for tickets no camera can re-check)."""
+    own_ticket(ctx, who, ticket_id)
     return ticket_out(ctx, ctx.desk.verify(ticket_id, body.ok, who, body.note), "zh")
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=schemas.TicketOut)
 def close(ticket_id: str, who: Operator, ctx: Ctx, body: schemas.CloseBody):
     """Close without a fix: duplicate, not responsible, no action needed."""
+    own_ticket(ctx, who, ticket_id)
     return ticket_out(ctx, ctx.desk.close(ticket_id, body.reason, who, body.note), "zh")
 
 

@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import dash
 from flask import (
@@ -189,7 +189,8 @@ def _refuse(principal: Principal | None, lang: str):
     wants_page = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
     if principal is None:
         if wants_page:
-            return redirect(f"/login?lang={lang}&next={request.full_path.rstrip('?')}")
+            back = quote(request.full_path.rstrip("?"), safe="/")
+            return redirect(f"/login?lang={lang}&next={back}")
         return jsonify(error="sign in first"), 401
     if wants_page:
         body = render_template("denied.html", lang=lang, t=t, message=t("access.denied", lang))

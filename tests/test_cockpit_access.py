@@ -166,8 +166,12 @@ def test_role_by_route_matrix(cockpit):
 
 def test_anonymous_pages_go_to_sign_in_and_back(cockpit):
     session = requests.Session()
-    page = session.get(cockpit.url + "/wall?lang=en", headers={"Accept": "text/html"}, timeout=10)
+    page = session.get(
+        cockpit.url + "/wall?lang=en&x=1", headers={"Accept": "text/html"}, timeout=10
+    )
     assert page.url.startswith(cockpit.url + "/login") and "Sign in to the cockpit" in page.text
+    # The form brings the person back to the whole address, query included.
+    assert 'name="next" value="/wall?lang=en&amp;x=1"' in page.text
     assert session.get(cockpit.url + "/_dash-layout", timeout=10).status_code == 401
     answer = login(session, cockpit.url, "viewer-1", PASSWORD, then="/wall?lang=en")
     assert answer.headers["Location"] == "/wall?lang=en"

@@ -1,5 +1,5 @@
-"""What the browser benchmarks share: a demo district config to vary, the demo stack on free
-ports in a temporary data dir, and signing in (or opening the kiosk) in Chromium."""
+"""What the benchmarks share: frames of a clip, a demo district config to vary, the demo stack
+on free ports in a temporary data dir, and signing in (or opening the kiosk) in Chromium."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import yaml
 
 from config.loader import load_config
@@ -19,6 +20,19 @@ from config.schema import AppConfig
 from streams.embedded import free_port
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def frames_of(clip: Path, n: int) -> list:
+    """Up to `n` decoded frames from the start of a video file."""
+    cap = cv2.VideoCapture(str(clip))
+    out = []
+    while len(out) < n:
+        ok, img = cap.read()
+        if not ok:
+            break
+        out.append(img)
+    cap.release()
+    return out
 
 
 @dataclass

@@ -20,11 +20,9 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_stack import CHROMIUM, demo_config, sign_in, start_demo, stop_demo  # noqa: E402
+from bench_stack import CHROMIUM, demo_config, frames_of, sign_in, start_demo, stop_demo  # noqa: E402
 
 from config.paths import PROJECT_ROOT  # noqa: E402
 from streams.bus import Bus, connect  # noqa: E402
@@ -44,14 +42,7 @@ def _frames(count: int) -> list:
         source = render_clip(
             Path(tempfile.mkdtemp()) / "scene.mp4", Script(duration_s=4, fps=10), progress=False
         )
-    video, frames = cv2.VideoCapture(str(source)), []
-    while len(frames) < count:
-        ok, image = video.read()
-        if not ok:
-            break
-        frames.append(image)
-    video.release()
-    return frames
+    return frames_of(source, count)
 
 
 def _feed(bus: Bus, cameras: list[str], stop: threading.Event, width: int) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
+from bench_stack import frames_of  # noqa: E402
 
 from config.loader import load_config  # noqa: E402
 from streams.bus import Bus, connect  # noqa: E402
@@ -38,18 +39,6 @@ from vision.synth.timeline import render_clip  # noqa: E402
 from vision.tracker import Tracker  # noqa: E402
 from vision.train import BUNDLED, quiet_ultralytics  # noqa: E402
 from vision.worker import VisionWorker  # noqa: E402
-
-
-def frames_of(clip: Path, n: int) -> list:
-    cap = cv2.VideoCapture(str(clip))
-    out = []
-    while len(out) < n:
-        ok, img = cap.read()
-        if not ok:
-            break
-        out.append(img)
-    cap.release()
-    return out
 
 
 def raw_fps(detector: Detector, frames: list) -> float:

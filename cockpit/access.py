@@ -203,7 +203,9 @@ def install(
 ) -> Limiter:
     """Guard every route of the cockpit's Flask server and its Socket.IO connections."""
     server: Flask = app.server
-    logging.getLogger("werkzeug").addFilter(_HideTokens())
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _HideTokens) for f in werkzeug_log.filters):  # once per process
+        werkzeug_log.addFilter(_HideTokens())
     server.config.update(
         SECRET_KEY=secret_key(cfg),
         SESSION_COOKIE_NAME="street_cockpit",

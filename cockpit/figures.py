@@ -53,7 +53,8 @@ def trace_index(cfg: AppConfig) -> dict[str, int]:
 
 
 def on_tiles(cfg: AppConfig):
-    """WGS-84 (lon, lat) arrays -> the datum the map's tiles are drawn in."""
+    """WGS-84 (lon, lat) arrays -> the datum the map is drawn in: the tiles' (Chinese tiles are
+    offset), else WGS-84 as it is."""
     return from_wgs84(cfg.map.tile_datum if cfg.map.tile_url else "wgs84")
 
 
@@ -67,10 +68,9 @@ def _map_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
         if frame is None:
             continue
         frame = frame[["id", "geometry"]].copy()
-        if cfg.map.tile_url and cfg.map.tile_datum != "wgs84":
-            frame["geometry"] = shapely.transform(
-                frame.geometry.to_numpy(), lambda xy: np.column_stack(shift(xy[:, 0], xy[:, 1]))
-            )
+        frame["geometry"] = shapely.transform(
+            frame.geometry.to_numpy(), lambda xy: np.column_stack(shift(xy[:, 0], xy[:, 1]))
+        )
         geojson = json.loads(frame.to_json())
         result.append(
             {"sourcetype": "geojson", "source": geojson, "below": "traces", **LAYER_STYLE[kind]}

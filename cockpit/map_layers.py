@@ -49,39 +49,26 @@ def places(layers: DistrictLayers, kind: str, lang: str, shift) -> go.Scattermap
 
 def fields_of_view(cfg: AppConfig, lang: str, shift) -> go.Scattermap | None:
     """Each camera's view as a sector (its direction, about VIEW_DEG wide, VIEW_M long)."""
-    lon, lat = [], []
+    lon: list = []
+    lat: list = []
     for camera in cfg.cameras:
         c_lon, c_lat = camera.position
         per_m_lat = 1 / 111_320
         per_m_lon = per_m_lat / max(math.cos(math.radians(c_lat)), 0.01)
-        ring = [(c_lon, c_lat)]
-        for step in range(7):
-            bearing = math.radians(camera.direction_deg - VIEW_DEG / 2 + step * VIEW_DEG / 6)
-            ring.append(
-                (
-                    c_lon + VIEW_M * math.sin(bearing) * per_m_lon,
-                    c_lat + VIEW_M * math.cos(bearing) * per_m_lat,
-                )
-            )
-        ring.append((c_lon, c_lat))
-        lon += [p[0] for p in ring] + [None]
-        lat += [p[1] for p in ring] + [None]
+        bearings = [
+            math.radians(camera.direction_deg - VIEW_DEG / 2 + step * VIEW_DEG / 6)
+            for step in range(7)
+        ]
+        ring_lon = [c_lon, *(c_lon + VIEW_M * math.sin(b) * per_m_lon for b in bearings), c_lon]
+        ring_lat = [c_lat, *(c_lat + VIEW_M * math.cos(b) * per_m_lat for b in bearings), c_lat]
+        ring_lon, ring_lat = shift(ring_lon, ring_lat)
+        lon += [*ring_lon.tolist(), None]  # None: the next camera's sector is a new shape
+        lat += [*ring_lat.tolist(), None]
     if not lon:
         return None
-    points = [(x, y) for x, y in zip(lon, lat, strict=True) if x is not None]
-    moved = iter(zip(*shift([p[0] for p in points], [p[1] for p in points]), strict=True))
-    out_lon, out_lat = [], []
-    for x in lon:
-        if x is None:
-            out_lon.append(None)
-            out_lat.append(None)
-        else:
-            mx, my = next(moved)
-            out_lon.append(float(mx))
-            out_lat.append(float(my))
     return go.Scattermap(
-        lon=out_lon,
-        lat=out_lat,
+        lon=lon,
+        lat=lat,
         mode="lines",
         fill="toself",
         fillcolor="rgba(245, 247, 250, 0.12)",

@@ -52,8 +52,7 @@ class WallView:
         routed = {route.unit_type for route in cfg.routing}
         self._field_units = {u.id for u in cfg.units if u.type in routed}
         self._watched = watched_cameras(cfg)  # optional cameras without their file are left out
-        # Onto the tiles' datum (Chinese tiles are offset); None draws WGS-84 as it is.
-        self._shift = on_tiles(cfg) if cfg.map.tile_url and cfg.map.tile_datum != "wgs84" else None
+        self._shift = on_tiles(cfg)
         self._trace = trace_index(cfg)
         self._type_colour = {
             ut.id: UNIT_COLORS[i % len(UNIT_COLORS)] for i, ut in enumerate(cfg.unit_types)
@@ -274,11 +273,11 @@ class WallView:
         return f"{t('hover.grid', lang)} {grid_id}" if grid_id else "—"
 
 
-def _columns(rows: list, shift=None) -> dict:
-    """Rows of ((lon, lat), colour, text, id) as the column arrays Plotly traces take, moved
-    onto the tiles' datum by `shift` when the map draws on Chinese tiles."""
-    lon, lat = [r[0][0] for r in rows], [r[0][1] for r in rows]
-    if shift is not None and rows:
+def _columns(rows: list, shift) -> dict:
+    """Rows of ((lon, lat), colour, text, id) as the column arrays Plotly traces take, in the
+    datum the map is drawn in (`shift`)."""
+    lon, lat = ([r[0][0] for r in rows], [r[0][1] for r in rows])
+    if rows:
         lon, lat = (column.tolist() for column in shift(lon, lat))
     return {
         "lon": lon,

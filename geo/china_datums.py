@@ -97,12 +97,3 @@ def from_wgs84(datum: str) -> Callable:
         "gcj02": wgs84_to_gcj02,
         "bd09": wgs84_to_bd09,
     }[datum]
-
-
-def to_wgs84(datum: str) -> Callable:
-    """The conversion from `datum` into WGS-84."""
-    return {
-        "wgs84": lambda lon, lat: (np.asarray(lon, float), np.asarray(lat, float)),
-        "gcj02": gcj02_to_wgs84,
-        "bd09": bd09_to_wgs84,
-    }[datum]

@@ -73,3 +73,9 @@ class CategoryConfig(Strict):
         default=True, description="dispatch at once, or propose and wait for an operator"
     )
     priority: int = Field(default=2, ge=1, le=3, description="1 urgent, 2 normal, 3 low")
+    standard: str | None = Field(
+        default=None,
+        pattern=r"^(event|component)/[0-9A-Za-z]{2,12}$",
+        description="the class of the standard classification it counts as (trends), "
+        "e.g. event/0505 for 机动车乱停放",
+    )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from config.checks import CrossFieldError, check_references
 from config.paths import DEMO_CONFIG
 from config.schema import AppConfig
+from config.trends import DEFAULT_CLASSIFICATION, Classification
 
 
 class ConfigError(Exception):
@@ -134,7 +135,13 @@ def _resolve_paths(cfg: AppConfig, base: Path) -> AppConfig:
     sim = cfg.sim
     if sim.scenario is not None:
         sim = sim.model_copy(update={"scenario": (base / sim.scenario).resolve()})
-    return cfg.model_copy(update={"map": cfg.map.model_copy(update={"layers": layers}), "sim": sim})
+    trends = cfg.trends
+    if trends.classification is not None:
+        resolved = (base / trends.classification).resolve()
+        trends = trends.model_copy(update={"classification": resolved})
+    return cfg.model_copy(
+        update={"map": cfg.map.model_copy(update={"layers": layers}), "sim": sim, "trends": trends}
+    )
 
 
 def _missing_files(cfg: AppConfig, file: Path, lines: dict[tuple, int]) -> list[str]:
@@ -146,6 +153,12 @@ def _missing_files(cfg: AppConfig, file: Path, lines: dict[tuple, int]) -> list[
                 f"{file}:{_line_for(loc, lines)}: {format_path(loc)}: file {layer.path} "
                 "does not exist; the path is relative to the config file"
             )
+    if cfg.trends.classification is not None and not cfg.trends.classification.exists():
+        loc = ("trends", "classification")
+        problems.append(
+            f"{file}:{_line_for(loc, lines)}: {format_path(loc)}: file "
+            f"{cfg.trends.classification} does not exist; the path is relative to the config file"
+        )
     if cfg.sim.scenario is not None and not cfg.sim.scenario.exists():
         loc = ("sim", "scenario")
         problems.append(
@@ -155,11 +168,10 @@ def _missing_files(cfg: AppConfig, file: Path, lines: dict[tuple, int]) -> list[
     return problems
 
 
-def load_config(path: str | Path | None = None, check_areas: bool = True) -> AppConfig:
-    """Read, validate and cross-check a config file; raise ConfigError naming file, key and line."""
-    file = Path(path) if path else DEMO_CONFIG
+def _read_yaml(file: Path, what: str) -> tuple[object, dict[tuple, int]]:
+    """A YAML file as plain Python, and the line of each key path."""
     if not file.exists():
-        raise ConfigError([f"{file}: config file not found; pass a path to an existing YAML file"])
+        raise ConfigError([f"{file}: {what} not found; pass a path to an existing YAML file"])
     try:
         node = yaml.compose(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -170,10 +182,12 @@ def load_config(path: str | Path | None = None, check_areas: bool = True) -> App
     if node is None:
         raise ConfigError([f"{file}:1: the file is empty; start from config/demo/district.yaml"])
     lines: dict[tuple, int] = {}
-    data = _to_python(node, (), lines, file, yaml.SafeLoader(""))
-    _apply_environment(data)
+    return _to_python(node, (), lines, file, yaml.SafeLoader("")), lines
+
+
+def _validate(model: type[BaseModel], data, file: Path, lines: dict[tuple, int]):
     try:
-        cfg = AppConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = [
             f"{file}:{_line_for(tuple(e['loc']), lines)}: {format_path(tuple(e['loc']))}: "
@@ -181,6 +195,14 @@ def load_config(path: str | Path | None = None, check_areas: bool = True) -> App
             for e in exc.errors()
         ]
         raise ConfigError(problems) from None
+
+
+def load_config(path: str | Path | None = None, check_areas: bool = True) -> AppConfig:
+    """Read, validate and cross-check a config file; raise ConfigError naming file, key and line."""
+    file = Path(path) if path else DEMO_CONFIG
+    data, lines = _read_yaml(file, "config file")
+    _apply_environment(data)
+    cfg = _validate(AppConfig, data, file, lines)
     cfg = _resolve_paths(cfg, file.resolve().parent)
     problems = _missing_files(cfg, file, lines)
     if problems:
@@ -191,7 +213,30 @@ def load_config(path: str | Path | None = None, check_areas: bool = True) -> App
         raise ConfigError(
             [f"{file}:{_line_for(exc.loc, lines)}: {format_path(exc.loc)}: {exc}"]
         ) from None
-    return cfg.model_copy(update={"source_path": file.resolve()})
+    table = load_classification(cfg.trends.classification or DEFAULT_CLASSIFICATION)
+    problems = _unknown_standards(cfg, table, file, lines)
+    if problems:
+        raise ConfigError(problems)
+    return cfg.model_copy(update={"source_path": file.resolve(), "classification": table})
+
+
+def load_classification(path: Path) -> Classification:
+    """A standard classification table (`trends.classification`), checked like the config."""
+    data, lines = _read_yaml(Path(path), "classification table")
+    return _validate(Classification, data, Path(path), lines)
+
+
+def _unknown_standards(cfg: AppConfig, table: Classification, file: Path, lines) -> list[str]:
+    problems = []
+    for index, category in enumerate(cfg.categories):
+        if category.standard and table.find(category.standard) is None:
+            loc = ("categories", index, "standard")
+            problems.append(
+                f"{file}:{_line_for(loc, lines)}: {format_path(loc)}: {category.standard!r} is "
+                f"not in the classification {table.name.en!r}; name an event/CODE or "
+                "component/CODE from that table"
+            )
+    return problems
 
 
 def _area_ids(cfg: AppConfig, file: Path) -> set[str]:

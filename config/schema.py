@@ -14,6 +14,7 @@ from shapely.geometry import Polygon
 
 from config.categories import CategoryConfig
 from config.display import WallConfig
+from config.trends import Classification, TrendsConfig
 from config.types import (
     ANY_AREA,
     Clock,
@@ -422,6 +423,10 @@ class AppConfig(Strict):
     sim: SimConfig = Field(default_factory=SimConfig)
     vision: VisionConfig = Field(default_factory=VisionConfig)
     wall: WallConfig = Field(default_factory=WallConfig)
+    trends: TrendsConfig = Field(default_factory=TrendsConfig)
+    classification: Classification | None = Field(
+        default=None, exclude=True, description="set by the loader from trends.classification"
+    )
     source_path: Path | None = Field(default=None, exclude=True, description="set by the loader")
 
     def category(self, category_id: str) -> CategoryConfig:

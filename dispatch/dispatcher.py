@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 
 from config.schema import AppConfig
+from dispatch import facts
 from dispatch.calendar import district_calendar
 from dispatch.desk import Desk
 from dispatch.filing import Filed, Filer
@@ -152,5 +153,6 @@ def _ticker(dispatcher: Dispatcher, stop: threading.Event, every_s: float) -> No
         try:
             dispatcher.warnings.tick()
             dispatcher.desk.dispatch_unconfirmed()
+            facts.refresh(dispatcher.store, dispatcher.cfg, dispatcher.calendar)
         except Exception:  # a database hiccup must not end the ticks; the next one retries
             log.exception("deadline tick failed")

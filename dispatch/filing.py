@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from config.schema import AppConfig
 from dispatch.calendar import WorkCalendar, stage_deadlines
+from dispatch.facts import earlier_at_spot, when_and_where
 from dispatch.lifecycle import record_filed, record_note, reopen, transition
 from dispatch.media import add_media
 from dispatch.publish import utc
@@ -210,7 +211,9 @@ class Filer:
             priority=category.priority,
             address=event.address,
             **stage_deadlines(self.cfg, self.calendar, event.category, utc(now)),
+            **when_and_where(self.cfg, event.lon, event.lat, utc(event.detected_at)),
         )
+        ticket.repeat_of = earlier_at_spot(session, self.cfg, ticket)
         session.add(ticket)  # the unit of work inserts it before the rows that reference it
         self._attach_evidence(session, ticket, event, now)
         note = f"from {event.source} event{_answers(event)}"

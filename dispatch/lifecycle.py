@@ -97,6 +97,7 @@ def transition(
         ticket.close_reason = reason
     if to_status in STAMPS:
         setattr(ticket, STAMPS[to_status], at)
+        ticket.facts_due = True  # its working minutes per stage change (dispatch/facts.py)
     if to_status in (S.RESOLVED, S.REOPENED):
         ticket.clear_since = None  # the camera's "clear for long enough" starts again
     ticket.status = to_status.value

@@ -8,10 +8,12 @@ from pathlib import Path
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -97,6 +99,18 @@ class TicketRow(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Camera verification: since when the re-check has seen the zone clear.
     clear_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # Trend facts (dispatch/facts.py): when and where in the district's terms, so that leaders'
+    # figures are SQL aggregates over indexed columns.
+    local_day: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    local_hour: Mapped[int | None] = mapped_column(SmallInteger)
+    local_dow: Mapped[int | None] = mapped_column(SmallInteger)  # ISO weekday, Monday = 1
+    hex_cell: Mapped[str | None] = mapped_column(String(16))  # H3 cell of the place
+    repeat_of: Mapped[str | None] = mapped_column(String(32))  # an earlier ticket at this spot
+    supervised_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), index=True)  # 督办
+    accept_work_min: Mapped[float | None] = mapped_column(Float)  # dispatch -> accepted
+    arrive_work_min: Mapped[float | None] = mapped_column(Float)  # dispatch -> on site
+    resolve_work_min: Mapped[float | None] = mapped_column(Float)  # dispatch -> resolved
+    facts_due: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
 
 
 class MediaRow(Base):

@@ -187,6 +187,7 @@ class Warnings:
         ticket = session.get(TicketRow, warning.ticket_id, with_for_update=True)
         supervisor = self._supervisors.get(ticket.department_id or "")
         warning.level, warning.escalated_at, warning.supervisor_id = A.ESCALATED, at, supervisor
+        ticket.supervised_at = ticket.supervised_at or at  # 督办: a supervised case from now on
         changed.append((warning, A.ESCALATED, ticket))
         if warning.stage == "accept" and ticket.status in ESCALATE_FROM:
             note = f"{warning.stage} overdue since {warning.due_at.isoformat(timespec='minutes')}"

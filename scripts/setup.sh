@@ -16,6 +16,8 @@ missing=()
 python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
   || { echo "setup: Python 3.11 or newer is needed as python3" >&2; exit 1; }
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+# A CJK font with TrueType outlines, which the PDF briefs embed (run.py brief).
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing+=(fonts-wqy-microhei)
 if [ "${1:-}" = "--browser" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)

@@ -203,6 +203,7 @@ CATEGORIES = [
     {
         "id": "illegal_parking",
         "names": _names("违章停车", "Illegal parking"),
+        "standard": "event/0505",
         "attributes": [
             {
                 "code": "plate",
@@ -222,11 +223,16 @@ CATEGORIES = [
             },
         ],
     },
-    {"id": "bin_overflow", "names": _names("垃圾满溢", "Overflowing bin")},
-    {"id": "dirty_road", "names": _names("道路脏污", "Dirty road")},
+    {
+        "id": "bin_overflow",
+        "names": _names("垃圾满溢", "Overflowing bin"),
+        "standard": "event/0102",
+    },
+    {"id": "dirty_road", "names": _names("道路脏污", "Dirty road"), "standard": "event/0104"},
     {
         "id": "facility_damage",
         "names": _names("设施损坏", "Damaged facility"),
+        "standard": "event/0601",
         "auto_dispatch": False,
         "confirm_timeout_min": 15,
         "attributes": [

@@ -118,7 +118,7 @@ def count_columns(as_of: dt.datetime) -> list:
     late_open = and_(not_(closed), T.resolve_due.is_not(None), T.resolve_due < as_of)
     on_time = and_(closed, or_(T.resolve_due.is_(None), finished <= T.resolve_due))
     dispatched = or_(T.dispatched_at.is_not(None), T.returned_count > 0)
-    resolved = or_(T.resolved_at.is_not(None), T.verified_at.is_not(None), T.reopened_count > 0)
+    resolved = or_(T.resolved_at <= as_of, T.verified_at <= as_of, T.reopened_count > 0)
     camera = T.source == "camera"
     columns = {
         "filed": literal(True),

@@ -24,6 +24,22 @@ def _account_commands(sub) -> tuple[argparse.ArgumentParser, argparse.ArgumentPa
     return user, display
 
 
+def _report_commands(sub) -> None:
+    """`brief --week 2026-W48|--month 2026-11` and `history --tickets N --years Y`."""
+    brief = sub.add_parser("brief", help="write the weekly or monthly brief as a PDF")
+    which = brief.add_mutually_exclusive_group(required=True)
+    which.add_argument("--week", help="ISO week, e.g. 2026-W48")
+    which.add_argument("--month", help="month, e.g. 2026-11")
+    brief.add_argument("--lang", choices=("zh", "en"), default="zh")
+    brief.add_argument("--out", help="PDF path (default: data/brief-PERIOD.pdf)")
+    brief.add_argument("--config", help="config YAML (default: the demo district)")
+    history = sub.add_parser("history", help="generate a multi-year ticket history (trends)")
+    history.add_argument("--tickets", type=int, default=100_000)
+    history.add_argument("--years", type=float, default=3)
+    history.add_argument("--seed", type=int, default=7)
+    history.add_argument("--config", help="config YAML (default: the demo district)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -47,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("subject", help="unit id, operator name, or Open311 client name")
     token.add_argument("--revoke", action="store_true", help="revoke the subject's tokens")
     user, display = _account_commands(sub)
+    _report_commands(sub)
     sim = sub.add_parser("sim", help="play the scenario timeline into the bus")
     sim.add_argument("--speed", type=float, help="time multiplier (default from config)")
     sim.add_argument("--once", action="store_true", help="play the timeline once, do not loop")
@@ -98,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cfg.source_path}: OK ({len(cfg.cameras)} cameras, {len(cfg.units)} units)")
         return 0
 
-    from stack import demo, services, tools
+    from stack import demo, reports, services, tools
     from stack.context import ServiceError, setup_logging
 
     setup_logging(command)
@@ -123,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             return tools.manage_token(cfg, args.role, args.subject, args.revoke)
         elif command == "user":
             return tools.manage_user(cfg, args.action, args.name, args.role, args.password_stdin)
+        elif command == "brief":
+            return reports.write_brief_file(cfg, args.week, args.month, args.lang, args.out)
+        elif command == "history":
+            return reports.seed_history(cfg, args.tickets, args.years, args.seed)
         elif command == "display-token":
             return tools.manage_display_token(cfg, args.action, args.name)
         elif command == "sim":

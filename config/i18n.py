@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from config.i18n_trends import TRENDS
+
 DEFAULT_LANG = "zh"
 LANGS = ("zh", "en")
 
@@ -208,6 +210,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The re-check found the problem still there: please fix it again",
     },
 }
+
+
+CATALOGUE.update(TRENDS)
 
 
 def pick_lang(requested: str | None) -> str:

@@ -3,6 +3,7 @@ timeline) and the operators' actions, each through the one ticket desk (`dispatc
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -225,3 +226,66 @@ def act(desk: Desk, ticket_id: str, action: str, actor: str, choice: dict) -> Ti
     if action in ("verify_ok", "verify_fail"):
         return desk.verify(ticket_id, action == "verify_ok", actor, note)
     raise DeskError(f"unknown action {action!r}", 422)
+
+
+DRILL = ("department", "community", "standard", "hex", "dow", "hour")
+
+
+def _int_in(value, low: int, high: int) -> int | None:
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if low <= number <= high else None
+
+
+def _day(value) -> str | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+def from_address(cfg, query: dict) -> tuple[dict, dict]:
+    """The desk's filter values and the trends page's narrower filters from the page address
+    (`/desk?grid=G03&from=2026-11-01&hex=...`); anything unknown or malformed is dropped."""
+    import h3
+
+    text = {k: str(v)[:100] for k, v in query.items() if isinstance(v, str)}
+    categories = {c.id for c in cfg.categories}
+    units = {u.id for u in cfg.units}
+    values = {
+        "category": text.get("category") if text.get("category") in categories else None,
+        "grid": text.get("grid") or None,
+        "unit": text.get("unit") if text.get("unit") in units else None,
+        "source": text.get("source") or None,
+        "start": _day(text["from"]) if "from" in text else None,
+        "end": _day(text["to"]) if "to" in text else None,
+        "search": text.get("search") or None,
+    }
+    drill: dict = {}
+    if text.get("department") in {d.id for d in cfg.departments}:
+        drill["department"] = text["department"]
+    if text.get("community"):
+        drill["community"] = text["community"][:64]
+    if text.get("standard"):
+        drill["categories"] = [c.id for c in cfg.categories if c.standard == text["standard"]] or [
+            text["standard"]
+        ]
+    if text.get("hex") and h3.is_valid_cell(text["hex"]):
+        drill["hex_cell"] = text["hex"]
+    if _int_in(text.get("dow", ""), 1, 7) is not None:
+        drill["local_dow"] = _int_in(text["dow"], 1, 7)
+    if _int_in(text.get("hour", ""), 0, 23) is not None:
+        drill["local_hour"] = _int_in(text["hour"], 0, 23)
+    return values, drill
+
+
+def narrowed(flt: TicketFilter, drill: dict | None) -> TicketFilter:
+    """The desk's filter narrowed by what the trends page drilled into."""
+    if not drill:
+        return flt
+    known = {k: v for k, v in drill.items() if k in TicketFilter.__dataclass_fields__}
+    if "categories" in known:
+        known["categories"] = tuple(known["categories"])
+    return dataclasses.replace(flt, **known)

@@ -38,6 +38,13 @@ class TicketFilter:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     search: str = ""
+    # Narrowed from the trends page (a chart's point, a ranking's row).
+    categories: tuple[str, ...] = ()
+    department: str | None = None
+    community: str | None = None
+    hex_cell: str | None = None
+    local_dow: int | None = None
+    local_hour: int | None = None
 
 
 def _conditions(flt: TicketFilter, now: dt.datetime) -> list:
@@ -47,9 +54,16 @@ def _conditions(flt: TicketFilter, now: dt.datetime) -> list:
         (TicketRow.grid_id, flt.grid),
         (TicketRow.unit_id, flt.unit),
         (TicketRow.source, flt.source),
+        (TicketRow.department_id, flt.department),
+        (TicketRow.community_id, flt.community),
+        (TicketRow.hex_cell, flt.hex_cell),
+        (TicketRow.local_dow, flt.local_dow),
+        (TicketRow.local_hour, flt.local_hour),
     ):
-        if value:
+        if value is not None and value != "":
             found.append(column == value)
+    if flt.categories:
+        found.append(TicketRow.service_code.in_(flt.categories))
     if flt.states:
         found.append(TicketRow.status.in_(flt.states))
     if flt.since:

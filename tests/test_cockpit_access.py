@@ -44,6 +44,7 @@ EXPECTED = {
     "page /": PEOPLE,
     "page /desk": DESK,
     "page /cameras": PEOPLE,
+    "page /trends": frozenset({"leader", "admin"}),
     "page /wall": ANYONE_SIGNED_IN,
     "socket.io": ANYONE_SIGNED_IN,
 }

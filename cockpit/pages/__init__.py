@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cockpit.pages import cameras, desk, live_map, wall
+from cockpit.pages import cameras, desk, live_map, trends, wall
 
-PAGES = (live_map, desk, cameras, wall)
+PAGES = (live_map, desk, cameras, trends, wall)

@@ -48,13 +48,17 @@ def _id(name: str) -> str:
     return f"desk-{name}"
 
 
-def _filters(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
+def _filters(cfg: AppConfig, layers: DistrictLayers, lang: str, initial: dict) -> html.Div:
     grids = layers.get("grids")
     grid_ids = sorted(grids["id"]) if grids is not None and "id" in grids else []
 
     def pick(name: str, options: list, multi: bool = False) -> dcc.Dropdown:
         return dcc.Dropdown(
-            id=_id(name), options=options, multi=multi, placeholder=t(f"desk.{name}", lang)
+            id=_id(name),
+            options=options,
+            multi=multi,
+            placeholder=t(f"desk.{name}", lang),
+            value=initial.get(name),
         )
 
     return html.Div(
@@ -78,6 +82,8 @@ def _filters(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
             dcc.DatePickerRange(
                 id=_id("dates"),
                 display_format="YYYY-MM-DD",
+                start_date=initial.get("start"),
+                end_date=initial.get("end"),
                 start_date_placeholder_text=t("desk.from", lang),
                 end_date_placeholder_text=t("desk.to", lang),
             ),
@@ -87,6 +93,7 @@ def _filters(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
                 debounce=True,
                 placeholder=t("desk.search", lang),
                 className="desk-search",
+                value=initial.get("search"),
             ),
         ],
     )
@@ -126,8 +133,24 @@ def _actions(cfg: AppConfig, lang: str) -> html.Div:
     )
 
 
-def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
-    """The desk in one language."""
+def _drill_chip(drill: dict, lang: str) -> html.Div:
+    """What the trends page narrowed the desk to (cleared by opening the desk afresh)."""
+    if not drill:
+        return html.Div(id=_id("drill-chip"))
+    parts = [f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in drill.items()]
+    return html.Div(
+        [html.Span(f"{t('desk.drilled', lang)}: {'  '.join(parts)}"),
+         dcc.Link(t("desk.clear_drill", lang), href=f"{PATH}?lang={lang}")],
+        id=_id("drill-chip"),
+        className="desk-drill",
+    )  # fmt: skip
+
+
+def page_layout(
+    cfg: AppConfig, layers: DistrictLayers, lang: str, query: dict | None = None
+) -> html.Div:
+    """The desk in one language, filtered as its address asks (links from the trends page)."""
+    initial, drill = desk_view.from_address(cfg, query or {})
     columns = [{"name": t(f"desk.col.{c}", lang), "id": c} for c in COLUMNS]
     return html.Div(
         className="cockpit desk",
@@ -135,8 +158,10 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str) -> html.Div:
             dcc.Store(id=_id("lang"), data=lang),
             dcc.Store(id=_id("selected")),
             dcc.Store(id=_id("refresh"), data=0),
+            dcc.Store(id=_id("drill"), data=drill),
             header(cfg, lang, PATH, live=False),
-            _filters(cfg, layers, lang),
+            _filters(cfg, layers, lang, initial),
+            _drill_chip(drill, lang),
             html.Main(
                 className="desk-body",
                 children=[
@@ -181,10 +206,10 @@ def _may_act(gate: Gate) -> bool:
 def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate, desk: Desk):
     """Add the desk page and its callbacks (each checks the role again)."""
 
-    def layout(lang: str | None = None, **_query) -> html.Div:
+    def layout(lang: str | None = None, **query) -> html.Div:
         if not gate.page_allowed(PATH):
             return denied(pick_lang(lang))
-        return page_layout(cfg, layers, pick_lang(lang))
+        return page_layout(cfg, layers, pick_lang(lang), query)
 
     dash.register_page("desk", path=PATH, layout=layout, title=t("nav.desk"))
     _register_table(app, cfg, gate, desk)
@@ -204,10 +229,11 @@ def _register_table(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> N
         Input(_id("dates"), "start_date"),
         Input(_id("dates"), "end_date"),
         Input(_id("refresh"), "data"),
+        Input(_id("drill"), "data"),
         State(_id("lang"), "data"),
     )
     def _table(page, size, sort_by, states, category, grid, unit, source, overdue, search,
-               start, end, _refresh, lang):  # fmt: skip
+               start, end, _refresh, drill, lang):  # fmt: skip
         if not _may_act(gate):
             raise dash.exceptions.PreventUpdate
         lang = pick_lang(lang)
@@ -220,7 +246,7 @@ def _register_table(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> N
         size = max(1, min(int(size or 18), 100))
         rows, total = ticket_page(
             desk.store,
-            filters.query(cfg.district.zone),
+            desk_view.narrowed(filters.query(cfg.district.zone), drill),
             now,
             sort=column if column in SORTABLE else "requested_at",
             descending=sort.get("direction", "desc") == "desc",

@@ -159,8 +159,10 @@ def write_brief(
         Paragraph(t("brief.hotspots", lang), style["h"]),
         _grid(report.tables["repeats"], font),
         Paragraph(t("brief.supervised", lang), style["h"]),
+        Paragraph(report.tables["supervised"].title, style["p"]),
         _grid(report.tables["supervised"], font),
         Spacer(1, 2 * mm),
+        Paragraph(report.tables["overdue"].title, style["p"]),
         _grid(report.tables["overdue"], font),
     ]
     doc.build(story)

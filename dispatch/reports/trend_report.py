@@ -195,7 +195,7 @@ def repeat_table(cfg: AppConfig, places: list[dict], lang: str, zone) -> Table:
     categories = _names(cfg, lang)["category"]
     table = Table(
         "repeats",
-        t("trends.repeat_list", lang),
+        t("trends.repeats_list", lang),
         [
             Column("address", t("trends.place", lang)),
             Column("hex_cell", "H3"),

@@ -23,13 +23,14 @@ import numpy as np
 import pandas as pd
 
 from config.schema import AppConfig
-from dispatch.calendar import WorkCalendar, district_calendar
+from dispatch.calendar import district_calendar
 from dispatch.facts import hex_of
 from dispatch.routing import Router
 from dispatch.states import CloseReason, TicketState
 from dispatch.store import Store, TicketRow
 from geo.index import Location
 from geo.layers import DistrictLayers
+from sim.work_clock import WorkClock
 
 log = logging.getLogger(__name__)
 S = TicketState
@@ -52,37 +53,6 @@ class HistorySpec:
     now: dt.datetime
     seed: int = 7
     growth: float = 0.08  # more cases each year
-
-
-class WorkClock:
-    """The district's working calendar over whole arrays: instants (UTC seconds) to working
-    minutes since the first day and back; agrees with WorkCalendar to the second."""
-
-    def __init__(self, calendar: WorkCalendar, first: dt.date, last: dt.date):
-        days = pd.date_range(first, last, freq="D")
-        zone = calendar.zone
-
-        def at(clock: dt.time) -> np.ndarray:
-            return np.array([dt.datetime.combine(d.date(), clock, zone).timestamp() for d in days])
-
-        self.midnight = at(dt.time(0))
-        self.open, close = at(calendar.start), at(calendar.end)
-        work = np.array([calendar.is_workday(d.date()) for d in days])
-        self.length = np.where(work, (close - self.open) / 60, 0.0)
-        self.cum = np.concatenate([[0.0], np.cumsum(self.length)[:-1]])
-        self.cum_end = self.cum + self.length
-
-    def to_work(self, seconds: np.ndarray) -> np.ndarray:
-        """Working minutes from the first day to each instant."""
-        day = np.searchsorted(self.midnight, seconds, side="right") - 1
-        within = np.clip((seconds - self.open[day]) / 60, 0, self.length[day])
-        return self.cum[day] + within
-
-    def from_work(self, minutes: np.ndarray) -> np.ndarray:
-        """The instant (UTC seconds) each count of working minutes is reached."""
-        day = np.searchsorted(self.cum_end, minutes, side="left")
-        day = np.minimum(day, len(self.cum) - 1)
-        return self.open[day] + (minutes - self.cum[day]) * 60
 
 
 def _day_weights(cfg: AppConfig, spec: HistorySpec, days: pd.DatetimeIndex, category: str):
@@ -231,7 +201,7 @@ def _stage_times(cfg, clock: WorkClock, rng, category: str, frame: pd.DataFrame)
     limits = next((d for d in cfg.deadlines if d.category == category), None)
     filed = clock.to_work(frame["requested"].to_numpy())
     sent = frame["requested"].to_numpy() + rng.uniform(20, 300, n)
-    frame["dispatched"] = sent
+    frame["at_dispatch"] = sent
     sent_w = clock.to_work(sent)
     if limits is None:
         limits_min = (30.0, 120.0, 480.0)
@@ -249,12 +219,12 @@ def _stage_times(cfg, clock: WorkClock, rng, category: str, frame: pd.DataFrame)
     frame["arrive_work_min"] = np.round(frame["accept_work_min"] + travel, 2)
     frame["resolve_work_min"] = np.round(frame["arrive_work_min"] + fix, 2)
     for stamp, column in (
-        ("accepted", "accept_work_min"),
-        ("arrived", "arrive_work_min"),
-        ("resolved", "resolve_work_min"),
+        ("at_accept", "accept_work_min"),
+        ("at_arrive", "arrive_work_min"),
+        ("at_resolve", "resolve_work_min"),
     ):
         frame[stamp] = clock.from_work(sent_w + frame[column].to_numpy())
-    frame["verified"] = frame["resolved"] + rng.uniform(120, 1800, n)
+    frame["at_verify"] = frame["at_resolve"] + rng.uniform(120, 1800, n)
 
 
 def _outcomes(cfg, clock: WorkClock, rng, frame: pd.DataFrame, now_s: float) -> None:
@@ -264,19 +234,19 @@ def _outcomes(cfg, clock: WorkClock, rng, frame: pd.DataFrame, now_s: float) -> 
     false = (frame["source"].to_numpy() == "camera") & (rng.random(n) < 0.05)
     frame["reopened_count"] = (rng.random(n) < frame["rework_p"].to_numpy()).astype(int)
     frame["returned_count"] = (rng.random(n) < 0.03).astype(int)
-    stamps = ("dispatched", "accepted", "arrived", "resolved", "verified")
+    stamps = ("at_dispatch", "at_accept", "at_arrive", "at_resolve", "at_verify")
     for stamp in stamps:
         frame.loc[false | (frame[stamp] > now_s), stamp] = np.nan
     frame.loc[false, ["accept_work_min", "arrive_work_min", "resolve_work_min"]] = np.nan
     for stamp, column in (
-        ("accepted", "accept_work_min"),
-        ("arrived", "arrive_work_min"),
-        ("resolved", "resolve_work_min"),
+        ("at_accept", "accept_work_min"),
+        ("at_arrive", "arrive_work_min"),
+        ("at_resolve", "resolve_work_min"),
     ):
         frame.loc[frame[stamp].isna(), column] = np.nan
-    frame["closed"] = frame["verified"]
-    frame.loc[false, "closed"] = frame.loc[false, "requested"] + 600
-    frame["close_reason"] = np.where(frame["closed"].notna(), CloseReason.DONE.value, None)
+    frame["at_close"] = frame["at_verify"]
+    frame.loc[false, "at_close"] = frame.loc[false, "requested"] + 600
+    frame["close_reason"] = np.where(frame["at_close"].notna(), CloseReason.DONE.value, None)
     frame.loc[false, "close_reason"] = CloseReason.FALSE_POSITIVE.value
     status = np.full(n, S.NEW.value, dtype=object)
     for stamp, state in zip(
@@ -287,7 +257,7 @@ def _outcomes(cfg, clock: WorkClock, rng, frame: pd.DataFrame, now_s: float) -> 
     frame["status"] = status
     late_by = clock.to_work(np.nan_to_num(frame["resolve_due"].to_numpy(), nan=now_s))
     escalate = clock.from_work(late_by + cfg.dispatch.escalate_after_min)
-    reached = np.nan_to_num(frame["resolved"].to_numpy(), nan=np.inf)
+    reached = np.nan_to_num(frame["at_resolve"].to_numpy(), nan=np.inf)
     supervised = (
         frame["resolve_due"].notna().to_numpy() & (reached > escalate) & (escalate <= now_s)
     )
@@ -345,12 +315,12 @@ def _category_frame(world: _World, spec: HistorySpec, rng, category: str, n: int
 
 TIMES = {
     "requested_at": "requested",
-    "dispatched_at": "dispatched",
-    "accepted_at": "accepted",
-    "arrived_at": "arrived",
-    "resolved_at": "resolved",
-    "verified_at": "verified",
-    "closed_at": "closed",
+    "dispatched_at": "at_dispatch",
+    "accepted_at": "at_accept",
+    "arrived_at": "at_arrive",
+    "resolved_at": "at_resolve",
+    "verified_at": "at_verify",
+    "closed_at": "at_close",
     "accept_due": "accept_due",
     "arrive_due": "arrive_due",
     "resolve_due": "resolve_due",

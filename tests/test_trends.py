@@ -24,7 +24,7 @@ from dispatch.trends import (
     ranking,
     year_before,
 )
-from sim.history import WorkClock
+from sim.work_clock import WorkClock
 
 SH = ZoneInfo("Asia/Shanghai")
 

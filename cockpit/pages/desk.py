@@ -25,7 +25,8 @@ from geo.layers import DistrictLayers
 
 log = logging.getLogger(__name__)
 PATH = "/desk"
-ROLES = DESK
+# Leaders read the desk (the trends page drills down to it); only the desk roles act.
+ROLES = DESK | {"leader"}
 NAV = "nav.desk"
 SOURCES = ("camera", "hotline", "citizen", "patrol", "operator", "scenario")
 COLUMNS = (
@@ -99,9 +100,11 @@ def _filters(cfg: AppConfig, layers: DistrictLayers, lang: str, initial: dict) -
     )
 
 
-def _actions(cfg: AppConfig, lang: str) -> html.Div:
+def _actions(cfg: AppConfig, lang: str, hidden: bool = False) -> html.Div:
+    """The operators' controls (hidden from leaders, who read; the server refuses them too)."""
     return html.Div(
         className="desk-actions",
+        hidden=hidden,
         children=[
             dcc.Dropdown(id=_id("action"), placeholder=t("desk.action", lang), searchable=False),
             dcc.Dropdown(
@@ -189,7 +192,7 @@ def page_layout(
                             html.Div(
                                 t("desk.pick", lang), id=_id("detail"), className="desk-detail"
                             ),
-                            _actions(cfg, lang),
+                            _actions(cfg, lang, hidden=not _may_act_role()),
                         ],
                     ),
                 ],
@@ -198,9 +201,19 @@ def page_layout(
     )
 
 
-def _may_act(gate: Gate) -> bool:
+def _may_act_role() -> bool:
+    principal = getattr(g, "principal", None)
+    return principal is not None and principal.role in DESK
+
+
+def _may_see(gate: Gate) -> bool:
     principal = getattr(g, "principal", None)
     return principal is not None and principal.role in ROLES and gate.page_allowed(PATH)
+
+
+def _may_act(gate: Gate) -> bool:
+    principal = getattr(g, "principal", None)
+    return principal is not None and principal.role in DESK and gate.page_allowed(PATH)
 
 
 def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate, desk: Desk):
@@ -234,7 +247,7 @@ def _register_table(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> N
     )
     def _table(page, size, sort_by, states, category, grid, unit, source, overdue, search,
                start, end, _refresh, drill, lang):  # fmt: skip
-        if not _may_act(gate):
+        if not _may_see(gate):
             raise dash.exceptions.PreventUpdate
         lang = pick_lang(lang)
         filters = desk_view.Filters(
@@ -280,7 +293,7 @@ def _register_detail(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> 
     )
     def _detail(ticket_id, _refresh, lang):
         lang = pick_lang(lang)
-        if not ticket_id or not _may_act(gate):
+        if not ticket_id or not _may_see(gate):
             raise dash.exceptions.PreventUpdate
         try:
             shown = desk_view.detail(cfg, desk, ticket_id, lang, dt.datetime.now(dt.UTC))

@@ -57,6 +57,7 @@ def top_figure(report: TrendReport, lang: str) -> go.Figure:
             customdata=[r["code"] for r in rows],
         )
     )
+    figure.update_yaxes(automargin=True)
     return _layout(figure, t("trends.top", lang))
 
 
@@ -98,7 +99,7 @@ def hex_figure(cfg: AppConfig, report: TrendReport, lang: str) -> go.Figure:
         map={
             "style": "white-bg",
             "center": {"lon": lon, "lat": lat},
-            "zoom": cfg.district.zoom - 0.6,
+            "zoom": cfg.district.zoom - 1.3,
         }
     )
     return _layout(figure, t("trends.hexes", lang))

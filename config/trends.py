@@ -98,6 +98,12 @@ class TrendsConfig(Strict):
     long_overdue_hours: float = Field(
         default=72, gt=0, description="open this long past the resolve deadline: long overdue"
     )
+    demo_history: int = Field(
+        default=20_000,
+        ge=0,
+        description="tickets the demo generates over the two years before last fortnight when "
+        "its store has no history yet (0: none)",
+    )
     hex_resolution: int = Field(
         default=9, ge=5, le=12, description="H3 resolution of the hotspot hexagons (9: ~0.1 km2)"
     )

@@ -66,6 +66,7 @@ def _shoot(browser, url: str, data: Path, width: int, height: int) -> None:
     page.wait_for_selector("#desk-timeline li", timeout=30_000)
     page.screenshot(path=str(OUT / f"desk-{size}.png"))
     page.close()
+    _trends(browser, url, users, size, width, height)
     wall = browser.new_page(viewport={"width": width, "height": height})
     wall.goto(f"{url}/kiosk?token={display}")
     wall.wait_for_selector(".link.up", timeout=60_000)
@@ -77,6 +78,24 @@ def _shoot(browser, url: str, data: Path, width: int, height: int) -> None:
     )
     wall.screenshot(path=str(OUT / f"wall-board-{size}.png"))
     wall.close()
+
+
+def _trends(browser, url: str, users: dict, size: str, width: int, height: int) -> None:
+    """The trends page as a leader, over the quarter of generated history before last fortnight."""
+    import datetime as dt
+
+    last = dt.date.today() - dt.timedelta(days=15)
+    first = last - dt.timedelta(days=90)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{url}/trends?from={first}&to={last}&step=week")
+    page.fill("input[name=name]", "demo-leader")
+    page.fill("input[name=password]", users["leader"])
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.wait_for_selector("#trends-hexes .main-svg", timeout=60_000)
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(OUT / f"trends-{size}.png"))
+    page.close()
 
 
 def main() -> None:

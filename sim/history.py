@@ -165,7 +165,9 @@ class _Crews:
         for unit in cfg.units:
             self.by_route.setdefault((unit.department, unit.type), []).append(unit.id)
         ids = sorted(u.id for u in cfg.units)
-        self.pace = dict(zip(ids, rng.uniform(0.5, 1.7, len(ids)), strict=True))
+        pace = rng.uniform(0.5, 1.3, len(ids))
+        pace[rng.choice(len(ids), size=max(1, len(ids) // 6), replace=False)] *= 2.3  # the laggards
+        self.pace = dict(zip(ids, pace, strict=True))
         self.rework = dict(zip(ids, rng.uniform(0.01, 0.09, len(ids)), strict=True))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from config.loader import load_config
 from config.paths import PROJECT_ROOT
+from stack.reports import demo_history
 from stack.services import stop_on_signals
 from stack.supervisor import Supervisor
 from stack.tools import demo_tokens, demo_users, render_demo_clips
@@ -66,6 +67,7 @@ class DemoStack:
             self.redis_url = env["REDIS_URL"] = self.redis.start()
         self.tokens = demo_tokens(self.cfg)  # before the children: the simulator's crews use them
         self.users = demo_users(self.cfg)
+        demo_history(self.cfg)  # leaders' trends have two years to show
         self.supervisor.add("dispatcher", _child_argv("dispatcher", self.config_path), env)
         self.supervisor.add("cockpit", _child_argv("cockpit", self.config_path), env)
         self.supervisor.add("api", _child_argv("api", self.config_path), env)

@@ -91,3 +91,26 @@ def seed_history(cfg: AppConfig, tickets: int, years: float, seed: int = 7) -> i
     print(f"\nhistory: {written:,} tickets from {start} to {spec.end} in "
           f"{time.perf_counter() - began:.0f} s")  # fmt: skip
     return 0
+
+
+def demo_history(cfg: AppConfig) -> int:
+    """The demo's past: `trends.demo_history` generated tickets over the two years that end a
+    fortnight ago (all settled, so the live map and warnings see none of them), written once."""
+    from sqlalchemy import select
+
+    from dispatch.store import TicketRow
+    from geo.layers import load_layers
+    from sim.history import HistorySpec, generate, write
+
+    count = cfg.trends.demo_history
+    store = Context(cfg).store
+    now = dt.datetime.now(dt.UTC)
+    end = now.astimezone(cfg.district.zone).date() - dt.timedelta(days=14)
+    with store.session() as session:
+        earlier = session.scalar(select(TicketRow.id).where(TicketRow.local_day <= end).limit(1))
+    if count <= 0 or earlier:
+        return 0
+    spec = HistorySpec(count, end - dt.timedelta(days=730), end, now)
+    written = write(store, generate(cfg, load_layers(cfg), spec))
+    log.info("demo history: %d tickets from %s to %s", written, spec.start, spec.end)
+    return written

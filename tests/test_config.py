@@ -256,3 +256,39 @@ def test_unit_names_in_both_languages_or_one_string_for_both(config_copy):
     assert cfg.unit("san-02").label("zh") == cfg.unit("san-02").label("en") == "Zhang Wei"
     _break(config_copy, "name: {zh: 环卫3组·刘, en: Sanitation crew 3 · Liu}", "name: {zh: 刘}")
     assert any("units[2].name" in problem for problem in _problems(config_copy))
+
+
+def test_categories_name_classes_of_the_standard_table(config_copy):
+    line = _break(config_copy, "standard: event/0505", "standard: event/0599")
+    (problem,) = _problems(config_copy)
+    assert problem.startswith(f"{config_copy}:{line}: categories[0].standard: 'event/0599'")
+    assert "not in the classification" in problem
+
+
+def test_a_city_replaces_the_classification_without_code(config_copy):
+    table = config_copy.parent / "our-table.yaml"
+    table.write_text(
+        "name: {zh: 本市分类, en: Our city's table}\n"
+        "events:\n"
+        "- {code: '9001', group: {zh: 街面, en: Street}, names: {zh: 乱停车, en: Bad parking}}\n",
+        encoding="utf-8",
+    )
+    text = config_copy.read_text(encoding="utf-8")
+    config_copy.write_text(text + "trends: {classification: our-table.yaml}\n", encoding="utf-8")
+    problems = _problems(config_copy)  # the demo's categories name national codes
+    assert any(
+        "'event/0505' is not in the classification \"Our city's table\"" in p for p in problems
+    )
+    for code in ("event/0505", "event/0102", "event/0104", "event/0601"):
+        _break(config_copy, f"standard: {code}", "standard: event/9001")
+    cfg = load_config(config_copy)
+    assert cfg.classification.find("event/9001").names.zh == "乱停车"
+
+
+def test_a_broken_classification_names_its_file_and_line(config_copy):
+    table = config_copy.parent / "bad.yaml"
+    table.write_text("name: {zh: 表, en: Table}\nevents:\n- {code: '01', group: {zh: a, en: a}}\n")
+    text = config_copy.read_text(encoding="utf-8")
+    config_copy.write_text(text + "trends: {classification: bad.yaml}\n", encoding="utf-8")
+    (problem,) = _problems(config_copy)
+    assert problem.startswith(f"{table}:3: events[0].names: required key is missing")

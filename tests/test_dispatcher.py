@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from config.paths import PROJECT_ROOT
+from dispatch import facts
 from dispatch.dispatcher import GROUP, Dispatcher
 from dispatch.lifecycle import transition
 from dispatch.routing import Router
@@ -283,3 +285,25 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
         for _, f in bus.client.xrange(bus.key(keys.TICKET_CHANGES), count=5)
     )
     store.dispose()
+
+
+def test_a_filed_ticket_carries_its_trend_facts(dispatcher, store, demo_cfg):
+    """Local day and hour, hexagon, and a repeat when the spot was reported within 30 days."""
+    _place(dispatcher, "san-01", 1000, 700)
+    first = dispatcher.on_event(_event("dirty_road", 1000, 700))
+    assert (first.local_day, first.local_hour, first.local_dow) == (dt.date(2027, 1, 15), 16, 5)
+    assert first.hex_cell == facts.hex_of(first.lon, first.lat, demo_cfg.trends.hex_resolution)
+    assert first.repeat_of is None
+    with store.session() as session:
+        ticket = session.get(TicketRow, first.id)
+        transition(session, ticket, "closed", "operator", ticket.updated_at, reason="duplicate")
+        session.commit()
+    again = dispatcher.on_event(_event("dirty_road", 1010, 700))  # 10 m away: the same spot
+    elsewhere = dispatcher.on_event(_event("dirty_road", 1300, 700))
+    other = dispatcher.on_event(_event("bin_overflow", 1000, 700))
+    assert again.repeat_of == first.id
+    assert elsewhere.repeat_of is None and other.repeat_of is None
+    # The dispatch was stamped: the dispatcher's tick fills the working minutes.
+    assert facts.refresh(store, demo_cfg, dispatcher.calendar) >= 1
+    with store.session() as session:
+        assert session.get(TicketRow, again.id).facts_due is False

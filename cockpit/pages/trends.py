@@ -84,7 +84,7 @@ def _filters(
             dcc.Dropdown(
                 id=_id("step"),
                 options=[{"label": t(f"trends.step.{s}", lang), "value": s} for s in STEPS],
-                value="day",
+                value=query.get("step") if query.get("step") in STEPS else "day",
                 clearable=False,
                 searchable=False,
             ),

@@ -7,6 +7,7 @@ derived from the code's table: a route the app gains without an entry here fails
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import time
@@ -294,3 +295,39 @@ def test_a_display_token_sees_the_wall_and_nothing_else(cockpit):
     assert "access-denied" in _page_callback(cockpit.url, wall, "/").text
     shown = _page_callback(cockpit.url, wall, "/wall").text
     assert "live-map" in shown and "logout" not in shown and "switch" not in shown
+
+
+def _export(session, url: str, what: str) -> requests.Response:
+    """The trends page's download callback, as the browser posts it for a button."""
+    stored = {"start": "2026-11-02", "end": "2026-11-08", "step": "day"}
+    body = {
+        "output": "trends-download.data",
+        "outputs": {"id": "trends-download", "property": "data"},
+        "inputs": [
+            {"id": f"trends-{b}", "property": "n_clicks", "value": int(b == what)}
+            for b in ("csv", "xlsx", "brief")
+        ],
+        "state": [
+            {"id": "trends-export-table", "property": "value", "value": "indicators"},
+            {"id": "trends-filter", "property": "data", "value": stored},
+            {"id": "trends-lang", "property": "data", "value": "zh"},
+        ],
+        "changedPropIds": [f"trends-{what}.n_clicks"],
+    }
+    return session.post(f"{url}/_dash-update-component", json=body, timeout=60)
+
+
+def test_only_leaders_and_admins_download_trends(cockpit):
+    """The page is not the only door: the download callback itself checks the role."""
+    for who in ("leader", "admin"):
+        answer = _export(cockpit.session(who), cockpit.url, "csv")
+        assert answer.status_code == 200, (who, answer.text[:200])
+        sent = answer.json()["response"]["trends-download"]["data"]
+        assert sent["filename"] == "indicators_2026-11-02_2026-11-08.csv"
+        assert base64.b64decode(sent["content"]).decode("utf-8-sig").startswith("指标,本期")
+    brief = _export(cockpit.session("leader"), cockpit.url, "brief").json()
+    assert base64.b64decode(brief["response"]["trends-download"]["data"]["content"])[:5] == b"%PDF-"
+    for who in ("operator", "coordinator", "viewer", "display", "anonymous"):
+        answer = _export(cockpit.session(who), cockpit.url, "xlsx")
+        assert answer.status_code in (204, 302, 401, 403), (who, answer.status_code)
+        assert "trends-download" not in answer.text

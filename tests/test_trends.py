@@ -255,3 +255,32 @@ def test_the_generators_clock_agrees_with_the_calendar(demo_cfg, start, minutes)
     # next working day's opening).
     expected = calendar.add_working_minutes(begin, minutes)
     assert calendar.working_minutes_between(min(expected, reached), max(expected, reached)) < 0.02
+
+
+def test_on_time_against_a_deadline_across_a_weekend_and_a_holiday(store, demo_cfg):
+    """Filed Friday 16:00 with 120 working minutes to fix, Monday a holiday: due Tuesday 09:00."""
+    calendar = WorkCalendar(
+        WorkCalendarConfig(day_start="08:30", day_end="17:30", holidays=[dt.date(2026, 11, 9)]),
+        SH,
+    )
+    due = calendar.add_working_minutes(at(6, 16), 120)
+    assert due == at(10, 9)
+    fixed = {"sat": at(7, 11), "tue-early": at(10, 8, 55), "tue-late": at(10, 9, 5)}
+    with store.session() as session, session.begin():
+        for name, when in fixed.items():
+            session.add(
+                _ticket(
+                    name,
+                    requested_at=at(6, 16),
+                    resolve_due=due,
+                    status="closed",
+                    close_reason="done",
+                    resolved_at=when,
+                    closed_at=when + dt.timedelta(minutes=5),
+                )
+            )
+    # The week of the 6th to the 12th, taken at its end: everything fixed by then.
+    counts = Trends(demo_cfg, store).counts(
+        TrendFilter(dt.date(2026, 11, 6), dt.date(2026, 11, 12)), now=at(30, 12)
+    )
+    assert (counts.due, counts.on_time, counts.overdue) == (3, 2, 1)  # only tue-late is late

@@ -41,6 +41,27 @@ STEPS = ("day", "week", "month")
 MAX_DAYS = 3660  # a range longer than ten years is a typing mistake
 
 
+@dataclass(frozen=True)
+class Graded:
+    """A unit's, grid's or department's counts, weighted score (0-100) and grade."""
+
+    key: str
+    counts: Counts
+    score: float | None
+    grade: str | None
+
+
+@dataclass(frozen=True)
+class RepeatPlace:
+    """A spot (H3 cell) where a category was reported again within the repeat window."""
+
+    hex_cell: str
+    category: str
+    repeats: int
+    address: str
+    last: dt.datetime | None
+
+
 class TrendError(ValueError):
     """A trends question that cannot be answered as asked (the message names the fix)."""
 
@@ -215,7 +236,7 @@ class Trends:
         )
         return [(cell, int(n)) for cell, n in self._rows(query)]
 
-    def repeat_places(self, flt: TrendFilter, limit: int = 20) -> list[dict]:
+    def repeat_places(self, flt: TrendFilter, limit: int = 20) -> list[RepeatPlace]:
         """Spots reported again within the repeat window, most repeats first."""
         query = (
             select(
@@ -231,13 +252,7 @@ class Trends:
             .limit(limit)
         )
         return [
-            {
-                "hex_cell": cell,
-                "category": code,
-                "repeats": int(n),
-                "address": address or "",
-                "last": last,
-            }
+            RepeatPlace(cell, code, int(n), address or "", last)
             for cell, code, n, address, last in self._rows(query)
         ]
 
@@ -293,16 +308,14 @@ def _percentile(histogram: list[tuple[int, int, float]], count: int, fraction: f
     return None
 
 
-def ranking(cfg: AppConfig, cut: list[tuple[str, Counts]]) -> list[dict]:
+def ranking(cfg: AppConfig, cut: list[tuple[str, Counts]]) -> list[Graded]:
     """A cut graded: each key's weighted score and grade (none below `trends.min_cases` cases
     due), best first."""
     rows = []
     for key, counts in cut:
         value = score(counts, cfg.trends.weights) if counts.due >= cfg.trends.min_cases else None
-        rows.append(
-            {"key": key, "counts": counts, "score": value, "grade": grade(value, cfg.trends.grades)}
-        )
-    return sorted(rows, key=lambda r: (r["score"] is None, -(r["score"] or 0), r["key"]))
+        rows.append(Graded(key, counts, value, grade(value, cfg.trends.grades)))
+    return sorted(rows, key=lambda r: (r.score is None, -(r.score or 0), r.key))
 
 
 def by_standard_class(cfg: AppConfig, cut: list[tuple[str, Counts]]) -> list[tuple[str, Counts]]:

@@ -221,7 +221,7 @@ def test_rankings_grade_by_the_configured_weights(demo_cfg):
         ("few", Counts(due=2, concluded=2, on_time=2)),
     ]
     graded = ranking(demo_cfg, cut)
-    assert [(r["key"], r["score"], r["grade"]) for r in graded] == [
+    assert [(r.key, r.score, r.grade) for r in graded] == [
         ("best", 100.0, "excellent"),
         # 0.3 * 0.9 + 0.4 * 0.6 + 0.15 * 0.9 + 0.15 * 0.8 = 0.765
         ("slow", 76.5, "passing"),
@@ -265,7 +265,8 @@ def test_on_time_against_a_deadline_across_a_weekend_and_a_holiday(store, demo_c
     )
     due = calendar.add_working_minutes(at(6, 16), 120)
     assert due == at(10, 9)
-    fixed = {"sat": at(7, 11), "tue-early": at(10, 8, 55), "tue-late": at(10, 9, 5)}
+    fixed = {"sat": at(7, 11), "tue-early": at(10, 8, 55), "tue-on-the-minute": due,
+             "tue-late": at(10, 9, 5)}  # fmt: skip
     with store.session() as session, session.begin():
         for name, when in fixed.items():
             session.add(
@@ -283,4 +284,4 @@ def test_on_time_against_a_deadline_across_a_weekend_and_a_holiday(store, demo_c
     counts = Trends(demo_cfg, store).counts(
         TrendFilter(dt.date(2026, 11, 6), dt.date(2026, 11, 12)), now=at(30, 12)
     )
-    assert (counts.due, counts.on_time, counts.overdue) == (3, 2, 1)  # only tue-late is late
+    assert (counts.due, counts.on_time, counts.overdue) == (4, 3, 1)  # only tue-late is late

@@ -9,7 +9,7 @@ from config.i18n import t
 from config.schema import AppConfig
 from dispatch.indicators import RATES, Counts, Durations
 from dispatch.reports.tables import Column, Table
-from dispatch.trends import TrendFilter, Trends, by_standard_class, ranking
+from dispatch.trends import RepeatPlace, TrendFilter, Trends, by_standard_class, ranking
 
 HEADLINE_COUNTS = ("filed", "due", "concluded", "on_time", "overdue", "rework", "supervised",
                    "repeats")  # fmt: skip
@@ -107,16 +107,15 @@ def ranking_table(cfg: AppConfig, by: str, cut: list[tuple[str, Counts]], lang: 
         ],
     )
     for rank, row in enumerate(ranking(cfg, cut), start=1):
-        counts: Counts = row["counts"]
         table.rows.append(
             {
-                "rank": rank if row["score"] is not None else None,
-                "key": row["key"],
-                "name": names.get(row["key"], row["key"]),
-                **{k: getattr(counts, k) for k in ("filed", "due", "concluded", "on_time")},
-                **{k: getattr(counts, k) for k in RATES[:4]},
-                "score": row["score"],
-                "grade": t(f"trends.grade.{row['grade']}", lang) if row["grade"] else None,
+                "rank": rank if row.score is not None else None,
+                "key": row.key,
+                "name": names.get(row.key, row.key),
+                **{k: getattr(row.counts, k) for k in ("filed", "due", "concluded", "on_time")},
+                **{k: getattr(row.counts, k) for k in RATES[:4]},
+                "score": row.score,
+                "grade": t(f"trends.grade.{row.grade}", lang) if row.grade else None,
             }
         )
     return table
@@ -190,7 +189,7 @@ def case_table(cfg: AppConfig, name: str, tickets: list, lang: str, zone) -> Tab
     return table
 
 
-def repeat_table(cfg: AppConfig, places: list[dict], lang: str, zone) -> Table:
+def repeat_table(cfg: AppConfig, places: list[RepeatPlace], lang: str, zone) -> Table:
     """Spots reported again within the repeat window."""
     categories = _names(cfg, lang)["category"]
     table = Table(
@@ -205,13 +204,14 @@ def repeat_table(cfg: AppConfig, places: list[dict], lang: str, zone) -> Table:
         ],
     )
     for place in places:
+        last = place.last.astimezone(zone).replace(tzinfo=None) if place.last else None
         table.rows.append(
             {
-                **place,
-                "category": categories.get(place["category"], place["category"]),
-                "last": place["last"].astimezone(zone).replace(tzinfo=None)
-                if place["last"]
-                else None,
+                "address": place.address,
+                "hex_cell": place.hex_cell,
+                "category": categories.get(place.category, place.category),
+                "repeats": place.repeats,
+                "last": last,
             }
         )
     return table

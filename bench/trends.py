@@ -44,10 +44,12 @@ def _queries(trends: Trends, flt: TrendFilter, now: dt.datetime) -> dict:
 
 
 def _ranges(last: dt.date) -> dict[str, TrendFilter]:
-    month_start = last.replace(day=1)
+    """The last whole ISO week and calendar month, the last 91 days and 365 days."""
+    week_end = last - dt.timedelta(days=(last.weekday() + 1) % 7)
+    month_end = last.replace(day=1) - dt.timedelta(days=1)
     return {
-        "week": TrendFilter(last - dt.timedelta(days=6), last),
-        "month": TrendFilter(month_start, last),
+        "week": TrendFilter(week_end - dt.timedelta(days=6), week_end),
+        "month": TrendFilter(month_end.replace(day=1), month_end),
         "quarter": TrendFilter(last - dt.timedelta(days=90), last),
         "year": TrendFilter(last - dt.timedelta(days=364), last),
         "year, one grid": TrendFilter(last - dt.timedelta(days=364), last, grid="G03"),
@@ -93,6 +95,8 @@ def _bench(url: str, args) -> None:
     trends = Trends(cfg, store)
     worst: dict[str, tuple[float, float, str]] = {}
     for name, flt in _ranges(last).items():
+        cases = trends.counts(flt, now).filed
+        print(f"{name}: {flt.start} to {flt.end}, {cases:,} cases")
         for query, call in _queries(trends, flt, now).items():
             samples = []
             for _ in range(args.repeat):

@@ -38,6 +38,10 @@ def _report_commands(sub) -> None:
     history.add_argument("--years", type=float, default=3)
     history.add_argument("--seed", type=int, default=7)
     history.add_argument("--config", help="config YAML (default: the demo district)")
+    osm = sub.add_parser("import-osm", help="an OpenStreetMap extract as district layers")
+    osm.add_argument("file", help="an .osm.pbf extract")
+    osm.add_argument("--bbox", help="WEST,SOUTH,EAST,NORTH in degrees (default: the whole file)")
+    osm.add_argument("--out", default="data/osm-district", help="folder for the layer files")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     from stack.context import ServiceError, setup_logging
 
     setup_logging(command)
+    if command == "import-osm":
+        try:
+            return reports.import_osm_layers(args.file, args.bbox, args.out)
+        except ServiceError as exc:
+            print(f"{command}: {exc}", file=sys.stderr)
+            return 2
     config = getattr(args, "config", None)
     try:
         if command == "demo":

@@ -14,12 +14,14 @@ from shapely.geometry import Polygon
 
 from config.categories import CategoryConfig
 from config.display import WallConfig
+from config.emergency import EmergencyConfig
 from config.trends import Classification, TrendsConfig
 from config.types import (
     ANY_AREA,
     Clock,
     ClockEnd,
     Identifier,
+    LayerKind,
     LonLat,
     Names,
     Strict,
@@ -66,9 +68,6 @@ class DistrictConfig(Strict):
                 f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai"
             ) from None
         return value
-
-
-LayerKind = Literal["boundary", "streets", "communities", "grids", "pois", "shelters"]
 
 
 class LayerConfig(Strict):
@@ -424,6 +423,7 @@ class AppConfig(Strict):
     vision: VisionConfig = Field(default_factory=VisionConfig)
     wall: WallConfig = Field(default_factory=WallConfig)
     trends: TrendsConfig = Field(default_factory=TrendsConfig)
+    emergency: EmergencyConfig = Field(default_factory=EmergencyConfig)
     classification: Classification | None = Field(
         default=None, exclude=True, description="set by the loader from trends.classification"
     )

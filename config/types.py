@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -52,3 +52,9 @@ class Names(Strict):
 
     zh: str = Field(min_length=1, description="Chinese name (default UI language)")
     en: str = Field(min_length=1, description="English name")
+
+
+# What a district layer holds; grids and communities drive routing, the rest is drawn and analysed.
+LayerKind = Literal[
+    "boundary", "streets", "communities", "grids", "pois", "shelters", "buildings", "water"
+]

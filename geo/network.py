@@ -91,3 +91,58 @@ class StreetNetwork:
                 )
             result.append(start.off + along + snap.off)
         return result
+
+    def route(
+        self, origin: tuple[float, float], target: tuple[float, float], blocked=None
+    ) -> tuple[float, list[tuple[float, float]]]:
+        """The shortest way along streets from `origin` to `target` ([lon, lat]): metres and the
+        line as [lon, lat] points; (inf, []) when unconnected. Streets crossing the `blocked`
+        metric polygon are not used (a closed area)."""
+        return self.routes(origin, [target], blocked)[0]
+
+    def routes(
+        self, origin: tuple[float, float], targets: list[tuple[float, float]], blocked=None
+    ) -> list[tuple[float, list[tuple[float, float]]]]:
+        """`route` to each target, from one search of the network (two, one per end of the
+        street the origin joins)."""
+        graph = self.graph
+        if blocked is not None:
+            closed = [(u, v) for u, v, line in self.edges if line.intersects(blocked)]
+            graph = nx.restricted_view(self.graph, [], closed)
+        start = self._join(origin, graph)
+        if start is None:
+            return [(math.inf, [])] * len(targets)
+        searches = {a: nx.single_source_dijkstra(graph, a, weight="weight") for a in start[1]}
+        found = []
+        for target in targets:
+            end = self._join(target, graph)
+            best: tuple[float, list | None] = (math.inf, None)
+            for a, lead in start[1].items():
+                lengths, paths = searches[a]
+                for b, tail in end[1].items() if end else ():
+                    total = start[0] + lead + lengths.get(b, math.inf) + tail + end[0]
+                    if total < best[0]:
+                        best = (total, paths.get(b))
+            if best[1] is None:
+                found.append((math.inf, []))
+                continue
+            xs, ys = zip(*([start[2]] + best[1] + [end[2]]), strict=True)
+            lons, lats = self.projector.to_lon_lat(xs, ys)
+            found.append((best[0], list(zip(lons, lats, strict=True))))
+        return found
+
+    def _join(self, lon_lat: tuple[float, float], graph):
+        """How a point joins `graph`: metres off, {end node: metres along}, its metric point."""
+        x, y = self.projector.to_metric(*lon_lat)
+        point = Point(x, y)
+        order = self.tree.query_nearest(point, all_matches=False, max_distance=None)
+        candidates = [int(i) for i in np.atleast_1d(order)]
+        if graph is not self.graph:  # the nearest open street
+            distances = shapely.distance(np.asarray([e[2] for e in self.edges]), point)
+            candidates = [int(i) for i in np.argsort(distances)]
+        for index in candidates:
+            u, v, line = self.edges[index]
+            if graph.has_edge(u, v):
+                along = line.project(point)
+                return line.distance(point), {u: along, v: line.length - along}, (x, y)
+        return None

@@ -114,3 +114,28 @@ def demo_history(cfg: AppConfig) -> int:
     written = write(store, generate(cfg, load_layers(cfg), spec))
     log.info("demo history: %d tickets from %s to %s", written, spec.start, spec.end)
     return written
+
+
+def import_osm_layers(path: str, bbox: str | None, out: str) -> int:
+    """`python run.py import-osm FILE.osm.pbf [--bbox W,S,E,N] --out DIR`: the extract as
+    GeoJSON layers and one GeoPackage, ready for a config's `map.layers`."""
+    from geo.osm_import import OsmImportError, import_osm, write_layers
+
+    box = None
+    if bbox:
+        try:
+            box = tuple(float(part) for part in bbox.split(","))
+        except ValueError:
+            box = ()
+        if len(box) != 4:
+            raise ServiceError(f"--bbox {bbox!r}: write WEST,SOUTH,EAST,NORTH in degrees")
+    started = time.perf_counter()
+    try:
+        frames = import_osm(Path(path), box)
+    except OsmImportError as exc:
+        raise ServiceError(str(exc)) from None
+    written = write_layers(frames, Path(out))
+    for kind, frame in frames.items():
+        print(f"{kind}: {len(frame)}")
+    print(f"wrote {', '.join(str(p) for p in written)} in {time.perf_counter() - started:.1f} s")
+    return 0

@@ -50,6 +50,11 @@ class EmergencyConfig(Strict):
     )
     camera_view_m: float = Field(default=60, gt=0, description="how far a camera sees a site")
     camera_view_deg: float = Field(default=60, gt=0, le=360, description="a camera's view width")
+    task_category: Identifier | None = Field(
+        default=None,
+        description="category of the tickets that summon field units to an incident "
+        "(default: the first category)",
+    )
 
     def type(self, type_id: str) -> IncidentType | None:
         """The incident type with this id, if configured."""

@@ -111,6 +111,7 @@ class TicketRow(Base):
     arrive_work_min: Mapped[float | None] = mapped_column(Float)  # dispatch -> on site
     resolve_work_min: Mapped[float | None] = mapped_column(Float)  # dispatch -> resolved
     facts_due: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    incident_id: Mapped[str | None] = mapped_column(String(32), index=True)  # an incident's task
 
 
 class MediaRow(Base):
@@ -221,6 +222,65 @@ class AuditRow(Base):
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentRow(Base):
+    """An emergency incident: its site, type, level (1 特别重大 to 4 一般) and coordinator."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    type_id: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | closed
+    title: Mapped[str] = mapped_column(String(200))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    site: Mapped[dict] = mapped_column(JSON)  # GeoJSON geometry: a point or an area
+    owner: Mapped[str] = mapped_column(String(64))  # the coordinator in charge
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # emergency mode on the walls
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    opened_by: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    summary: Mapped[str] = mapped_column(Text, default="")
+    ticket_id: Mapped[str | None] = mapped_column(String(32))  # the ticket it grew from
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class IncidentLogRow(Base):
+    """One step of an incident's timeline: append-only, with who and when."""
+
+    __tablename__ = "incident_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    incident: Mapped[IncidentRow] = relationship(lazy="raise")
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ShelterUseRow(Base):
+    """How full a shelter is during an incident, and whether it is open."""
+
+    __tablename__ = "incident_shelters"
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    incident: Mapped[IncidentRow] = relationship(lazy="raise")
+    shelter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    occupied: Mapped[int] = mapped_column(Integer, default=0)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class EvacuationRow(Base):
+    """A building reported evacuated during an incident."""
+
+    __tablename__ = "incident_evacuations"
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    incident: Mapped[IncidentRow] = relationship(lazy="raise")
+    building_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    people: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
 
 
 class UnitPositionRow(Base):

@@ -1,0 +1,106 @@
+"""The incident lifecycle on both databases: open, level, hand-over, tasks through the ticket
+lifecycle, evacuation, shelters, close; bad input changes nothing stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from dispatch.incidents import IncidentError, Incidents
+from dispatch.lifecycle import transition
+from dispatch.store import IncidentLogRow, IncidentRow, ShelterUseRow, TicketRow
+from geo.emergency import EmergencyMap
+from sim.district import to_lon_lat
+
+NOW = dt.datetime(2027, 1, 15, 2, 0, tzinfo=dt.UTC)
+SITE = {"type": "Point", "coordinates": to_lon_lat(600, 500)}
+
+
+@pytest.fixture
+def incidents(demo_cfg, demo_layers, store) -> Incidents:
+    return Incidents(demo_cfg, store, EmergencyMap(demo_layers, demo_cfg.district.crs))
+
+
+def _count(store, table) -> int:
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(table))
+
+
+def test_an_incident_from_opening_to_closing(incidents, store):
+    opened = incidents.open("road_collapse", 2, SITE, "解放路路面塌陷", "coordinator:zhao", NOW)
+    later = NOW + dt.timedelta(minutes=5)
+    incidents.set_level(opened.id, 1, "coordinator:zhao", later, "a gas main is exposed")
+    incidents.hand_over(opened.id, "coordinator:qian", "coordinator:zhao", later)
+    incidents.pin(opened.id, True, "coordinator:qian", later)
+    incidents.evacuated(opened.id, "bld-7", 42, "coordinator:qian", later)
+    incidents.shelter(opened.id, "shelter-1", "coordinator:qian", later, occupied=120)
+    task = incidents.summon(opened.id, "grd-01", "coordinator:qian", later, "close the road")
+    assert (task.status, task.unit_id, task.incident_id) == ("dispatched", "grd-01", opened.id)
+    with store.session() as session:  # the unit accepts and arrives on its phone
+        ticket = session.get(TicketRow, task.id)
+        transition(session, ticket, "accepted", "unit:grd-01", later + dt.timedelta(minutes=1))
+        transition(session, ticket, "on_site", "unit:grd-01", later + dt.timedelta(minutes=6))
+        session.commit()
+    incidents.close(
+        opened.id, "塌陷已回填，道路恢复通行", "coordinator:qian", later + dt.timedelta(hours=3)
+    )
+    steps = incidents.timeline(opened.id)
+    assert [s.action for s in steps] == [
+        "opened", "level", "handover", "pinned", "evacuated", "shelter", "summoned",
+        "task accepted", "task on_site", "closed",
+    ]  # fmt: skip
+    assert steps[2].detail == "coordinator:zhao -> coordinator:qian"
+    assert steps[5].detail == "shelter-1: 120/800 open"
+    assert steps[7].actor == "unit:grd-01"
+    closed = incidents.get(opened.id)
+    assert (closed.status, closed.level, closed.owner, closed.pinned) == (
+        "closed",
+        1,
+        "coordinator:qian",
+        False,
+    )
+    with pytest.raises(IncidentError, match="closed"):
+        incidents.note(opened.id, "too late", "coordinator:qian", later)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"type_id": "meteor"}, "unknown incident type"),
+        ({"level": 5}, "use 1"),
+        ({"site": {"type": "Point", "coordinates": [0.0, 0.0]}}, "outside the district"),
+        (
+            {
+                "site": {
+                    "type": "Polygon",
+                    "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]],
+                }
+            },
+            "not a valid area",
+        ),  # fmt: skip
+        ({"site": {"kind": "nonsense"}}, "not GeoJSON"),
+        ({"title": "  \x00 "}, "title is empty"),
+    ],
+)
+def test_a_bad_incident_is_refused_and_stores_nothing(incidents, store, change, words):
+    asked = {"type_id": "fire", "level": 3, "site": SITE, "title": "火情", **change}
+    with pytest.raises(IncidentError, match=words):
+        incidents.open(asked["type_id"], asked["level"], asked["site"], asked["title"], "c", NOW)
+    assert _count(store, IncidentRow) == 0 and _count(store, IncidentLogRow) == 0
+
+
+def test_a_shelter_over_capacity_is_refused_and_keeps_its_count(incidents, store):
+    opened = incidents.open("flood", 3, SITE, "内涝", "coordinator:zhao", NOW)
+    incidents.shelter(opened.id, "shelter-1", "c", NOW, occupied=790)
+    with pytest.raises(IncidentError, match="over its capacity"):
+        incidents.shelter(opened.id, "shelter-1", "c", NOW, occupied=801)
+    with pytest.raises(IncidentError, match="no shelter"):
+        incidents.shelter(opened.id, "shelter-99", "c", NOW, occupied=1)
+    assert incidents.shelter_use(opened.id)["shelter-1"].occupied == 790
+    assert _count(store, ShelterUseRow) == 1
+    with pytest.raises(IncidentError, match="no field unit"):
+        incidents.summon(opened.id, "nobody", "c", NOW)
+    with pytest.raises(IncidentError, match="already leads"):
+        incidents.hand_over(opened.id, "coordinator:zhao", "c", NOW)

@@ -123,12 +123,6 @@ def main(argv: list[str] | None = None) -> int:
     from stack.context import ServiceError, setup_logging
 
     setup_logging(command)
-    if command == "import-osm":
-        try:
-            return reports.import_osm_layers(args.file, args.bbox, args.out)
-        except ServiceError as exc:
-            print(f"{command}: {exc}", file=sys.stderr)
-            return 2
     config = getattr(args, "config", None)
     try:
         if command == "demo":
@@ -137,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                 with_sim=not getattr(args, "no_sim", False),
                 with_vision=not getattr(args, "no_vision", False),
             )
+        if command == "import-osm":  # needs no district config: it makes a district's layers
+            return reports.import_osm_layers(args.file, args.bbox, args.out)
         cfg = load_config(config)
         if command == "dispatcher":
             services.serve_dispatcher(cfg, args.name, args.claim_idle_ms)
@@ -150,10 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             return tools.manage_token(cfg, args.role, args.subject, args.revoke)
         elif command == "user":
             return tools.manage_user(cfg, args.action, args.name, args.role, args.password_stdin)
-        elif command == "brief":
-            return reports.write_brief_file(cfg, args.week, args.month, args.lang, args.out)
-        elif command == "history":
-            return reports.seed_history(cfg, args.tickets, args.years, args.seed)
+        elif command in ("brief", "history"):
+            return reports.run_report(cfg, command, args)
         elif command == "display-token":
             return tools.manage_display_token(cfg, args.action, args.name)
         elif command == "sim":

@@ -58,7 +58,8 @@ def on_tiles(cfg: AppConfig):
     return from_wgs84(cfg.map.tile_datum if cfg.map.tile_url else "wgs84")
 
 
-def _map_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
+def district_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
+    """The district's own layers (and the tile layer, if any) as map layers below the traces."""
     result = []
     shift = on_tiles(cfg)
     if cfg.map.tile_url:
@@ -128,7 +129,7 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
             "style": BASE_STYLE,
             "center": {"lon": lon, "lat": lat},
             "zoom": cfg.district.zoom,
-            "layers": _map_layers(cfg, layers),
+            "layers": district_layers(cfg, layers),
         },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         paper_bgcolor=BACKGROUND,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from config.i18n_incident import INCIDENT
 from config.i18n_trends import TRENDS
 
 DEFAULT_LANG = "zh"
@@ -213,6 +214,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
 
 
 CATALOGUE.update(TRENDS)
+CATALOGUE.update(INCIDENT)
 
 
 def pick_lang(requested: str | None) -> str:

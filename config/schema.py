@@ -441,6 +441,10 @@ class AppConfig(Strict):
         """The unit with this id, if configured."""
         return next((u for u in self.units if u.id == unit_id), None)
 
+    def camera_position(self, camera_id: str) -> tuple[float, float] | None:
+        """[lon, lat] of the camera with this id, if configured."""
+        return next((c.position for c in self.cameras if c.id == camera_id), None)
+
     def layer(self, kind: str) -> LayerConfig | None:
         """The first layer of this kind, if any."""
         return next((layer for layer in self.map.layers if layer.kind == kind), None)

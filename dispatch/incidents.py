@@ -34,7 +34,7 @@ from streams.records import new_id, without_nul
 
 log = logging.getLogger(__name__)
 LEVELS = (1, 2, 3, 4)  # I 特别重大, II 重大, III 较大, IV 一般
-OPEN, CLOSED = "open", "closed"
+ACTIVE, ENDED = "active", "ended"  # an incident's status
 
 
 class IncidentError(ValueError):
@@ -79,8 +79,8 @@ class Incidents:
         incident = session.get(IncidentRow, incident_id, with_for_update=True)
         if incident is None:
             raise IncidentError(f"no incident {incident_id!r}")
-        if incident.status != OPEN:
-            raise IncidentError(f"incident {incident_id} is closed; open a new one")
+        if incident.status != ACTIVE:
+            raise IncidentError(f"incident {incident_id} has ended; open a new one")
         return incident
 
     def open(self, type_id: str, level: int, site: dict, title: str, actor: str,
@@ -103,7 +103,7 @@ class Incidents:
         title = _text(title, "the title", 200)
         centre = geometry.centroid
         incident = IncidentRow(
-            id=new_id()[:16], type_id=type_id, level=level, status=OPEN, title=title,
+            id=new_id()[:16], type_id=type_id, level=level, status=ACTIVE, title=title,
             lon=round(centre.x, 7), lat=round(centre.y, 7), site=mapping(geometry),
             owner=actor[:64], pinned=False, opened_at=now, opened_by=actor[:64], summary="",
             ticket_id=ticket_id, version=0,
@@ -123,7 +123,7 @@ class Incidents:
     def active(self) -> list[IncidentRow]:
         """Open incidents, the most serious (lowest level) and newest first."""
         with self.store.session() as session:
-            query = select(IncidentRow).where(IncidentRow.status == OPEN)
+            query = select(IncidentRow).where(IncidentRow.status == ACTIVE)
             rows = list(session.scalars(query))
         return sorted(rows, key=lambda i: (i.level, -i.opened_at.timestamp()))
 
@@ -207,7 +207,7 @@ class Incidents:
             if is_open is not None:
                 use.is_open = is_open
             use.updated_at = now
-            state = "open" if use.is_open else "closed"
+            state = "open" if use.is_open else "shut"
             self._log(session, incident, actor, now, "shelter",
                       f"{shelter_id}: {use.occupied}/{capacity} {state}")  # fmt: skip
         return use
@@ -257,9 +257,9 @@ class Incidents:
         summary = _text(summary, "the summary", 4000)
         with self.store.session() as session, session.begin():
             incident = self._open_one(session, incident_id)
-            incident.status, incident.closed_at = CLOSED, now
+            incident.status, incident.closed_at = ENDED, now
             incident.summary, incident.pinned = summary, False
-            self._log(session, incident, actor, now, "closed", summary)
+            self._log(session, incident, actor, now, "ended", summary)
 
     def timeline(self, incident_id: str) -> list[Step]:
         """Every step, oldest first: the incident's own and its tasks' moves (accepted, on site,

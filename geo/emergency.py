@@ -94,6 +94,7 @@ class Closure:
     length_m: float
     detour_m: float | None
     route: tuple[tuple[float, float], ...]
+    closed: tuple[tuple[tuple[float, float], ...], ...] = ()  # the closed stretches, [lon, lat]
 
 
 @dataclass(frozen=True)
@@ -308,8 +309,13 @@ def _closures(emap: EmergencyMap, site: BaseGeometry, inner: float) -> tuple[Clo
             metres, line = emap.network.route(_lon_lat(emap, a), _lon_lat(emap, b), zone)
             if math.isfinite(metres):
                 detour, route = round(metres, 1), tuple(line)
-        inside = round(lines.intersection(zone).length, 1)
-        found.append(Closure(name or "—", inside, detour, route))
+        stretch = lines.intersection(zone)
+        closed = tuple(
+            tuple(zip(*emap.projector.to_lon_lat(*np.asarray(part.coords).T), strict=True))
+            for part in getattr(stretch, "geoms", [stretch])
+            if part.geom_type == "LineString" and not part.is_empty
+        )
+        found.append(Closure(name or "—", round(stretch.length, 1), detour, route, closed))
     return tuple(found)
 
 

@@ -15,6 +15,13 @@ from stack.context import Context, ServiceError
 log = logging.getLogger(__name__)
 
 
+def run_report(cfg: AppConfig, command: str, args) -> int:
+    """`run.py brief ...` or `run.py history ...`."""
+    if command == "brief":
+        return write_brief_file(cfg, args.week, args.month, args.lang, args.out)
+    return seed_history(cfg, args.tickets, args.years, args.seed)
+
+
 def period_of(week: str | None, month: str | None) -> tuple[str, dt.date, dt.date]:
     """`2026-W48` or `2026-11` as (kind, first day, last day); ServiceError names the form."""
     if week:

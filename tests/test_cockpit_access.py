@@ -46,6 +46,7 @@ EXPECTED = {
     "page /desk": DESK | {"leader"},  # leaders read it (trends drill down); only DESK acts
     "page /cameras": PEOPLE,
     "page /trends": frozenset({"leader", "admin"}),
+    "page /incident": PEOPLE,  # everyone watches; coordinators and admins act
     "page /wall": ANYONE_SIGNED_IN,
     "socket.io": ANYONE_SIGNED_IN,
 }

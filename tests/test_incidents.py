@@ -49,19 +49,19 @@ def test_an_incident_from_opening_to_closing(incidents, store):
     steps = incidents.timeline(opened.id)
     assert [s.action for s in steps] == [
         "opened", "level", "handover", "pinned", "evacuated", "shelter", "summoned",
-        "task accepted", "task on_site", "closed",
+        "task accepted", "task on_site", "ended",
     ]  # fmt: skip
     assert steps[2].detail == "coordinator:zhao -> coordinator:qian"
     assert steps[5].detail == "shelter-1: 120/800 open"
     assert steps[7].actor == "unit:grd-01"
-    closed = incidents.get(opened.id)
-    assert (closed.status, closed.level, closed.owner, closed.pinned) == (
-        "closed",
+    ended = incidents.get(opened.id)
+    assert (ended.status, ended.level, ended.owner, ended.pinned) == (
+        "ended",
         1,
         "coordinator:qian",
         False,
     )
-    with pytest.raises(IncidentError, match="closed"):
+    with pytest.raises(IncidentError, match="has ended"):
         incidents.note(opened.id, "too late", "coordinator:qian", later)
 
 

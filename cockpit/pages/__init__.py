@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cockpit.pages import cameras, desk, live_map, trends, wall
+from cockpit.pages import cameras, desk, incident, live_map, trends, wall
 
-PAGES = (live_map, desk, cameras, trends, wall)
+PAGES = (live_map, desk, cameras, incident, trends, wall)

@@ -40,7 +40,8 @@ class BriefError(RuntimeError):
     """The brief cannot be written (the message names the fix)."""
 
 
-def _font() -> str:
+def pdf_font() -> str:
+    """The registered name of a CJK TrueType font to embed; BriefError when none is installed."""
     if FONT in pdfmetrics.getRegisteredFontNames():
         return FONT
     candidates = [os.environ["SC_PDF_FONT"]] if os.environ.get("SC_PDF_FONT") else FONT_FILES
@@ -54,7 +55,7 @@ def _font() -> str:
     )
 
 
-def _styles(font: str) -> dict[str, ParagraphStyle]:
+def styles(font: str) -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", fontName=font, fontSize=18, leading=24, spaceAfter=4),
         "h": ParagraphStyle("h", fontName=font, fontSize=12.5, leading=18, spaceBefore=10),
@@ -63,10 +64,13 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
     }
 
 
-def _grid(sheet: Sheet, font: str, keys: tuple[str, ...] | None = None) -> Table:
+def grid_table(
+    sheet: Sheet, font: str, keys: tuple[str, ...] | None = None, limit: int | None = ROWS
+) -> Table:
+    """A table as a PDF grid with its header repeated on every page."""
     columns = [c for c in sheet.columns if keys is None or c.key in keys]
     data = [[c.heading for c in columns]]
-    data += [[shown(row.get(c.key), c.kind) for c in columns] for row in sheet.rows[:ROWS]]
+    data += [[shown(row.get(c.key), c.kind) for c in columns] for row in sheet.rows[:limit]]
     table = Table(data, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
@@ -130,8 +134,8 @@ def write_brief(
     cfg: AppConfig, report: TrendReport, kind: str, lang: str, made: dt.datetime
 ) -> bytes:
     """The brief of `report` (a week or a month) as PDF bytes."""
-    font = _font()
-    style = _styles(font)
+    font = pdf_font()
+    style = styles(font)
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm,
@@ -142,7 +146,7 @@ def write_brief(
         Paragraph(title_of(cfg, report, kind, lang), style["title"]),
         Paragraph(f"{t('brief.made', lang)}: {local}", style["p"]),
         Paragraph(t("brief.headline", lang), style["h"]),
-        _grid(report.tables["indicators"], font),
+        grid_table(report.tables["indicators"], font),
         Spacer(1, 3 * mm),
         Paragraph(t("brief.formulas", lang), style["p"]),
         _series_chart(report, font, lang),
@@ -151,19 +155,23 @@ def write_brief(
     for by in ("department", "unit", "grid"):
         sheet = report.tables[f"ranking_{by}"]
         keep = ("rank", "name", "filed", "due", "closure_rate", "on_time_rate", "score", "grade")
-        story += [Paragraph(sheet.title, style["p"]), _grid(sheet, font, keep), Spacer(1, 2 * mm)]
+        story += [
+            Paragraph(sheet.title, style["p"]),
+            grid_table(sheet, font, keep),
+            Spacer(1, 2 * mm),
+        ]
     story += [
         Paragraph(t("brief.top", lang), style["h"]),
         _bar_chart(report, font, lang),
-        _grid(report.tables["categories"], font),
+        grid_table(report.tables["categories"], font),
         Paragraph(t("brief.hotspots", lang), style["h"]),
-        _grid(report.tables["repeats"], font),
+        grid_table(report.tables["repeats"], font),
         Paragraph(t("brief.supervised", lang), style["h"]),
         Paragraph(report.tables["supervised"].title, style["p"]),
-        _grid(report.tables["supervised"], font),
+        grid_table(report.tables["supervised"], font),
         Spacer(1, 2 * mm),
         Paragraph(report.tables["overdue"].title, style["p"]),
-        _grid(report.tables["overdue"], font),
+        grid_table(report.tables["overdue"], font),
     ]
     doc.build(story)
     return out.getvalue()

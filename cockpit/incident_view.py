@@ -1,0 +1,196 @@
+"""The incident page's map and lists: rings, sensitive places, shelters and the walk to them,
+units by travel time, cameras that see the site, streets to close and their detours."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from dash import html
+
+from cockpit.figures import BACKGROUND, district_layers
+from config.i18n import t
+from config.schema import AppConfig
+from geo.emergency import Analysis, EmergencyMap
+from geo.layers import DistrictLayers
+
+RING_COLORS = ("#ff4d4f", "#ff9c3a", "#ffd666", "#9ad0ff", "#9ad0ff", "#9ad0ff")
+KIND_COLORS = {"school": "#ffd666", "kindergarten": "#ffe58f", "elderly_home": "#d3adf7",
+               "hospital": "#ff7a7a"}  # fmt: skip
+
+
+def _line(lons, lats, name: str, color: str, width: float = 3, dash: str = "solid", meta=""):
+    return go.Scattermap(lon=list(lons), lat=list(lats), mode="lines", name=name,
+                         line={"color": color, "width": width}, meta=meta, hoverinfo="name",
+                         showlegend=bool(name))  # fmt: skip
+
+
+def _circle(emap: EmergencyMap, lon: float, lat: float, radius: float) -> tuple[list, list]:
+    x, y = emap.projector.to_metric(lon, lat)
+    angles = np.linspace(0, 2 * math.pi, 73)
+    lons, lats = emap.projector.to_lon_lat(x + radius * np.sin(angles), y + radius * np.cos(angles))
+    return list(lons), list(lats)
+
+
+def _points(points: list[tuple[float, float, str]], name: str, color, size: int, symbol="circle"):
+    return go.Scattermap(
+        lon=[p[0] for p in points], lat=[p[1] for p in points], text=[p[2] for p in points],
+        mode="markers", name=name, marker={"size": size, "color": color},
+        hovertemplate="%{text}<extra></extra>",
+    )  # fmt: skip
+
+
+def incident_figure(
+    cfg: AppConfig,
+    layers: DistrictLayers,
+    emap: EmergencyMap,
+    analysis: Analysis | None,
+    unit_fixes: dict,
+    lang: str,
+) -> go.Figure:
+    """The district with the incident drawn on it (or the plain district to pick a site on)."""
+    # An empty map trace first: without any, Plotly draws axes instead of the map.
+    traces = [go.Scattermap(lon=[], lat=[], mode="markers", showlegend=False, hoverinfo="skip")]
+    if analysis is not None:
+        for index, ring in enumerate(analysis.rings):
+            lons, lats = _circle(emap, analysis.lon, analysis.lat, ring.radius_m)
+            traces.append(_line(lons, lats, f"{ring.radius_m:g} m", RING_COLORS[index], 2))
+        for closure in analysis.closures:
+            for stretch in closure.closed:
+                lons, lats = zip(*stretch, strict=True)
+                traces.append(_line(lons, lats, "", "#ff2d2d", 7, meta="closure"))
+            if closure.route:
+                lons, lats = zip(*closure.route, strict=True)
+                traces.append(_line(lons, lats, "", "#ffa940", 3, meta="detour"))
+        for shelter in analysis.shelters[:2]:
+            if shelter.route:
+                lons, lats = zip(*shelter.route, strict=True)
+                traces.append(_line(lons, lats, "", "#3ddc84", 4, meta="evacuation"))
+        traces += _places(cfg, layers, emap, analysis, unit_fixes, lang)
+    figure = go.Figure(traces)
+    lon, lat = cfg.district.center
+    if analysis is not None:
+        lon, lat = analysis.lon, analysis.lat
+    figure.update_layout(
+        map={"style": "white-bg", "center": {"lon": float(lon), "lat": float(lat)},
+             "zoom": cfg.district.zoom + (0.6 if analysis else 0),
+             "layers": district_layers(cfg, layers)},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=BACKGROUND,
+        font={"color": "#dfe7f2", "size": 15}, clickmode="event",
+        legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(11,18,32,0.75)"},
+        uirevision=analysis.type_id if analysis else "pick",
+    )  # fmt: skip
+    return figure
+
+
+def _places(cfg, layers, emap, analysis: Analysis, unit_fixes: dict, lang: str) -> list:
+    places = [
+        (*_where(emap, layers, p.id), f"{p.name} · {p.distance_m:.0f} m")
+        for ring in analysis.rings
+        for p in ring.places
+    ]
+    shelters = [
+        (s.route[-1][0], s.route[-1][1], f"{s.name} · {t('incident.room', lang)} {s.remaining}")
+        for s in analysis.shelters
+        if s.route
+    ]
+    units = [
+        (*unit_fixes[u.id], f"{u.id} · {u.minutes:g} min")
+        for u in analysis.units[:8]
+        if u.id in unit_fixes
+    ]
+    cameras = [
+        (*cfg.camera_position(c.id), c.id) for c in analysis.cameras if cfg.camera_position(c.id)
+    ]
+    return [
+        _points([p for p in places if p[0] is not None], t("incident.places", lang), "#ffd666", 13),
+        _points(shelters, t("incident.shelters", lang), "#3ddc84", 15),
+        _points(units, t("incident.units", lang), "#40a9ff", 13),
+        _points(cameras, t("incident.cameras", lang), "#f5f7fa", 12),
+        _points(
+            [(analysis.lon, analysis.lat, t("incident.site", lang))],
+            t("incident.site", lang),
+            "#ff2d2d",
+            22,
+        ),  # fmt: skip
+    ]
+
+
+def _where(emap: EmergencyMap, layers: DistrictLayers, place_id: str):
+    for kind in ("pois", "buildings"):
+        frame = layers.get(kind)
+        if frame is not None and "id" in frame:
+            found = frame[frame["id"].astype(str) == place_id]
+            if not found.empty:
+                point = found.geometry.iloc[0].representative_point()
+                return point.x, point.y
+    return None, None
+
+
+def _table(headings: list[str], rows: list[list], empty: str) -> html.Table | html.Div:
+    if not rows:
+        return html.Div(empty, className="incident-empty")
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in headings])),
+         html.Tbody([html.Tr([html.Td(str(v)) for v in row]) for row in rows])],
+        className="incident-table",
+    )  # fmt: skip
+
+
+def lists(analysis: Analysis, lang: str) -> list:
+    """The analysis as a coordinator reads it: rings, shelters, units, cameras, closures, grids."""
+    none = t("incident.none", lang)
+    return [
+        html.H3(t("incident.rings", lang)),
+        _table(
+            [
+                t("incident.ring", lang),
+                t("incident.buildings", lang),
+                t("incident.residents", lang),
+                t("incident.places", lang),
+            ],
+            [
+                [
+                    f"{r.inner_m:g}-{r.radius_m:g} m",
+                    r.buildings,
+                    r.residents,
+                    "、".join(f"{p.name}({p.distance_m:.0f}m)" for p in r.places) or "—",
+                ]
+                for r in analysis.rings
+            ],
+            none,
+        ),
+        html.H3(t("incident.shelters", lang)),
+        _table(
+            [t("incident.name", lang), t("incident.room", lang), t("incident.walk", lang)],
+            [
+                [s.name, f"{s.remaining}/{s.capacity}", f"{s.distance_m:.0f} m · {s.minutes:g} min"]
+                for s in analysis.shelters[:6]
+            ],
+            none,
+        ),
+        html.H3(t("incident.units", lang)),
+        _table(
+            [t("incident.unit", lang), t("incident.travel", lang)],
+            [[u.id, f"{u.distance_m:.0f} m · {u.minutes:g} min"] for u in analysis.units[:8]],
+            none,
+        ),
+        html.H3(t("incident.closures", lang)),
+        _table(
+            [t("incident.street", lang), t("incident.closed_m", lang), t("incident.detour", lang)],
+            [
+                [c.name, f"{c.length_m:.0f} m", f"{c.detour_m:.0f} m" if c.detour_m else "—"]
+                for c in analysis.closures
+            ],
+            none,
+        ),
+        html.H3(t("incident.cameras", lang)),
+        html.Div(", ".join(f"{c.id} ({c.distance_m:.0f} m)" for c in analysis.cameras) or none),
+        html.H3(t("incident.grids", lang)),
+        _table(
+            [t("incident.grid", lang), t("incident.responsible", lang), t("incident.phone", lang)],
+            [[g.name, g.responsible or "—", g.phone or "—"] for g in analysis.grids],
+            none,
+        ),
+    ]

@@ -45,8 +45,15 @@ UNIT_AMBER, UNIT_RED = "#ffb020", "#ff4d4f"
 class WallView:
     """Renders a LiveState for the browsers, as of the clock's now."""
 
-    def __init__(self, cfg: AppConfig, state: LiveState, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        cfg: AppConfig,
+        state: LiveState,
+        clock: Callable[[], float] = time.time,
+        emergency=None,
+    ):
         self.cfg, self.state, self.clock = cfg, state, clock
+        self.emergency = emergency  # the pinned incident (cockpit.emergency_watch), if any
         self._unit_cfg = {u.id: u for u in cfg.units}
         # "Units online" counts the units tickets are routed to (not duty supervisors).
         routed = {route.unit_type for route in cfg.routing}
@@ -77,6 +84,7 @@ class WallView:
                 "kpis": self._kpis(now),
                 "feed": self._feed(lang),
                 "alerts": self._alerts(now, lang),
+                "emergency": self.emergency.summary(lang) if self.emergency else None,
                 "labels": {
                     "empty": t("feed.empty", lang),
                     "title": t("feed.title", lang),

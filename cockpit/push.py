@@ -15,6 +15,7 @@ from config.i18n import LANGS, pick_lang
 
 log = logging.getLogger(__name__)
 PUSH_INTERVAL_S = 0.5
+EMERGENCY_CHECK_S = 2.0  # how often the pinned incident is read from the store
 REFRESH_S = 30  # pushed even without news: minutes late, muted warnings coming back, hourly counts
 
 
@@ -36,15 +37,24 @@ class Pusher:
     def run(self) -> None:
         """Poll the bus (blocking briefly) and push changes at most every PUSH_INTERVAL_S, and
         the whole state every REFRESH_S (what depends on the time moves on without news)."""
-        pushed, pushed_at = -1, 0.0
+        pushed, pushed_at, checked = -1, 0.0, 0.0
         while not self.stop.is_set():
+            pinned_changed = False
+            watch = self.view.emergency
+            if watch is not None and time.monotonic() - checked >= EMERGENCY_CHECK_S:
+                checked = time.monotonic()
+                try:
+                    pinned_changed = watch.check()
+                except Exception:  # the database may be away; the walls keep what they show
+                    log.warning("could not read the pinned incident; retrying", exc_info=True)
             try:
                 self.feed.poll(block_ms=int(PUSH_INTERVAL_S * 1000))
             except Exception:  # the bus may restart; keep the screen up and retry
                 log.exception("bus read failed; retrying")
                 self.stop.wait(1)
                 continue
-            if self.state.version != pushed or time.monotonic() - pushed_at >= REFRESH_S:
+            stale = time.monotonic() - pushed_at >= REFRESH_S
+            if self.state.version != pushed or pinned_changed or stale:
                 pushed, pushed_at = self.state.version, time.monotonic()
                 for lang in LANGS:
                     self.socketio.emit("live", self.view.payload(lang), to=lang)

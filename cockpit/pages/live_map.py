@@ -101,6 +101,7 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool =
                         config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
                     ),
                     _side(lang),
+                    html.Div(id="emergency-banner", className="emergency-banner", hidden=True),
                     *((wall_tiles(cfg, lang),) if kiosk and "cameras" in cfg.wall.views else ()),
                 ],
             ),

@@ -58,6 +58,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/field/state"): UNITS,
     ("POST", "/field/t/{ticket_id}/{action}"): UNITS,  # the supervisor: not its ticket (409)
     ("POST", "/field/t/{ticket_id}/resolve"): UNITS,
+    ("POST", "/api/v1/incidents"): frozenset({"operator"}),  # supervisors report, not open
+    ("GET", "/api/v1/incidents"): CENTRE,
+    ("GET", "/api/v1/incidents/{incident_id}"): CENTRE,
+    ("POST", "/api/v1/incidents/{incident_id}/shelters/{shelter_id}"): CENTRE,
+    ("POST", "/api/v1/incidents/{incident_id}/evacuations"): CENTRE,
+    ("GET", "/api/v1/incidents/{incident_id}/cap.xml"): CENTRE,
     # Closing last: every other route above sees the ticket still open.
     ("POST", "/api/v1/tickets/{ticket_id}/close"): CENTRE,
 }
@@ -102,6 +108,14 @@ def _call(stack, method: str, path: str, secret: str | None, ids: dict) -> reque
         body = {"json": {"minutes": 5}}
     elif path.endswith("/return"):
         body = {"json": {"note": "not ours"}}
+    elif path == "/api/v1/incidents" and method == "POST":
+        body = {
+            "json": {"type_id": "fire", "level": 3, "title": "火情", "ticket_id": ids["ticket_id"]}
+        }
+    elif path.endswith("/shelters/{shelter_id}"):
+        body = {"json": {"occupied": 10}}
+    elif path.endswith("/evacuations"):
+        body = {"json": {"building_id": "b-1", "people": 12}}
     elif path.endswith("/positions"):
         fix = {"lat": 30.27, "lon": 120.17, "time": "2027-01-13T02:00:00Z"}
         body = {"json": {"fixes": [fix]}}
@@ -112,6 +126,13 @@ def _call(stack, method: str, path: str, secret: str | None, ids: dict) -> reque
     elif path in ("/osmand", "/") and method == "POST":
         body = {"json": {"location": {"coords": {}}, "device_id": "nobody"}}
     return requests.request(method, url, headers=headers, timeout=15, allow_redirects=False, **body)
+
+
+def _incident(stack, ticket) -> str:
+    """An open incident at the ticket's place (the incident routes' subject)."""
+    site = {"type": "Point", "coordinates": [ticket.lon, ticket.lat]}
+    now = dt.datetime.now(dt.UTC)
+    return stack.app.state.ctx.incidents.open("fire", 3, site, "火情", "operator:wang", now).id
 
 
 def test_api_role_by_route_matrix(api_stack):
@@ -138,6 +159,8 @@ def test_api_role_by_route_matrix(api_stack):
         "service_request_id": ticket.id,
         "token": "nothing",
         "action": "arrive",
+        "incident_id": _incident(api_stack, ticket),
+        "shelter_id": "shelter-1",
     }
     wrong = []
     for (method, path), allowed in EXPECTED.items():

@@ -104,3 +104,37 @@ def test_a_shelter_over_capacity_is_refused_and_keeps_its_count(incidents, store
         incidents.summon(opened.id, "nobody", "c", NOW)
     with pytest.raises(IncidentError, match="already leads"):
         incidents.hand_over(opened.id, "coordinator:zhao", "c", NOW)
+
+
+def test_the_centre_opens_an_incident_from_a_ticket_and_reports_shelters_by_api(api_stack):
+    """POST /api/v1/incidents at a ticket's place; shelters filled and buildings evacuated by
+    API; over capacity is a 422 that changes nothing; the CAP alert follows."""
+    import requests
+
+    from dispatch import tokens
+    from tests.support.api import dispatch_one
+
+    ticket, _unit = dispatch_one(api_stack)
+    secret = tokens.issue(api_stack.store, "operator", "wang")
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {secret}"
+    url = api_stack.url + "/api/v1/incidents"
+    body = {"type_id": "road_collapse", "level": 2, "title": "路面塌陷", "ticket_id": ticket.id}
+    opened = api.post(url, json=body, timeout=15)
+    assert opened.status_code == 201, opened.text
+    incident = opened.json()
+    assert (incident["lon"], incident["lat"]) == (round(ticket.lon, 7), round(ticket.lat, 7))
+    assert incident["ticket_id"] == ticket.id and incident["owner"] == "operator:wang"
+    shelter = f"{url}/{incident['id']}/shelters/shelter-1"
+    assert api.post(shelter, json={"occupied": 300}, timeout=15).status_code == 200
+    over = api.post(shelter, json={"occupied": 900}, timeout=15)
+    assert over.status_code == 422 and "over its capacity" in over.json()["error"]
+    steps = api.get(f"{url}/{incident['id']}", timeout=15).json()["timeline"]
+    assert [s["action"] for s in steps] == ["opened", "shelter"]
+    assert steps[1]["detail"] == "shelter-1: 300/800 open"
+    cap = api.get(f"{url}/{incident['id']}/cap.xml", timeout=15)
+    assert cap.status_code == 200 and b"<severity>Severe</severity>" in cap.content
+    bad = api.post(url, json={**body, "ticket_id": None, "lon": 0.0, "lat": 0.0}, timeout=15)
+    assert bad.status_code == 422 and "outside the district" in bad.json()["error"]
+    assert api.get(f"{url}/nothing", timeout=15).status_code == 404
+    assert len(api.get(url, timeout=15).json()) == 1

@@ -9,19 +9,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from config.schema import AppConfig
-from dispatch.api import field, media, open311, operators, osmand, positions, units
+from dispatch.api import field, incidents, media, open311, operators, osmand, positions, units
 from dispatch.api.deps import ApiContext, context
 from dispatch.api.errors import BodyLimit, install_error_handlers
 from dispatch.desk import Desk
 from dispatch.gps import FixFilter
+from dispatch.incidents import Incidents
 from dispatch.routing import Router
 from dispatch.store import Store
 from dispatch.warnings import Warnings
+from geo.emergency import EmergencyMap
 from geo.gazetteer import Gazetteer
 from geo.layers import DistrictLayers
 from streams.bus import Bus
 
-ROUTERS = (units, operators, media, positions, osmand, open311, field)
+ROUTERS = (units, operators, incidents, media, positions, osmand, open311, field)
 
 
 def build_app() -> FastAPI:
@@ -69,6 +71,7 @@ def create_api(
         fixes=FixFilter(cfg.api.gps, bus),
         gazetteer=Gazetteer(layers),
         clock=clock,
+        incidents=Incidents(cfg, store, EmergencyMap(layers, cfg.district.crs), bus),
     )
     app.add_middleware(
         BodyLimit,

@@ -15,6 +15,7 @@ from config.schema import AppConfig
 from dispatch import tokens
 from dispatch.desk import Desk
 from dispatch.gps import FixFilter
+from dispatch.incidents import Incidents
 from dispatch.routing import Router
 from dispatch.store import Store, TokenRow
 from dispatch.warnings import Warnings
@@ -40,6 +41,7 @@ class ApiContext:
     fixes: FixFilter
     gazetteer: Gazetteer
     clock: Callable[[], float]
+    incidents: Incidents | None = None
 
     @property
     def data_dir(self) -> Path:

@@ -176,3 +176,58 @@ class UnitOut(BaseModel):
     name: str
     type: str
     department: str
+
+
+class IncidentOpenBody(Body):
+    """Open an incident: at a site (GeoJSON Point or Polygon, WGS-84), at a point, or at the
+    place of an existing ticket."""
+
+    type_id: str = Field(min_length=1, max_length=64, description="an incident type's id")
+    level: int = Field(ge=1, le=4, description="1 (I, 特别重大) to 4 (IV, 一般)")
+    title: str = Field(min_length=1, max_length=200)
+    site: dict | None = Field(default=None, description="GeoJSON geometry: Point or Polygon")
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    ticket_id: str | None = Field(default=None, max_length=64, description="open it from a ticket")
+
+
+class ShelterBody(Body):
+    """A shelter's occupancy during an incident, or its opening or closing."""
+
+    occupied: int | None = Field(default=None, ge=0, le=1_000_000)
+    is_open: bool | None = None
+
+
+class EvacuationBody(Body):
+    """A building reported evacuated."""
+
+    building_id: str = Field(min_length=1, max_length=64)
+    people: int = Field(ge=0, le=100_000)
+
+
+class IncidentStep(BaseModel):
+    """One entry of an incident's timeline."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    detail: str
+
+
+class IncidentOut(BaseModel):
+    """An incident and its timeline."""
+
+    id: str
+    type_id: str
+    level: int
+    status: str
+    title: str
+    lon: float
+    lat: float
+    owner: str
+    pinned: bool
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    summary: str
+    ticket_id: str | None
+    timeline: list[IncidentStep] = Field(default_factory=list)

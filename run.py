@@ -38,6 +38,10 @@ def _report_commands(sub) -> None:
     history.add_argument("--years", type=float, default=3)
     history.add_argument("--seed", type=int, default=7)
     history.add_argument("--config", help="config YAML (default: the demo district)")
+    drill = sub.add_parser("drill", help="play an emergency drill against the running stack")
+    drill.add_argument("name", choices=("road-collapse",))
+    drill.add_argument("--speed", type=float, default=1.0, help="time multiplier (1: real time)")
+    drill.add_argument("--config", help="config YAML (default: the demo district)")
     osm = sub.add_parser("import-osm", help="an OpenStreetMap extract as district layers")
     osm.add_argument("file", help="an .osm.pbf extract")
     osm.add_argument("--bbox", help="WEST,SOUTH,EAST,NORTH in degrees (default: the whole file)")
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             return tools.manage_token(cfg, args.role, args.subject, args.revoke)
         elif command == "user":
             return tools.manage_user(cfg, args.action, args.name, args.role, args.password_stdin)
-        elif command in ("brief", "history"):
+        elif command in ("brief", "history", "drill"):
             return reports.run_report(cfg, command, args)
         elif command == "display-token":
             return tools.manage_display_token(cfg, args.action, args.name)

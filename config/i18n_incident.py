@@ -22,6 +22,7 @@ INCIDENT: dict[str, dict[str, str]] = {
     "incident.done": {"zh": "已记录", "en": "Recorded"},
     "incident.pick": {"zh": "选择进行中的事件", "en": "Pick an open incident"},
     "incident.none_open": {"zh": "当前没有进行中的事件", "en": "No incident is open"},
+    "incident.task": {"zh": "任务", "en": "Task"},
     "incident.unit": {"zh": "处置单元", "en": "Unit"},
     "incident.summon": {"zh": "调派", "en": "Summon"},
     "incident.set_level": {"zh": "调整等级", "en": "Set level"},

@@ -15,6 +15,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.i18n import t
 from config.schema import AppConfig
 from dispatch.calendar import district_calendar, stage_deadlines
 from dispatch.lifecycle import record_filed, transition
@@ -49,6 +50,13 @@ class Step:
     actor: str
     action: str
     detail: str
+
+
+def step_words(action: str, lang: str) -> str:
+    """A timeline action in words; tasks' moves as the ticket states say them."""
+    if action.startswith("task "):
+        return f"{t('incident.task', lang)} {t(f'status.{action[5:]}', lang)}"
+    return t(f"incident.step.{action}", lang)
 
 
 def _text(value: str | None, what: str, limit: int, required: bool = True) -> str:

@@ -16,10 +16,33 @@ log = logging.getLogger(__name__)
 
 
 def run_report(cfg: AppConfig, command: str, args) -> int:
-    """`run.py brief ...` or `run.py history ...`."""
+    """`run.py brief ...`, `run.py history ...` or `run.py drill ...`."""
     if command == "brief":
         return write_brief_file(cfg, args.week, args.month, args.lang, args.out)
+    if command == "drill":
+        return run_drill(cfg, args.name, args.speed)
     return seed_history(cfg, args.tickets, args.years, args.seed)
+
+
+def run_drill(cfg: AppConfig, name: str, speed: float) -> int:
+    """`python run.py drill road-collapse [--speed X]`: play a drill against the running
+    stack's store (and its bus when Redis is configured, so phones and walls follow live)."""
+    from geo.layers import load_layers
+    from sim.drill import Drill
+
+    if speed <= 0:
+        raise ServiceError("--speed must be positive (1 is real time)")
+    ctx = Context(cfg)
+    bus = None
+    try:
+        bus = ctx.bus
+    except ServiceError:
+        print("drill: no Redis configured; phones and walls see the drill on their next refresh")
+    drill = Drill(cfg, ctx.store, load_layers(cfg), bus, say=lambda line: print(f"drill: {line}"))
+    out = cfg.services.data_dir.resolve() / f"sitrep-drill-{name}.pdf"
+    result = drill.road_collapse(out, speed)
+    print(f"drill {name}: incident {result.incident_id}, {result.steps} steps, {result.sitrep}")
+    return 0
 
 
 def period_of(week: str | None, month: str | None) -> tuple[str, dt.date, dt.date]:

@@ -164,3 +164,47 @@ def test_a_pinned_incident_takes_over_every_wall(cockpit, browser, demo_cfg, dem
     wait_until(lambda: page.evaluate(layers) == base, 20, "the rings gone from the map")
     assert not view.problems, view.problems
     page.close()
+
+
+def test_the_road_collapse_drill_end_to_end(cockpit, browser, demo_cfg, demo_layers, tmp_path):
+    """`run.py drill road-collapse` played against the cockpit's store while a coordinator
+    watches: the incident appears, units are summoned and arrive, the shelter fills, it closes;
+    the situation report holds the incident's name, level, counts and timeline as text."""
+    import threading
+
+    from sim.drill import Drill
+
+    drill = Drill(demo_cfg, cockpit.store, demo_layers)
+    out = tmp_path / "sitrep.pdf"
+    view = Page(
+        browser,
+        f"{cockpit.url}/incident",
+        account=("coordinator-1", PASSWORD),
+        ready="#incident-map .js-plotly-plot",
+    )
+    page = view.page
+    result: dict = {}
+    player = threading.Thread(target=lambda: result.update(r=drill.road_collapse(out, speed=4)))
+    player.start()
+    try:
+        status, timeline = page.locator("#incident-status"), page.locator("#incident-timeline")
+        wait_until(lambda: "地铁上方路面塌陷" in status.inner_text(), 30, "the drill's incident")
+        wait_until(lambda: "到场" in timeline.inner_text(), 60, "units on site")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "drill-1920x1080.png"))
+        page.set_viewport_size({"width": 3840, "height": 2160})
+        svg = page.locator("#incident-map .main-svg").first
+        wait_until(lambda: svg.bounding_box()["width"] > 2000, 20, "the map filling a 4K wall")
+        page.screenshot(path=str(ARTIFACTS / "drill-3840x2160.png"))
+        wait_until(lambda: "已结束" in status.inner_text(), 60, "the incident closed")
+    finally:
+        drill.stop.set()
+        player.join(timeout=60)
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(out).pages)
+    assert "情况报告：地铁上方路面塌陷（演练）" in text and "III级 较大" in text
+    assert "480/800" in text  # the shelter's room left after 320 people: 800 - 320
+    for words in ("影响范围", "处置时间线", "调派 san-01", "到场", "燃气管线已关闭", "结束"):
+        assert words in text, words
+    assert result["r"].steps >= 14
+    assert not view.problems, view.problems
+    page.close()

@@ -19,7 +19,7 @@ from cockpit.access import USERS, Gate
 from cockpit.chrome import denied, header
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
-from dispatch.incidents import LEVELS, IncidentError, Incidents
+from dispatch.incidents import LEVELS, IncidentError, Incidents, step_words
 from dispatch.reads import unit_fixes
 from geo.emergency import EmergencyMap, analyse
 from geo.gazetteer import Gazetteer
@@ -143,7 +143,7 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, incident: str
                     dcc.Graph(
                         id=_id("map"),
                         className="incident-map",
-                        config={"displayModeBar": False, "scrollZoom": True},
+                        config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
                     ),  # fmt: skip
                     html.Aside(
                         className="incident-side",
@@ -225,13 +225,6 @@ def _status(incident, cfg: AppConfig, lang: str) -> list:
     ]
 
 
-def _step(action: str, lang: str) -> str:
-    """A timeline action in words; tasks' moves as the ticket states say them."""
-    if action.startswith("task "):
-        return f"{t('incident.units', lang)} {t(f'status.{action[5:]}', lang)}"
-    return t(f"incident.step.{action}", lang)
-
-
 def _register_view(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
     @app.callback(
         Output(_id("map"), "figure"),
@@ -261,7 +254,8 @@ def _register_view(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
         zone = room.cfg.district.zone
         steps = [
             html.Li(
-                f"{s.at.astimezone(zone):%H:%M:%S} {s.actor} · {_step(s.action, lang)} {s.detail}"
+                f"{s.at.astimezone(zone):%H:%M:%S} {s.actor} · "
+                f"{step_words(s.action, lang)} {s.detail}"
             )
             for s in room.incidents.timeline(incident.id)
         ]

@@ -16,7 +16,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from config.i18n import t
 from config.schema import AppConfig
-from dispatch.incidents import Step
+from dispatch.incidents import Step, step_words
 from dispatch.reports.brief import grid_table, pdf_font, styles
 from dispatch.reports.tables import Column, Table
 from dispatch.store import IncidentRow
@@ -115,7 +115,7 @@ def _tables(analysis: Analysis, steps: list[Step], zone, lang: str) -> list[Tabl
         _table("timeline", lang, (("at", "incident.at"), ("actor", "incident.actor"),
                                   ("what", "incident.what")),
                [{"at": s.at.astimezone(zone).strftime("%m-%d %H:%M:%S"), "actor": s.actor,
-                 "what": f"{s.action} {s.detail}"[:90]} for s in steps]),
+                 "what": f"{step_words(s.action, lang)} {s.detail}"[:90]} for s in steps]),
     ]  # fmt: skip
 
 

@@ -74,11 +74,11 @@ def test_a_coordinator_runs_an_incident(cockpit, browser, tmp_path):
     assert "100-300 m" in lists.inner_text() and "清河" in lists.inner_text()  # shelters by name
     timeline = page.locator("#incident-timeline")
     wait_until(lambda: "启动" in timeline.inner_text(), 20, "the timeline")
-    page.click("#incident-unit")
-    page.keyboard.type("grd-01")
-    page.keyboard.press("Enter")
+    page.locator("#incident-unit").click()
+    page.get_by_role("option", name="网格员·朱 (grd-01)", exact=True).click()
     page.click("#incident-summon")
-    wait_until(lambda: "调派 grd-01" in timeline.inner_text(), 20, "the summons on the timeline")
+    page.locator("#incident-message", has_text="已记录").wait_for(timeout=30_000)
+    wait_until(lambda: "调派 grd-01" in timeline.inner_text(), 30, "the summons on the timeline")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "incident-1920x1080.png"))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from config.paths import PROJECT_ROOT
+from sim.buildings import buildings
 from sim.demo_scenario import scenario_dict
 from sim.district import (
     COLS,
@@ -337,7 +338,15 @@ def config_dict(rng: random.Random) -> dict:
         "map": {
             "layers": [
                 {"kind": kind, "path": f"{kind}.geojson"}
-                for kind in ("boundary", "communities", "grids", "streets", "pois", "shelters")
+                for kind in (
+                    "boundary",
+                    "communities",
+                    "grids",
+                    "streets",
+                    "buildings",
+                    "pois",
+                    "shelters",
+                )  # fmt: skip
             ]
         },
         "categories": CATEGORIES,
@@ -409,6 +418,22 @@ def write(out_dir: Path = OUT_DIR) -> None:
         (out_dir / f"{kind}.geojson").write_text(
             json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8"
         )
+    write_buildings(out_dir)
+
+
+def write_buildings(out_dir: Path = OUT_DIR) -> None:
+    """The buildings (compact GeoJSON: thousands of them), and every layer in one GeoPackage
+    (district.gpkg) so a city sees the layer format to follow."""
+    import geopandas as gpd
+
+    (out_dir / "buildings.geojson").write_text(
+        json.dumps(buildings(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+    )
+    package = out_dir / "district.gpkg"
+    package.unlink(missing_ok=True)
+    for kind in ("boundary", "communities", "grids", "streets", "buildings", "pois", "shelters"):
+        frame = gpd.read_file(out_dir / f"{kind}.geojson")
+        frame.to_file(package, layer=kind, driver="GPKG")
     header = "# Demo district (fictional), made by `python -m sim.demo_config`; edit freely.\n"
     for name, data in (
         ("district.yaml", config_dict(random.Random(7))),

@@ -110,6 +110,8 @@ def grids() -> dict:
                     name=f"第{number}网格",
                     name_en=f"Grid {number}",
                     community=community,
+                    responsible=GRID_LEADS[number - 1],
+                    phone=f"0571-8700-{number:04d}",
                 )
             )
     return _collection(features)
@@ -149,11 +151,13 @@ POIS = [
     ("elderly-2", "elderly_home", "南苑老年公寓", "Nanyuan Senior Flats", 2200, 120),
     ("hospital-1", "hospital", "清河社区医院", "Qinghe Community Clinic", 1350, 620),
 ]
-SHELTERS = [
-    ("shelter-1", "清河体育馆避难点", "Qinghe Gym Shelter", 750, 1120, 800),
-    ("shelter-2", "南苑公园避难点", "Nanyuan Park Shelter", 1950, 380, 1500),
-    ("shelter-3", "北塘广场避难点", "Beitang Square Shelter", 150, 1400, 600),
+SHELTERS = [  # id, names, x, y, capacity by day, by night (fewer beds than standing room)
+    ("shelter-1", "清河体育馆避难点", "Qinghe Gym Shelter", 750, 1120, 800, 500),
+    ("shelter-2", "南苑公园避难点", "Nanyuan Park Shelter", 1950, 380, 1500, 600),
+    ("shelter-3", "北塘广场避难点", "Beitang Square Shelter", 150, 1400, 600, 300),
 ]
+GRID_LEADS = ("王芳", "李强", "张伟", "刘洋", "陈静", "杨勇", "赵敏", "黄磊", "周丽", "吴刚",
+              "徐婷", "孙涛")  # fmt: skip
 
 
 def pois() -> dict:
@@ -181,8 +185,10 @@ def shelters() -> dict:
                 id=sid,
                 name=zh,
                 name_en=en,
-                capacity=capacity,
+                capacity=day,
+                capacity_day=day,
+                capacity_night=night,
             )
-            for sid, zh, en, x, y, capacity in SHELTERS
+            for sid, zh, en, x, y, day, night in SHELTERS
         ]
     )

@@ -251,3 +251,35 @@ def test_import_osm_writes_layers_the_config_reads(tmp_path):
          "--out", str(out)], capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_demo_district_has_buildings_people_and_its_layers_in_a_geopackage(
+    demo_cfg, demo_layers
+):
+    """Thousands of footprints with use, floors and residents; shelters by day and night; grids
+    with their responsible persons; the same layers in config/demo/district.gpkg."""
+    import pyogrio
+
+    buildings = demo_layers.get("buildings")
+    assert len(buildings) >= 3000
+    assert set(buildings["use"]) == {"residential", "retail", "office", "public"}
+    assert (buildings["floors"] >= 1).all() and buildings["residents"].sum() > 50_000
+    assert (buildings.loc[buildings["use"] != "residential", "residents"] == 0).all()
+    emap = EmergencyMap(demo_layers, demo_cfg.district.crs)
+    day = analyse(emap, CFG, "road_collapse", Point(*demo_cfg.district.center))
+    night = analyse(emap, CFG, "road_collapse", Point(*demo_cfg.district.center), night=True)
+    assert all(r.buildings > 0 and r.residents > 0 for r in day.rings)
+    assert {s.id: s.capacity for s in night.shelters} != {s.id: s.capacity for s in day.shelters}
+    assert all(g.responsible and g.phone for g in day.grids)
+    package = demo_cfg.source_path.parent / "district.gpkg"
+    layers = {name for name, _ in pyogrio.list_layers(package)}
+    assert layers == {
+        "boundary",
+        "communities",
+        "grids",
+        "streets",
+        "buildings",
+        "pois",
+        "shelters",
+    }
+    assert len(gpd.read_file(package, layer="buildings")) == len(buildings)

@@ -34,7 +34,7 @@ def test_an_incident_from_opening_to_closing(incidents, store):
     incidents.set_level(opened.id, 1, "coordinator:zhao", later, "a gas main is exposed")
     incidents.hand_over(opened.id, "coordinator:qian", "coordinator:zhao", later)
     incidents.pin(opened.id, True, "coordinator:qian", later)
-    incidents.evacuated(opened.id, "bld-7", 42, "coordinator:qian", later)
+    incidents.evacuated(opened.id, "b00007", 42, "coordinator:qian", later)
     incidents.shelter(opened.id, "shelter-1", "coordinator:qian", later, occupied=120)
     task = incidents.summon(opened.id, "grd-01", "coordinator:qian", later, "close the road")
     assert (task.status, task.unit_id, task.incident_id) == ("dispatched", "grd-01", opened.id)
@@ -100,6 +100,8 @@ def test_a_shelter_over_capacity_is_refused_and_keeps_its_count(incidents, store
         incidents.shelter(opened.id, "shelter-99", "c", NOW, occupied=1)
     assert incidents.shelter_use(opened.id)["shelter-1"].occupied == 790
     assert _count(store, ShelterUseRow) == 1
+    with pytest.raises(IncidentError, match="no building 'b99999'"):
+        incidents.evacuated(opened.id, "b99999", 5, "c", NOW)
     with pytest.raises(IncidentError, match="no field unit"):
         incidents.summon(opened.id, "nobody", "c", NOW)
     with pytest.raises(IncidentError, match="already leads"):

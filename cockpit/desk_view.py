@@ -170,6 +170,12 @@ def detail(cfg: AppConfig, desk: Desk, ticket_id: str, lang: str, now: dt.dateti
         ),
         _clock(ticket, lang, now),
         html.P(ticket.description or ticket.address or "", className="desc"),
+        html.A(
+            t("desk.open_incident", lang),
+            href=f"/incident?ticket={ticket.id}&lang={lang}",
+            className="desk-incident",
+            id="desk-open-incident",
+        ),  # fmt: skip
         html.H3(t("desk.evidence", lang)),
         html.Div(_evidence(media, lang), className="evidence-row"),
         html.H3(t("desk.timeline", lang)),

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 INCIDENT: dict[str, dict[str, str]] = {
     "nav.incident": {"zh": "应急指挥", "en": "Incident"},
+    "desk.open_incident": {"zh": "由此工单启动应急", "en": "Open an incident here"},
+    "incident.from_ticket": {"zh": "来自工单", "en": "From ticket"},
+    "incident.building_id": {"zh": "楼栋编号", "en": "Building id"},
+    "incident.people": {"zh": "撤离人数", "en": "People out"},
+    "incident.mark_evacuated": {"zh": "标记已撤离", "en": "Mark evacuated"},
     "incident.open": {"zh": "新建事件", "en": "Open an incident"},
     "incident.level": {"zh": "事件等级", "en": "Level"},
     "incident.level.1": {"zh": "I级 特别重大", "en": "Level I (extreme)"},

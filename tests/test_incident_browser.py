@@ -13,6 +13,7 @@ import pypdf
 import pytest
 from lxml import etree
 
+from dispatch.incidents import Incidents
 from dispatch.store import Store
 from tests.conftest import ARTIFACTS
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, Page
@@ -79,6 +80,10 @@ def test_a_coordinator_runs_an_incident(cockpit, browser, tmp_path):
     page.click("#incident-summon")
     page.locator("#incident-message", has_text="已记录").wait_for(timeout=30_000)
     wait_until(lambda: "调派 grd-01" in timeline.inner_text(), 30, "the summons on the timeline")
+    page.fill("#incident-building", "b00007")
+    page.fill("#incident-people", "30")
+    page.click("#incident-evacuate")
+    wait_until(lambda: "楼栋撤离 b00007: 30" in timeline.inner_text(), 30, "the evacuation")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "incident-1920x1080.png"))
 
@@ -207,5 +212,39 @@ def test_the_road_collapse_drill_end_to_end(cockpit, browser, demo_cfg, demo_lay
     for words in ("影响范围", "处置时间线", "调派 san-01", "到场", "燃气管线已关闭", "结束"):
         assert words in text, words
     assert result["r"].steps >= 14
+    assert not view.problems, view.problems
+    page.close()
+
+
+def test_an_incident_opened_from_a_ticket_starts_at_its_place(cockpit, browser, demo_cfg):
+    """The desk's 'open an incident here' link: the site and title come from the ticket."""
+    import datetime as dt
+
+    from dispatch.store import TicketRow
+
+    now = dt.datetime.now(dt.UTC)
+    lon, lat = demo_cfg.cameras[1].zones[0].map_anchor
+    with cockpit.store.session() as session, session.begin():
+        session.add(
+            TicketRow(
+                id="t-gas", service_code="facility_damage", status="new", source="hotline",
+                description="燃气味", lon=lon, lat=lat, requested_at=now, updated_at=now,
+                version=1, merged_events=1, returned_count=0, reopened_count=0,
+                address="解放路12号",
+            )
+        )  # fmt: skip
+    view = Page(
+        browser,
+        f"{cockpit.url}/incident?ticket=t-gas",
+        account=("coordinator-1", PASSWORD),
+        ready="#incident-map .js-plotly-plot",
+    )
+    page = view.page
+    assert page.input_value("#incident-title") == "设施损坏 解放路12号"
+    assert "来自工单 t-gas" in page.inner_text("#incident-where")
+    page.click("#incident-open")
+    wait_until(lambda: "设施损坏 解放路12号" in page.inner_text("#incident-status"), 30, "opened")
+    (opened,) = Incidents(demo_cfg, cockpit.store, None).active()
+    assert (opened.ticket_id, opened.lon, opened.lat) == ("t-gas", lon, lat)
     assert not view.problems, view.problems
     page.close()

@@ -17,12 +17,10 @@ from flask import g
 from cockpit import incident_view as view
 from cockpit.access import USERS, Gate
 from cockpit.chrome import denied, header
+from cockpit.incident_room import IncidentDesk, act, actor, origin_of
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
-from dispatch.incidents import LEVELS, IncidentError, Incidents, step_words
-from dispatch.reads import unit_fixes
-from geo.emergency import EmergencyMap, analyse
-from geo.gazetteer import Gazetteer
+from dispatch.incidents import LEVELS, IncidentError, step_words
 from geo.layers import DistrictLayers
 
 log = logging.getLogger(__name__)
@@ -42,11 +40,7 @@ def _may(gate: Gate, roles: frozenset[str]) -> bool:
     return principal is not None and principal.role in roles and gate.page_allowed(PATH)
 
 
-def _actor() -> str:
-    return f"{g.principal.role}:{g.principal.name}"[:64]
-
-
-def _opening(cfg: AppConfig, lang: str, hidden: bool) -> html.Div:
+def _opening(cfg: AppConfig, lang: str, hidden: bool, origin: dict | None = None) -> html.Div:
     return html.Div(
         className="incident-open",
         hidden=hidden,
@@ -66,9 +60,20 @@ def _opening(cfg: AppConfig, lang: str, hidden: bool) -> html.Div:
                 value=3,
                 clearable=False,
             ),
-            dcc.Input(id=_id("title"), placeholder=t("incident.title", lang), maxLength=200),
+            dcc.Input(
+                id=_id("title"),
+                placeholder=t("incident.title", lang),
+                maxLength=200,
+                value=origin["title"] if origin else None,
+            ),
             dcc.Input(id=_id("address"), placeholder=t("incident.address", lang), maxLength=100),
-            html.Div(t("incident.click_map", lang), id=_id("where"), className="incident-hint"),
+            html.Div(
+                f"{t('incident.from_ticket', lang)} {origin['ticket_id'][:8]}"
+                if origin
+                else t("incident.click_map", lang),
+                id=_id("where"),
+                className="incident-hint",
+            ),
             html.Button(t("incident.open_button", lang), id=_id("open"), n_clicks=0),
         ],
     )
@@ -113,6 +118,11 @@ def _actions(cfg: AppConfig, lang: str, hidden: bool) -> html.Div:
                 button("shelter", "incident.set_shelter"),
             ),
             _row(
+                field("building", "incident.building_id", maxLength=64),
+                field("people", "incident.people", type="number", min=0),
+                button("evacuate", "incident.mark_evacuated"),
+            ),
+            _row(
                 field("note", "incident.note", maxLength=1000),
                 button("add-note", "incident.add_note"),
             ),
@@ -125,14 +135,16 @@ def _actions(cfg: AppConfig, lang: str, hidden: bool) -> html.Div:
 
 
 def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, incident: str | None,
-                can_act: bool) -> html.Div:  # fmt: skip
-    """The incident page in one language, showing `incident` (or the newest open one)."""
+                can_act: bool, origin: dict | None = None) -> html.Div:  # fmt: skip
+    """The incident page in one language, showing `incident` (or the newest open one); opened
+    from a ticket (`origin`), the new incident's site and title start from the ticket's."""
     return html.Div(
         className="cockpit incident",
         children=[
             dcc.Store(id=_id("lang"), data=lang),
             dcc.Store(id=_id("selected"), data=incident),
-            dcc.Store(id=_id("site")),
+            dcc.Store(id=_id("site"), data=origin and [origin["lon"], origin["lat"]]),
+            dcc.Store(id=_id("origin"), data=origin and origin["ticket_id"]),
             dcc.Store(id=_id("done"), data=0),
             dcc.Interval(id=_id("tick"), interval=3000),
             dcc.Download(id=_id("download")),
@@ -150,7 +162,7 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, incident: str
                         children=[
                             dcc.Dropdown(id=_id("pick"), placeholder=t("incident.pick", lang)),
                             html.Div(id=_id("status"), className="incident-status"),
-                            _opening(cfg, lang, not can_act),
+                            _opening(cfg, lang, not can_act, origin),
                             _actions(cfg, lang, not can_act),
                             html.Div(id=_id("message"), className="desk-message"),
                             html.Div(
@@ -174,37 +186,18 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, incident: str
     )
 
 
-class IncidentDesk:
-    """What the page works with: the district's emergency map, the incidents, the gazetteer."""
-
-    def __init__(self, cfg: AppConfig, layers: DistrictLayers, store, bus=None):
-        self.cfg, self.layers, self.store = cfg, layers, store
-        self.emap = EmergencyMap(layers, cfg.district.crs)
-        self.incidents = Incidents(cfg, store, self.emap, bus)
-        self.gazetteer = Gazetteer(layers)
-
-    def analysis(self, incident):
-        """The analysis of an incident as it stands (units' last fixes, shelters' use)."""
-        from shapely.geometry import shape
-
-        with self.store.session() as session:
-            fixes = {uid: (f.lon, f.lat) for uid, f in unit_fixes(session).items()}
-        used = self.incidents.shelter_use(incident.id)
-        occupied = {sid: (use.occupied if use.is_open else 10**9) for sid, use in used.items()}
-        found = analyse(self.emap, self.cfg.emergency, incident.type_id, shape(incident.site),
-                        [(uid, lon, lat) for uid, (lon, lat) in fixes.items()],
-                        self.cfg.cameras, occupied)  # fmt: skip
-        return found, fixes
-
-
 def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate, desk) -> None:
     """Add the incident page and its callbacks (each checks the role again)."""
     room = IncidentDesk(cfg, layers, desk.store, getattr(desk, "bus", None))
 
-    def layout(lang: str | None = None, incident: str | None = None, **_query) -> html.Div:
+    def layout(lang: str | None = None, incident: str | None = None, ticket: str | None = None,
+               **_query) -> html.Div:  # fmt: skip
+        lang = pick_lang(lang)
         if not gate.page_allowed(PATH):
-            return denied(pick_lang(lang))
-        return page_layout(cfg, layers, pick_lang(lang), incident, _may(gate, ACT))
+            return denied(lang)
+        can_act = _may(gate, ACT)
+        origin = origin_of(cfg, desk, str(ticket)[:64], lang) if ticket and can_act else None
+        return page_layout(cfg, layers, lang, incident, can_act, origin)
 
     dash.register_page("incident", path=PATH, layout=layout, title=t("nav.incident"))
     _register_view(app, gate, room)
@@ -297,10 +290,11 @@ def _register_open(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
         State(_id("title"), "value"),
         State(_id("address"), "value"),
         State(_id("site"), "data"),
+        State(_id("origin"), "data"),
         State(_id("lang"), "data"),
         prevent_initial_call=True,
     )
-    def _open(clicks, type_id, level, title, address, site, lang):
+    def _open(clicks, type_id, level, title, address, site, origin, lang):
         lang = pick_lang(lang)
         if not clicks:
             raise dash.exceptions.PreventUpdate
@@ -313,36 +307,15 @@ def _register_open(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
         point = {"type": "Point", "coordinates": [float(where[0]), float(where[1])]}
         try:
             incident = room.incidents.open(type_id, int(level or 3), point, title or "",
-                                           _actor(), dt.datetime.now(dt.UTC))  # fmt: skip
+                                           actor(), dt.datetime.now(dt.UTC), origin)  # fmt: skip
         except (IncidentError, ValueError, TypeError) as refused:
             return dash.no_update, f"{t('desk.refused', lang)}: {refused}"
         return incident.id, t("incident.opened", lang)
 
 
-def _act(room: IncidentDesk, incident_id: str, action: str, values: dict) -> None:
-    """Apply one action through the incidents' owner (which checks it and records it)."""
-    incidents, actor, now = room.incidents, _actor(), dt.datetime.now(dt.UTC)
-    if action == "summon":
-        incidents.summon(incident_id, values["unit"] or "", actor, now, values["note"] or "")
-    elif action == "set-level":
-        incidents.set_level(
-            incident_id, int(values["level"] or 0), actor, now, values["note"] or ""
-        )
-    elif action == "handover":
-        incidents.hand_over(incident_id, values["to"] or "", actor, now)
-    elif action in ("pin", "unpin"):
-        incidents.pin(incident_id, action == "pin", actor, now)
-    elif action == "shelter":
-        occupied = None if values["occupied"] is None else int(values["occupied"])
-        incidents.shelter(incident_id, values["shelter"] or "", actor, now, occupied=occupied)
-    elif action == "add-note":
-        incidents.note(incident_id, values["note"] or "", actor, now)
-    elif action == "close":
-        incidents.close(incident_id, values["summary"] or "", actor, now)
-
-
 def _register_actions(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
-    buttons = ("summon", "set-level", "handover", "pin", "unpin", "shelter", "add-note", "close")
+    buttons = ("summon", "set-level", "handover", "pin", "unpin", "shelter", "evacuate", "add-note",
+               "close")  # fmt: skip
 
     @app.callback(
         Output(_id("message"), "children"),
@@ -354,6 +327,8 @@ def _register_actions(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
         State(_id("to"), "value"),
         State(_id("shelter-id"), "value"),
         State(_id("occupied"), "value"),
+        State(_id("building"), "value"),
+        State(_id("people"), "value"),
         State(_id("note"), "value"),
         State(_id("summary"), "value"),
         State(_id("done"), "data"),
@@ -361,7 +336,9 @@ def _register_actions(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
         prevent_initial_call=True,
     )
     def _apply(*values):
-        unit, level, to, shelter, occupied, note, summary, done, lang = values[-9:]
+        unit, level, to, shelter, occupied, building, people, note, summary, done, lang = values[
+            -11:
+        ]
         lang = pick_lang(lang)
         incident_id = values[len(buttons)]
         action = (dash.ctx.triggered_id or "").removeprefix("incident-")
@@ -371,13 +348,22 @@ def _register_actions(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
             return t("access.denied", lang), dash.no_update
         if not incident_id:
             return t("incident.none_open", lang), dash.no_update
-        asked = {"unit": unit, "level": level, "to": to, "shelter": shelter,
-                 "occupied": occupied, "note": note, "summary": summary}  # fmt: skip
+        asked = {
+            "unit": unit,
+            "level": level,
+            "to": to,
+            "shelter": shelter,
+            "occupied": occupied,
+            "building": building,
+            "people": people,
+            "note": note,
+            "summary": summary,
+        }
         try:
-            _act(room, incident_id, action, asked)
+            act(room, incident_id, action, asked)
         except (IncidentError, ValueError, TypeError) as refused:
             return f"{t('desk.refused', lang)}: {refused}", dash.no_update
-        log.info("%s did %s on incident %s", _actor(), action, incident_id)
+        log.info("%s did %s on incident %s", actor(), action, incident_id)
         return t("incident.done", lang), (done or 0) + 1
 
 
@@ -399,7 +385,7 @@ def _register_downloads(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
             raise dash.exceptions.PreventUpdate
         analysis, _ = room.analysis(incident)
         now = dt.datetime.now(dt.UTC)
-        log.info("%s downloaded the %s of incident %s", _actor(), what, incident.id)
+        log.info("%s downloaded the %s of incident %s", actor(), what, incident.id)
         if what == "cap":
             from dispatch.reports.cap import cap_alert
 

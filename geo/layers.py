@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
+import shapely
 
 from config.schema import AppConfig, LayerConfig
 
@@ -29,7 +31,21 @@ def read_layer(layer: LayerConfig) -> gpd.GeoDataFrame:
                 "set id_field / name_field in the config"
             )
     if frame.crs is None:
-        frame = frame.set_crs(WGS84)
+        if Path(layer.path).suffix.lower() not in (".geojson", ".json"):
+            raise LayerError(
+                f"{layer.path}: {layer.kind} layer has no coordinate reference system; add its "
+                ".prj file (Shapefile) or save it with a CRS (GeoPackage)"
+            )
+        frame = frame.set_crs(WGS84)  # GeoJSON is WGS-84 by its specification (RFC 7946)
+    broken = frame[frame.geometry.isna() | ~frame.geometry.is_valid]
+    if not broken.empty:
+        row = broken.iloc[0]
+        ident = row.get(layer.id_field, broken.index[0])
+        reason = "no geometry" if row.geometry is None else shapely.is_valid_reason(row.geometry)
+        raise LayerError(
+            f"{layer.path}: {layer.kind} feature {ident!r} has a broken geometry ({reason}); "
+            f"{len(broken)} feature(s) in all: repair them (e.g. QGIS 'Fix geometries')"
+        )
     frame = frame.to_crs(WGS84).rename(columns={layer.id_field: "id", layer.name_field: "name"})
     frame["id"] = frame["id"].astype(str)
     return frame

@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import box
 
 from geo.layers import WGS84
@@ -70,6 +71,7 @@ def _buildings(osm, metric_crs: str) -> gpd.GeoDataFrame:
     area = frame.to_crs(metric_crs).area.to_numpy()
     amenity = frame["amenity"] if "amenity" in frame else pd.Series(None, frame.index)
     use = use.where(~amenity.isin(KINDS), amenity.map(KINDS))
+    geometry = shapely.make_valid(frame.geometry.to_numpy())  # mapped outlines may self-cross
     return gpd.GeoDataFrame(
         {
             "id": "bld-" + frame["id"].astype(str),
@@ -78,7 +80,7 @@ def _buildings(osm, metric_crs: str) -> gpd.GeoDataFrame:
             "floors": floors.astype(int),
             "residents": estimate_residents(use, floors, area),
         },
-        geometry=frame.geometry.to_numpy(),
+        geometry=geometry,
         crs=WGS84,
     )
 

@@ -59,6 +59,27 @@ def test_layer_missing_its_id_attribute_says_how_to_fix(demo_cfg):
         read_layer(layer)
 
 
+def test_a_shapefile_without_a_crs_and_a_broken_geometry_are_named(demo_cfg, tmp_path):
+    """GeoJSON is WGS-84 by definition; a Shapefile without its .prj is not guessed; a
+    self-crossing polygon is named with the fix."""
+    from shapely.geometry import Polygon
+
+    frame = read_layer(demo_cfg.layer("grids"))
+    shapefile = tmp_path / "grids.shp"
+    frame.set_crs(None, allow_override=True).to_file(shapefile)
+    shapefile.with_suffix(".prj").unlink(missing_ok=True)
+    layer = demo_cfg.layer("grids").model_copy(update={"path": shapefile})
+    with pytest.raises(LayerError, match="no coordinate reference system; add its .prj"):
+        read_layer(layer)
+    bowtie = Polygon([(120.16, 30.27), (120.17, 30.28), (120.17, 30.27), (120.16, 30.28)])
+    frame.loc[3, "geometry"] = bowtie
+    broken = tmp_path / "grids.gpkg"
+    frame.to_file(broken, driver="GPKG")
+    layer = demo_cfg.layer("grids").model_copy(update={"path": broken})
+    with pytest.raises(LayerError, match="feature 'G04' has a broken geometry .*Self-intersection"):
+        read_layer(layer)
+
+
 def test_layers_in_another_crs_are_reprojected(demo_cfg, tmp_path):
     frame = read_layer(demo_cfg.layer("grids")).to_crs("EPSG:32651")
     path = tmp_path / "grids.gpkg"

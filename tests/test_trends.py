@@ -64,6 +64,7 @@ def _ticket(tid: str, **fields) -> TicketRow:
         "local_day": requested.astimezone(SH).date(),
         "local_hour": requested.astimezone(SH).hour,
         "local_dow": requested.astimezone(SH).isoweekday(),
+        "hex_cell": facts.hex_of(120.17, 30.275, 9),
         "facts_due": False,
     }
     base.update(fields)

@@ -68,6 +68,8 @@ def test_the_brief_pdf_reads_back_as_text(report, demo_cfg):
     assert lines[lines.index("结案率 (%)") + 1] == "83.33"
     assert lines[lines.index("按期结案率 (%)") + 1] == "50"
     assert "督办案件" in text and "h" in lines  # the supervised case, by ticket id
+    hexagon = report.hexagons[0]  # the week's one hotspot (every fixture ticket shares a cell)
+    assert lines[lines.index(hexagon[0]) + 1] == str(hexagon[1]) == "8"
     assert b"/FontFile2" in pdf  # the Chinese font travels inside the file (a subset)
 
 

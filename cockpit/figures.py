@@ -23,6 +23,8 @@ MARKER_PX = {"cameras": 14, "tickets": 17, "events": 34, "units": 12, "tracks": 
 
 LAYER_STYLE = {
     "communities": {"type": "fill", "color": "rgba(56, 88, 140, 0.18)"},
+    "water": {"type": "fill", "color": "rgba(40, 110, 190, 0.55)"},
+    "metro": {"type": "line", "color": "rgba(230, 80, 160, 0.75)", "line": {"width": 4}},
     "grids": {"type": "line", "color": "rgba(120, 160, 220, 0.45)", "line": {"width": 1}},
     "streets": {"type": "line", "color": "#4a5a78", "line": {"width": 3}},
     "boundary": {"type": "line", "color": "#5fb3ff", "line": {"width": 3}},
@@ -64,7 +66,7 @@ def district_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
     shift = on_tiles(cfg)
     if cfg.map.tile_url:
         result.append({"sourcetype": "raster", "source": [cfg.map.tile_url], "below": "traces"})
-    for kind in ("communities", "grids", "streets", "boundary"):
+    for kind in ("communities", "water", "grids", "streets", "metro", "boundary"):
         frame = layers.get(kind)
         if frame is None:
             continue

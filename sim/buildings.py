@@ -3,9 +3,11 @@ use, floors and estimated residents (seeded, so every run draws the same distric
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
-from sim.district import X_STOPS, Y_STOPS, to_lon_lat
+from sim.district import RIVER_WIDTH_M, X_STOPS, Y_STOPS, river_centre, to_lon_lat
 
 SETBACK_M = 12.0  # from the street's centre line to the first building
 GAP_M = 7.0
@@ -25,6 +27,13 @@ def _use(rng: random.Random) -> tuple[str, int]:
     return use, rng.randint(low, high)
 
 
+def _in_river(x: float, y: float, width: float, depth: float) -> bool:
+    """Whether a footprint would stand in the river or on its banks (8 m kept clear)."""
+    half = RIVER_WIDTH_M / 2 + 8
+    centres = [river_centre(x + width * k / 4) for k in range(5)]
+    return any(y - half < c < y + depth + half for c in centres)
+
+
 def _block(rng: random.Random, x0: float, y0: float, x1: float, y1: float, first: int) -> list:
     found = []
     width, depth = rng.uniform(16, 22), rng.uniform(11, 15)
@@ -32,7 +41,7 @@ def _block(rng: random.Random, x0: float, y0: float, x1: float, y1: float, first
     while x + width <= x1 - SETBACK_M:
         y = y0 + SETBACK_M
         while y + depth <= y1 - SETBACK_M:
-            if rng.random() < KEEP:
+            if rng.random() < KEEP and not _in_river(x, y, width, depth):
                 use, floors = _use(rng)
                 w, d = width * rng.uniform(0.8, 1.0), depth * rng.uniform(0.8, 1.0)
                 homes = w * d * floors if use == "residential" else 0.0
@@ -69,3 +78,22 @@ def buildings(seed: int = 11) -> dict:
             for row in rows
         ],
     }
+
+
+LAYER_KINDS = ("boundary", "communities", "grids", "streets", "water", "metro", "buildings", "pois",
+               "shelters")  # fmt: skip
+
+
+def write_buildings(out_dir: Path) -> None:
+    """The buildings (compact GeoJSON: thousands of them), and every layer in one GeoPackage
+    (district.gpkg) so a city sees the layer format to follow."""
+    import geopandas as gpd
+
+    (out_dir / "buildings.geojson").write_text(
+        json.dumps(buildings(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+    )
+    package = out_dir / "district.gpkg"
+    package.unlink(missing_ok=True)
+    for kind in LAYER_KINDS:
+        frame = gpd.read_file(out_dir / f"{kind}.geojson")
+        frame.to_file(package, layer=kind, driver="GPKG")

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from config.paths import PROJECT_ROOT
-from sim.buildings import buildings
+from sim.buildings import write_buildings
 from sim.demo_scenario import scenario_dict
 from sim.district import (
     COLS,
@@ -25,10 +25,12 @@ from sim.district import (
     boundary,
     communities,
     grids,
+    metro,
     pois,
     shelters,
     streets,
     to_lon_lat,
+    water,
 )
 from vision.synth.timeline import zone_polygon
 
@@ -343,6 +345,8 @@ def config_dict(rng: random.Random) -> dict:
                     "communities",
                     "grids",
                     "streets",
+                    "water",
+                    "metro",
                     "buildings",
                     "pois",
                     "shelters",
@@ -413,27 +417,14 @@ def write(out_dir: Path = OUT_DIR) -> None:
         "streets": streets(),
         "pois": pois(),
         "shelters": shelters(),
+        "water": water(),
+        "metro": metro(),
     }
     for kind, collection in layers.items():
         (out_dir / f"{kind}.geojson").write_text(
             json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8"
         )
     write_buildings(out_dir)
-
-
-def write_buildings(out_dir: Path = OUT_DIR) -> None:
-    """The buildings (compact GeoJSON: thousands of them), and every layer in one GeoPackage
-    (district.gpkg) so a city sees the layer format to follow."""
-    import geopandas as gpd
-
-    (out_dir / "buildings.geojson").write_text(
-        json.dumps(buildings(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
-    )
-    package = out_dir / "district.gpkg"
-    package.unlink(missing_ok=True)
-    for kind in ("boundary", "communities", "grids", "streets", "buildings", "pois", "shelters"):
-        frame = gpd.read_file(out_dir / f"{kind}.geojson")
-        frame.to_file(package, layer=kind, driver="GPKG")
     header = "# Demo district (fictional), made by `python -m sim.demo_config`; edit freely.\n"
     for name, data in (
         ("district.yaml", config_dict(random.Random(7))),

@@ -145,6 +145,10 @@ def boundary() -> dict:
 
 
 POIS = [
+    ("kindergarten-1", "kindergarten", "阳光幼儿园", "Sunshine Kindergarten", 1080, 560),
+    ("kindergarten-2", "kindergarten", "北塘幼儿园", "Beitang Kindergarten", 1990, 1120),
+    ("market-1", "market", "中河菜市场", "Zhonghe Market", 1320, 1060),
+    ("petrol-1", "petrol_station", "东河加油站", "Donghe Petrol Station", 2340, 760),
     ("school-1", "school", "清河小学", "Qinghe Primary School", 450, 380),
     ("school-2", "school", "北塘中学", "Beitang Middle School", 1650, 1380),
     ("elderly-1", "elderly_home", "中河颐养院", "Zhonghe Elderly Home", 1050, 880),
@@ -192,3 +196,45 @@ def shelters() -> dict:
             for sid, zh, en, x, y, day, night in SHELTERS
         ]
     )
+
+
+# The river: the Qinghe, wandering west to east between 书院街 and 解放路; every street that
+# crosses it crosses on a bridge. The metro: line 1 under 解放路, three stations.
+RIVER_Y = 880.0
+RIVER_WIDTH_M = 36.0
+METRO_Y = 1000.0
+METRO_STATIONS = [
+    ("metro-west", "西河站", "Xihe Station", 300),
+    ("metro-centre", "解放路站", "Jiefang Rd Station", 1200),
+    ("metro-east", "东坡站", "Dongpo Station", 2100),
+]
+
+
+def river_centre(x: float) -> float:
+    """The river's centre line (metres north) at `x` metres east: a gentle meander."""
+    import math
+
+    return RIVER_Y + 45 * math.sin(x / 380) + 20 * math.sin(x / 131)
+
+
+def water() -> dict:
+    """The river as a polygon, with its name."""
+    xs = [x * 20.0 for x in range(int(WIDTH_M / 20) + 1)]
+    north = [(x, river_centre(x) + RIVER_WIDTH_M / 2) for x in xs]
+    south = [(x, river_centre(x) - RIVER_WIDTH_M / 2) for x in reversed(xs)]
+    ring = [to_lon_lat(x, y) for x, y in north + south + north[:1]]
+    geometry = {"type": "Polygon", "coordinates": [ring]}
+    return _collection([_feature(geometry, id="river-qinghe", name="清河", name_en="Qinghe River")])
+
+
+def metro() -> dict:
+    """Metro line 1 under 解放路 and its stations."""
+    line = {
+        "type": "LineString",
+        "coordinates": [to_lon_lat(0, METRO_Y), to_lon_lat(WIDTH_M, METRO_Y)],
+    }
+    features = [_feature(line, id="metro-1", kind="line", name="地铁1号线", name_en="Metro Line 1")]
+    for sid, zh, en, x in METRO_STATIONS:
+        point = {"type": "Point", "coordinates": to_lon_lat(x, METRO_Y)}
+        features.append(_feature(point, id=sid, kind="station", name=zh, name_en=en))
+    return _collection(features)

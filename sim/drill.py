@@ -42,11 +42,23 @@ class Drill:
     """Plays one drill; `stop` ends it early (what was done stays on the timeline)."""
 
     def __init__(self, cfg: AppConfig, store: Store, layers, bus=None, say: Callable = log.info):
-        self.cfg, self.store, self.say = cfg, store, say
+        self.cfg, self.store, self.say, self.layers = cfg, store, say, layers
         self.emap = EmergencyMap(layers, cfg.district.crs)
         self.incidents = Incidents(cfg, store, self.emap, bus)
         self.desk = Desk(cfg, store, bus, None)
         self.stop = threading.Event()
+
+    def _over_the_metro(self) -> tuple[float, float]:
+        """The metro station nearest the district's centre (the centre without a metro layer)."""
+        centre = self.cfg.district.center
+        metro = self.layers.get("metro")
+        if metro is None or "kind" not in metro:
+            return centre
+        stations = metro[metro["kind"] == "station"].geometry
+        if stations.empty:
+            return centre
+        nearest = min(stations, key=lambda p: (p.x - centre[0]) ** 2 + (p.y - centre[1]) ** 2)
+        return round(nearest.x, 7), round(nearest.y, 7)
 
     def _wait(self, seconds: float, speed: float) -> None:
         if self.stop.wait(seconds / speed):
@@ -55,7 +67,7 @@ class Drill:
     def road_collapse(self, out: Path, speed: float = 1.0) -> DrillResult:
         """The road-collapse drill; the situation report goes to `out`."""
         now = lambda: dt.datetime.now(dt.UTC)  # noqa: E731 (the drill runs in real time)
-        lon, lat = self.cfg.district.center
+        lon, lat = self._over_the_metro()
         site = {"type": "Point", "coordinates": [lon, lat]}
         incident = self.incidents.open("road_collapse", 2, site, "地铁上方路面塌陷（演练）",
                                        COORDINATOR, now())  # fmt: skip

@@ -256,15 +256,31 @@ def test_import_osm_writes_layers_the_config_reads(tmp_path):
 def test_the_demo_district_has_buildings_people_and_its_layers_in_a_geopackage(
     demo_cfg, demo_layers
 ):
-    """Thousands of footprints with use, floors and residents; shelters by day and night; grids
+    """Thousands of footprints with use, floors and residents, none in the river; a metro line
+    with stations; kindergartens, a market, a petrol station; shelters by day and night; grids
     with their responsible persons; the same layers in config/demo/district.gpkg."""
     import pyogrio
+
+    from sim.buildings import LAYER_KINDS
 
     buildings = demo_layers.get("buildings")
     assert len(buildings) >= 3000
     assert set(buildings["use"]) == {"residential", "retail", "office", "public"}
     assert (buildings["floors"] >= 1).all() and buildings["residents"].sum() > 50_000
     assert (buildings.loc[buildings["use"] != "residential", "residents"] == 0).all()
+    river = demo_layers.get("water").union_all()
+    assert not buildings.intersects(river).any()
+    metro = demo_layers.get("metro")
+    assert (metro["kind"] == "station").sum() == 3 and (metro["kind"] == "line").sum() == 1
+    kinds = set(demo_layers.get("pois")["kind"])
+    assert {
+        "school",
+        "kindergarten",
+        "elderly_home",
+        "hospital",
+        "market",
+        "petrol_station",
+    } <= kinds
     emap = EmergencyMap(demo_layers, demo_cfg.district.crs)
     day = analyse(emap, CFG, "road_collapse", Point(*demo_cfg.district.center))
     night = analyse(emap, CFG, "road_collapse", Point(*demo_cfg.district.center), night=True)
@@ -273,13 +289,5 @@ def test_the_demo_district_has_buildings_people_and_its_layers_in_a_geopackage(
     assert all(g.responsible and g.phone for g in day.grids)
     package = demo_cfg.source_path.parent / "district.gpkg"
     layers = {name for name, _ in pyogrio.list_layers(package)}
-    assert layers == {
-        "boundary",
-        "communities",
-        "grids",
-        "streets",
-        "buildings",
-        "pois",
-        "shelters",
-    }
+    assert layers == set(LAYER_KINDS) == {layer.kind for layer in demo_cfg.map.layers}
     assert len(gpd.read_file(package, layer="buildings")) == len(buildings)

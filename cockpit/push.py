@@ -26,6 +26,7 @@ class Pusher:
         self.socketio, self.feed, self.view = socketio, feed, view
         self.state = view.state
         self.stop = threading.Event()
+        self.database_away = False
         socketio.on_event("join", self.on_join)
 
     def on_join(self, message) -> None:
@@ -34,19 +35,32 @@ class Pusher:
         join_room(lang)
         self.socketio.emit("live", self.view.payload(lang), to=request.sid)
 
+    def _check_pinned(self) -> bool:
+        """Whether the pinned incident changed; a database outage is logged once, when it starts
+        and when it ends, and the walls keep what they show meanwhile."""
+        try:
+            changed = self.view.emergency.check()
+        except Exception as exc:  # SQLAlchemy raises several kinds while the database is away
+            if not self.database_away:
+                log.warning(
+                    "cannot read the pinned incident (%s); retrying quietly", type(exc).__name__
+                )
+            self.database_away = True
+            return False
+        if self.database_away:
+            log.info("the pinned incident is readable again")
+        self.database_away = False
+        return changed
+
     def run(self) -> None:
         """Poll the bus (blocking briefly) and push changes at most every PUSH_INTERVAL_S, and
         the whole state every REFRESH_S (what depends on the time moves on without news)."""
         pushed, pushed_at, checked = -1, 0.0, 0.0
         while not self.stop.is_set():
             pinned_changed = False
-            watch = self.view.emergency
-            if watch is not None and time.monotonic() - checked >= EMERGENCY_CHECK_S:
+            if self.view.emergency is not None and time.monotonic() - checked >= EMERGENCY_CHECK_S:
                 checked = time.monotonic()
-                try:
-                    pinned_changed = watch.check()
-                except Exception:  # the database may be away; the walls keep what they show
-                    log.warning("could not read the pinned incident; retrying", exc_info=True)
+                pinned_changed = self._check_pinned()
             try:
                 self.feed.poll(block_ms=int(PUSH_INTERVAL_S * 1000))
             except Exception:  # the bus may restart; keep the screen up and retry

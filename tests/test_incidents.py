@@ -13,6 +13,7 @@ from dispatch.lifecycle import transition
 from dispatch.store import IncidentLogRow, IncidentRow, ShelterUseRow, TicketRow
 from geo.emergency import EmergencyMap
 from sim.district import to_lon_lat
+from tests.support.waiting import wait_until
 
 NOW = dt.datetime(2027, 1, 15, 2, 0, tzinfo=dt.UTC)
 SITE = {"type": "Point", "coordinates": to_lon_lat(600, 500)}
@@ -140,3 +141,47 @@ def test_the_centre_opens_an_incident_from_a_ticket_and_reports_shelters_by_api(
     assert bad.status_code == 422 and "outside the district" in bad.json()["error"]
     assert api.get(f"{url}/nothing", timeout=15).status_code == 404
     assert len(api.get(url, timeout=15).json()) == 1
+
+
+def test_walls_ride_out_a_database_outage_quietly(demo_cfg, demo_layers, caplog):
+    """The pusher reads the pinned incident from PostgreSQL; killed, the walls keep what they
+    show, one warning says so (no traceback, no repeats); back, the pin arrives."""
+    import logging
+
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from cockpit.emergency_watch import EmergencyWatch
+    from cockpit.payload import WallView
+    from cockpit.push import Pusher
+    from cockpit.state import LiveState
+    from dispatch.store import Store
+    from tests.support.postgres import PrivatePostgres
+
+    server = PrivatePostgres()
+    store = Store(server.start().replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        store.create_schema()
+        emap = EmergencyMap(demo_layers, demo_cfg.district.crs)
+        state = LiveState(demo_cfg)
+        view = WallView(demo_cfg, state, emergency=EmergencyWatch(demo_cfg, store, emap))
+        pusher = Pusher(SocketIO(Flask("walls")), None, view)
+        assert pusher._check_pinned() is False
+        with store.engine.begin() as connection:  # the test cluster runs without fsync
+            connection.exec_driver_sql("CHECKPOINT")
+        server.halt()
+        with caplog.at_level(logging.INFO, logger="cockpit.push"):
+            assert pusher._check_pinned() is False and pusher._check_pinned() is False
+            warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+            assert len(warned) == 1 and "retrying quietly" in warned[0].getMessage()
+            assert not any(r.exc_info for r in caplog.records)
+            server.resume()
+            incidents = Incidents(demo_cfg, store, emap)
+            opened = incidents.open("fire", 2, SITE, "火情", "coordinator:zhao", NOW)
+            incidents.pin(opened.id, True, "coordinator:zhao", NOW)
+            assert wait_until(pusher._check_pinned, 30, "the pin after the outage")
+        assert "readable again" in caplog.text
+        assert view.payload("zh")["emergency"]["title"] == "火情"
+    finally:
+        store.dispose()
+        server.stop()

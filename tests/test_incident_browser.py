@@ -14,10 +14,9 @@ import pytest
 from lxml import etree
 
 from dispatch.incidents import Incidents
-from dispatch.store import Store
 from tests.conftest import ARTIFACTS
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, Page
-from tests.support.cockpit import PASSWORD, CockpitServer
+from tests.support.browser import Page
+from tests.support.cockpit import PASSWORD, chromium, cockpit_on_sqlite
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -27,23 +26,14 @@ CAP_SCHEMA = Path(__file__).parent / "support" / "CAP-v1.2.xsd"  # OASIS, from c
 
 @pytest.fixture
 def cockpit(demo_cfg, demo_layers, tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'tickets.db'}")
-    store.create_schema()
-    services = demo_cfg.services.model_copy(update={"data_dir": tmp_path / "data"})
-    server = CockpitServer(demo_cfg.model_copy(update={"services": services}), demo_layers, store)
-    yield server
-    server.close()
-    store.dispose()
+    with cockpit_on_sqlite(demo_cfg, demo_layers, tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 def _download(page, button: str, tmp_path: Path) -> bytes:

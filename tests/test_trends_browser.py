@@ -10,12 +10,11 @@ from dataclasses import replace
 import pytest
 
 from dispatch.desk_query import TicketFilter, ticket_page
-from dispatch.store import Store
 from dispatch.trends import TrendFilter, Trends
 from sim.history import HistorySpec, generate, write
 from tests.conftest import ARTIFACTS
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, Page
-from tests.support.cockpit import PASSWORD, CockpitServer
+from tests.support.browser import Page
+from tests.support.cockpit import PASSWORD, chromium, cockpit_on_sqlite
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -23,27 +22,23 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def cockpit(demo_cfg, demo_layers, tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'tickets.db'}")
-    store.create_schema()
-    now = dt.datetime.now(dt.UTC)
-    today = now.astimezone(demo_cfg.district.zone).date()
-    spec = HistorySpec(6000, today - dt.timedelta(days=420), today - dt.timedelta(days=1), now)
-    write(store, generate(demo_cfg, demo_layers, spec))
-    services = demo_cfg.services.model_copy(update={"data_dir": tmp_path / "data"})
-    server = CockpitServer(demo_cfg.model_copy(update={"services": services}), demo_layers, store)
-    yield server
-    server.close()
-    store.dispose()
+    """The cockpit over 6,000 generated tickets of the last 14 months."""
+
+    def history(store) -> None:
+        now = dt.datetime.now(dt.UTC)
+        today = now.astimezone(demo_cfg.district.zone).date()
+        last = today - dt.timedelta(days=1)
+        spec = HistorySpec(6000, today - dt.timedelta(days=420), last, now)
+        write(store, generate(demo_cfg, demo_layers, spec))
+
+    with cockpit_on_sqlite(demo_cfg, demo_layers, tmp_path, history) as server:
+        yield server
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 def test_a_leader_filters_to_a_grid_and_a_month_and_drills_down(cockpit, browser, demo_cfg):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
 
 import requests
 from werkzeug.serving import make_server
@@ -87,3 +88,37 @@ def login(
     )
     assert answer.status_code == expect, answer.text
     return answer
+
+
+@contextmanager
+def cockpit_on_sqlite(cfg, layers, folder, prepare=None):
+    """A CockpitServer on a fresh SQLite store in `folder` (its data dir there too); `prepare`
+    may fill the store first (a generated history)."""
+    from dispatch.store import Store
+
+    store = Store(f"sqlite:///{folder / 'tickets.db'}")
+    store.create_schema()
+    if prepare:
+        prepare(store)
+    services = cfg.services.model_copy(update={"data_dir": folder / "data"})
+    server = CockpitServer(cfg.model_copy(update={"services": services}), layers, store)
+    try:
+        yield server
+    finally:
+        server.close()
+        store.dispose()
+
+
+@contextmanager
+def chromium():
+    """Debian's Chromium, headless, through Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from shapely.errors import ShapelyError
 from shapely.geometry import mapping, shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,7 +107,7 @@ class Incidents:
                 self.emap.site(geometry)
         except EmergencyError as exc:
             raise IncidentError(str(exc)) from None
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, ShapelyError):
             raise IncidentError("the site is not GeoJSON; give a Point or a Polygon") from None
         title = _text(title, "the title", 200)
         centre = geometry.centroid

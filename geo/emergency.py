@@ -184,12 +184,13 @@ class EmergencyMap:
             raise EmergencyError("the site is empty; give a point [lon, lat] or a polygon")
         if geometry.geom_type not in ("Point", "Polygon", "MultiPolygon"):
             raise EmergencyError(f"a site is a point or an area, not a {geometry.geom_type}")
+        west, south, east, north = geometry.bounds
+        lon, lat = geometry.centroid.x, geometry.centroid.y
+        if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+            raise EmergencyError(f"[{lon}, {lat}] is not a WGS-84 [longitude, latitude]")
         if not geometry.is_valid:
             reason = shapely.is_valid_reason(geometry)
             raise EmergencyError(f"the site's outline is not a valid area ({reason}); redraw it")
-        lon, lat = geometry.centroid.x, geometry.centroid.y
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise EmergencyError(f"[{lon}, {lat}] is not a WGS-84 [longitude, latitude]")
         metric = shapely.transform(
             geometry, lambda xy: np.column_stack(self.projector.to_metric(xy[:, 0], xy[:, 1]))
         )

@@ -82,6 +82,9 @@ def test_an_incident_from_opening_to_closing(incidents, store):
             "not a valid area",
         ),  # fmt: skip
         ({"site": {"kind": "nonsense"}}, "not GeoJSON"),
+        ({"site": {"type": "Volcano", "coordinates": [1, 2]}}, "not GeoJSON"),
+        ({"site": {"type": "Point", "coordinates": "here"}}, "not GeoJSON"),
+        ({"site": {"type": "Point", "coordinates": [float("inf"), 30.0]}}, "not a WGS-84"),
         ({"title": "  \x00 "}, "title is empty"),
     ],
 )
@@ -139,6 +142,9 @@ def test_the_centre_opens_an_incident_from_a_ticket_and_reports_shelters_by_api(
     assert cap.status_code == 200 and b"<severity>Severe</severity>" in cap.content
     bad = api.post(url, json={**body, "ticket_id": None, "lon": 0.0, "lat": 0.0}, timeout=15)
     assert bad.status_code == 422 and "outside the district" in bad.json()["error"]
+    volcano = {**body, "ticket_id": None, "site": {"type": "Volcano", "coordinates": [1, 2]}}
+    refused = api.post(url, json=volcano, timeout=15)
+    assert refused.status_code == 422 and "not GeoJSON" in refused.json()["error"]
     assert api.get(f"{url}/nothing", timeout=15).status_code == 404
     assert len(api.get(url, timeout=15).json()) == 1
 

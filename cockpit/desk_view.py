@@ -288,10 +288,19 @@ def from_address(cfg, query: dict) -> tuple[dict, dict]:
 
 
 def narrowed(flt: TicketFilter, drill: dict | None) -> TicketFilter:
-    """The desk's filter narrowed by what the trends page drilled into."""
-    if not drill:
+    """The desk's filter narrowed by what the trends page drilled into (the browser sends the
+    drill back with every page: anything of the wrong kind is dropped, never queried)."""
+    if not isinstance(drill, dict):
         return flt
-    known = {k: v for k, v in drill.items() if k in TicketFilter.__dataclass_fields__}
-    if "categories" in known:
-        known["categories"] = tuple(known["categories"])
+    known: dict = {}
+    for name in ("department", "community", "hex_cell"):
+        if isinstance(drill.get(name), str):
+            known[name] = drill[name][:64]
+    for name, high in (("local_dow", 7), ("local_hour", 23)):
+        value = drill.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high:
+            known[name] = value
+    categories = drill.get("categories")
+    if isinstance(categories, list) and all(isinstance(c, str) for c in categories):
+        known["categories"] = tuple(c[:64] for c in categories[:20])
     return dataclasses.replace(flt, **known)

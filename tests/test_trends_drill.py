@@ -66,3 +66,20 @@ def test_malformed_links_are_dropped(demo_cfg):
     )  # fmt: skip
     assert values["start"] is None and values["unit"] is None and values["category"] is None
     assert drill == {}
+
+
+def test_a_forged_drill_is_dropped_not_queried():
+    """The drill comes back from the browser: wrong kinds never reach the database."""
+    forged = {"local_dow": "1; drop", "local_hour": 99, "categories": [1, 2], "states": ["x"],
+              "department": ["a"], "hex_cell": "89309a55317ffff"}  # fmt: skip
+    flt = narrowed(TicketFilter(grid="G03"), forged)
+    assert flt == TicketFilter(grid="G03", hex_cell="89309a55317ffff")
+    assert narrowed(TicketFilter(), "nonsense") == TicketFilter()
+
+
+def test_forged_trend_filters_are_no_cuts():
+    from cockpit.pages.trends import _filter_of
+
+    flt = _filter_of({"start": "2026-10-01", "end": "2026-10-31", "grid": ["G01", "G02"],
+                      "unit": {"x": 1}, "source": "camera"})  # fmt: skip
+    assert (flt.grid, flt.unit, flt.source) == (None, None, "camera")

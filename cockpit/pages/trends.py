@@ -181,7 +181,8 @@ def _filter_of(values: dict) -> TrendFilter:
         end = dt.date.fromisoformat(str(values["end"])[:10])
     except (KeyError, TypeError, ValueError):
         raise TrendError("pick a start and an end day") from None
-    cuts = {cut: values.get(cut) or None for cut in CUTS}
+    # What the browser sends back is checked: a cut is one id, anything else is no cut.
+    cuts = {cut: v[:64] if isinstance(v := values.get(cut), str) and v else None for cut in CUTS}
     return TrendFilter(start, end, **cuts)
 
 
@@ -250,6 +251,8 @@ def _register_figures(app: dash.Dash, cfg: AppConfig, gate: Gate, trends: Trends
     )
     def _show(start, end, step, *rest):
         *cuts, ranking_by, lang = rest
+        step = step if step in STEPS else "day"
+        ranking_by = ranking_by if ranking_by in ("unit", "grid", "department") else "unit"
         lang = pick_lang(lang)
         if not _may_see(gate):
             raise dash.exceptions.PreventUpdate

@@ -194,3 +194,19 @@ def lists(analysis: Analysis, lang: str) -> list:
             none,
         ),
     ]
+
+
+def evacuated(rows, zone, lang: str) -> list:
+    """Buildings reported evacuated, the latest first, and how many people left them."""
+    if not rows:
+        return []
+    total = sum(row.people for row in rows)
+    return [
+        html.H3(f"{t('incident.evacuated', lang)} · {len(rows)} / {total}"),
+        _table(
+            [t("incident.building_id", lang), t("incident.people", lang), t("incident.at", lang)],
+            [[r.building_id, r.people, r.at.astimezone(zone).strftime("%H:%M")]
+             for r in sorted(rows, key=lambda r: r.at, reverse=True)[:20]],
+            t("incident.none", lang),
+        ),
+    ]  # fmt: skip

@@ -8,6 +8,7 @@ INCIDENT: dict[str, dict[str, str]] = {
     "incident.from_ticket": {"zh": "来自工单", "en": "From ticket"},
     "incident.building_id": {"zh": "楼栋编号", "en": "Building id"},
     "incident.people": {"zh": "撤离人数", "en": "People out"},
+    "incident.evacuated": {"zh": "已撤离楼栋 · 人数", "en": "Buildings evacuated · people"},
     "incident.mark_evacuated": {"zh": "标记已撤离", "en": "Mark evacuated"},
     "incident.open": {"zh": "新建事件", "en": "Open an incident"},
     "incident.level": {"zh": "事件等级", "en": "Level"},

@@ -74,6 +74,7 @@ def test_a_coordinator_runs_an_incident(cockpit, browser, tmp_path):
     page.fill("#incident-people", "30")
     page.click("#incident-evacuate")
     wait_until(lambda: "楼栋撤离 b00007: 30" in timeline.inner_text(), 30, "the evacuation")
+    wait_until(lambda: "已撤离楼栋 · 人数 · 1 / 30" in lists.inner_text(), 30, "the evacuated list")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "incident-1920x1080.png"))
 

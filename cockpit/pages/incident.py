@@ -253,7 +253,8 @@ def _register_view(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
             for s in room.incidents.timeline(incident.id)
         ]
         status = _status(incident, room.cfg, lang)
-        return figure, view.lists(analysis, lang), steps, status, options, incident.id
+        out = view.evacuated(room.incidents.evacuations(incident.id), zone, lang)
+        return figure, view.lists(analysis, lang) + out, steps, status, options, incident.id
 
     @app.callback(
         Output(_id("selected"), "data"),

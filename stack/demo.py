@@ -54,6 +54,8 @@ class DemoStack:
         self.redis_url: str | None = None
         self.tokens: Path | None = None
         self.users: Path | None = None
+        self.redis_down_since: float | None = None  # when the embedded Redis went away
+        self.redis_pause, self.redis_retry_at = 0.5, 0.0
 
     def start(self) -> str:
         """Start everything; return the cockpit URL once it answers."""
@@ -118,10 +120,32 @@ class DemoStack:
             self.supervisor.add(f"vision-{i + 1}", argv, env)
         return [c.id for c in watched_cameras(self.cfg)]
 
+    def _heal_redis(self) -> None:
+        """The embedded Redis went away: start it again on the same port and data (its
+        append-only file brings the streams back), with growing pauses, never giving up."""
+        if self.redis is None or not self.redis.exited() or time.monotonic() < self.redis_retry_at:
+            return
+        if self.redis_down_since is None:
+            self.redis_down_since = time.monotonic()
+            print("embedded Redis exited; restarting it (services wait for it)", file=sys.stderr,
+                  flush=True)  # fmt: skip
+        try:
+            self.redis.start()
+        except RuntimeError as exc:
+            self.redis_pause = min(self.redis_pause * 2, 10.0)
+            self.redis_retry_at = time.monotonic() + self.redis_pause
+            print(f"embedded Redis did not start ({exc}); next try in {self.redis_pause:.0f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            return
+        away = time.monotonic() - self.redis_down_since
+        print(f"embedded Redis is back on {self.redis.url} after {away:.1f} s", flush=True)
+        self.redis_down_since, self.redis_pause = None, 0.5
+
     def run_forever(self) -> None:
         """Supervise until Ctrl-C / SIGTERM, then stop everything in reverse order."""
         stop_on_signals(self.stop_event)
         while not self.stop_event.wait(0.5):
+            self._heal_redis()
             for name in self.supervisor.check():
                 print(
                     f"{name} keeps crashing and was not restarted again; see its log above",

@@ -107,6 +107,10 @@ class EmbeddedRedis:
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port} in {timeout_s} s")
 
+    def exited(self) -> bool:
+        """Whether the server was started and has since gone away (killed, crashed)."""
+        return self.process is not None and self.process.poll() is not None
+
     def stop(self, timeout_s: float = 10) -> None:
         """Stop the server, letting it flush its append-only file."""
         if self.process is None or self.process.poll() is not None:

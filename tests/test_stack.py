@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import redis
@@ -97,3 +98,42 @@ def test_embedded_redis_listens_on_loopback_only(tmp_path):
     with EmbeddedRedis(tmp_path, persist=False) as server:
         info = redis.Redis.from_url(server.url).config_get("bind")
         assert info["bind"].split()[0] == "127.0.0.1"
+
+
+def test_the_demo_restarts_its_redis_when_it_is_killed(tmp_path):
+    """Kill -9 the demo's embedded redis-server: it is started again on the same port with its
+    data, and an event published afterwards still becomes a ticket."""
+    import os
+    import signal
+
+    from dispatch.store import Store, TicketRow, default_database_url
+    from streams.records import Event
+    from tests.support.browser import running_demo
+
+    with running_demo(tmp_path / "data", "--no-sim", "--no-vision") as demo:
+        before = demo["bus"].client.info("server")["process_id"]
+        demo["bus"].client.xadd("sc:probe", {"kept": "1"})
+        demo["bus"].client.execute_command("BGREWRITEAOF")  # the AOF holds the probe
+        wait_until(lambda: not demo["bus"].client.info("persistence")["aof_rewrite_in_progress"],
+                   10, "the AOF rewritten")  # fmt: skip
+        os.kill(before, signal.SIGKILL)
+        demo["output"].wait_for(r"embedded Redis is back on", 30)
+
+        def serving() -> bool:
+            try:
+                return demo["bus"].client.info("server")["process_id"] != before
+            except redis.ConnectionError:
+                return False
+
+        wait_until(serving, 30, "the same URL served by a new redis-server")
+        assert demo["bus"].client.xlen("sc:probe") == 1  # its data came back
+        event = Event(category="bin_overflow", lon=120.1725, lat=30.2767, detected_at=time.time())
+        store = Store(default_database_url(demo["data"]))
+
+        def filed() -> bool:
+            demo["bus"].publish(event)  # until the dispatcher is back: it files it once
+            with store.session() as session:
+                return session.query(TicketRow).filter_by(event_id=event.event_id).count() == 1
+
+        wait_until(filed, 60, "the event filed after Redis came back", every=2)
+        store.dispose()

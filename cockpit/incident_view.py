@@ -3,9 +3,6 @@ units by travel time, cameras that see the site, streets to close and their deto
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import plotly.graph_objects as go
 from dash import html
 
@@ -26,14 +23,7 @@ def _line(lons, lats, name: str, color: str, width: float = 3, dash: str = "soli
                          showlegend=bool(name))  # fmt: skip
 
 
-def _circle(emap: EmergencyMap, lon: float, lat: float, radius: float) -> tuple[list, list]:
-    x, y = emap.projector.to_metric(lon, lat)
-    angles = np.linspace(0, 2 * math.pi, 73)
-    lons, lats = emap.projector.to_lon_lat(x + radius * np.sin(angles), y + radius * np.cos(angles))
-    return list(lons), list(lats)
-
-
-def _points(points: list[tuple[float, float, str]], name: str, color, size: int, symbol="circle"):
+def _points(points: list[tuple[float, float, str]], name: str, color, size: int):
     return go.Scattermap(
         lon=[p[0] for p in points], lat=[p[1] for p in points], text=[p[2] for p in points],
         mode="markers", name=name, marker={"size": size, "color": color},
@@ -54,7 +44,9 @@ def incident_figure(
     traces = [go.Scattermap(lon=[], lat=[], mode="markers", showlegend=False, hoverinfo="skip")]
     if analysis is not None:
         for index, ring in enumerate(analysis.rings):
-            lons, lats = _circle(emap, analysis.lon, analysis.lat, ring.radius_m)
+            lons, lats = zip(
+                *emap.ring_outline(analysis.lon, analysis.lat, ring.radius_m), strict=True
+            )
             traces.append(_line(lons, lats, f"{ring.radius_m:g} m", RING_COLORS[index], 2))
         for closure in analysis.closures:
             for stretch in closure.closed:

@@ -178,6 +178,18 @@ class EmergencyMap:
                 found.append((str(row.id), str(name), getattr(row, column), row.geometry))
         return found
 
+    def ring_outline(self, lon: float, lat: float, radius: float) -> list[tuple[float, float]]:
+        """A circle of `radius` metres around [lon, lat] as a closed ring of [lon, lat] points
+        (what maps, exports and walls draw a ring with)."""
+        x, y = self.projector.to_metric(lon, lat)
+        angles = np.linspace(0, 2 * math.pi, 73)
+        lons, lats = self.projector.to_lon_lat(
+            x + radius * np.sin(angles), y + radius * np.cos(angles)
+        )
+        ring = [(round(float(a), 7), round(float(b), 7)) for a, b in zip(lons, lats, strict=True)]
+        ring[-1] = ring[0]
+        return ring
+
     def site(self, geometry: BaseGeometry) -> BaseGeometry:
         """The site in metres; EmergencyError unless it is a valid point or area in the district."""
         if not isinstance(geometry, BaseGeometry) or geometry.is_empty:

@@ -150,9 +150,14 @@ def _drill_chip(drill: dict, lang: str) -> html.Div:
 
 
 def page_layout(
-    cfg: AppConfig, layers: DistrictLayers, lang: str, query: dict | None = None
+    cfg: AppConfig,
+    layers: DistrictLayers,
+    lang: str,
+    query: dict | None = None,
+    can_act: bool = True,
 ) -> html.Div:
-    """The desk in one language, filtered as its address asks (links from the trends page)."""
+    """The desk in one language, filtered as its address asks (links from the trends page);
+    without `can_act` (a leader reading) its actions are hidden, and refused on the server."""
     initial, drill = desk_view.from_address(cfg, query or {})
     columns = [{"name": t(f"desk.col.{c}", lang), "id": c} for c in COLUMNS]
     return html.Div(
@@ -192,18 +197,13 @@ def page_layout(
                             html.Div(
                                 t("desk.pick", lang), id=_id("detail"), className="desk-detail"
                             ),
-                            _actions(cfg, lang, hidden=not _may_act_role()),
+                            _actions(cfg, lang, hidden=not can_act),
                         ],
                     ),
                 ],
             ),
         ],
     )
-
-
-def _may_act_role() -> bool:
-    principal = getattr(g, "principal", None)
-    return principal is not None and principal.role in DESK
 
 
 def _may_see(gate: Gate) -> bool:
@@ -222,7 +222,7 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
     def layout(lang: str | None = None, **query) -> html.Div:
         if not gate.page_allowed(PATH):
             return denied(pick_lang(lang))
-        return page_layout(cfg, layers, pick_lang(lang), query)
+        return page_layout(cfg, layers, pick_lang(lang), query, _may_act(gate))
 
     dash.register_page("desk", path=PATH, layout=layout, title=t("nav.desk"))
     _register_table(app, cfg, gate, desk)

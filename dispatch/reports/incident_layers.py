@@ -4,9 +4,6 @@ shelters with their walking routes, streets to close and detours (for GIS and ot
 from __future__ import annotations
 
 import json
-import math
-
-import numpy as np
 
 from dispatch.store import IncidentRow
 from geo.emergency import Analysis, EmergencyMap
@@ -18,16 +15,6 @@ def _feature(geometry: dict, **properties) -> dict:
 
 def _line(points) -> dict:
     return {"type": "LineString", "coordinates": [list(p) for p in points]}
-
-
-def _circle(emap: EmergencyMap, lon: float, lat: float, radius: float) -> dict:
-    x, y = emap.projector.to_metric(lon, lat)
-    angles = np.linspace(0, 2 * math.pi, 73)
-    xs, ys = x + radius * np.sin(angles), y + radius * np.cos(angles)
-    lons, lats = emap.projector.to_lon_lat(xs, ys)
-    ring = [[round(a, 7), round(b, 7)] for a, b in zip(lons, lats, strict=True)]
-    ring[-1] = ring[0]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def incident_geojson(incident: IncidentRow, analysis: Analysis, emap: EmergencyMap) -> bytes:
@@ -43,7 +30,8 @@ def incident_geojson(incident: IncidentRow, analysis: Analysis, emap: EmergencyM
         )
     ]
     for ring in analysis.rings:
-        circle = _circle(emap, analysis.lon, analysis.lat, ring.radius_m)
+        outline = emap.ring_outline(analysis.lon, analysis.lat, ring.radius_m)
+        circle = {"type": "Polygon", "coordinates": [[list(p) for p in outline]]}
         features.append(
             _feature(
                 circle,

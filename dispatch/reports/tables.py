@@ -39,8 +39,10 @@ def shown(value, kind: Kind) -> str:
         return "—"
     if kind == "pct":
         return f"{value * 100:.2f}%"
-    if kind in ("hours", "score"):
-        return f"{value:.1f}" if kind == "score" else f"{value:.2f}"
+    if kind == "score":
+        return f"{value:.1f}"
+    if kind == "hours":
+        return f"{value:.2f}"
     if kind == "num":
         return f"{value:g}" if isinstance(value, float) else str(value)
     if kind == "datetime":

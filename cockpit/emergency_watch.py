@@ -9,13 +9,13 @@ import json
 import logging
 
 from shapely.geometry import shape
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from config.i18n import LANGS, t
 from config.schema import AppConfig
 from dispatch.incidents import ACTIVE
 from dispatch.reports.incident_layers import incident_geojson
-from dispatch.store import IncidentRow, Store
+from dispatch.store import IncidentRow, Store, TicketRow
 from geo.emergency import EmergencyMap, analyse
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,20 @@ class EmergencyWatch:
         self.key = key
         self.shown = {lang: self._summary(incident, lang) if incident else None for lang in LANGS}
         return True
+
+    def revision(self) -> str:
+        """A fingerprint of every incident and its tasks: it changes whenever anything an
+        incident page shows is recorded (each step bumps its incident's version, each move its
+        task's)."""
+        with self.store.session() as session:
+            steps = session.execute(
+                select(func.count(IncidentRow.id), func.coalesce(func.sum(IncidentRow.version), 0))
+            ).one()
+            tasks = session.execute(
+                select(func.count(TicketRow.id), func.coalesce(func.sum(TicketRow.version), 0))
+                .where(TicketRow.incident_id.is_not(None))
+            ).one()  # fmt: skip
+        return f"{steps[0]}.{steps[1]}.{tasks[0]}.{tasks[1]}"
 
     def summary(self, lang: str) -> dict | None:
         """The pinned incident for a wall in `lang`, or None (no emergency mode)."""

@@ -27,6 +27,7 @@ LAYER_STYLE = {
     "metro": {"type": "line", "color": "rgba(230, 80, 160, 0.75)", "line": {"width": 4}},
     "grids": {"type": "line", "color": "rgba(120, 160, 220, 0.45)", "line": {"width": 1}},
     "streets": {"type": "line", "color": "#4a5a78", "line": {"width": 3}},
+    "bridges": {"type": "line", "color": "#8a9bb8", "line": {"width": 6}},
     "boundary": {"type": "line", "color": "#5fb3ff", "line": {"width": 3}},
 }
 UNIT_COLORS = ["#3ddc84", "#22d3ee", "#c77dff", "#a3e635", "#f472b6"]  # cool: units
@@ -66,7 +67,7 @@ def district_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
     shift = on_tiles(cfg)
     if cfg.map.tile_url:
         result.append({"sourcetype": "raster", "source": [cfg.map.tile_url], "below": "traces"})
-    for kind in ("communities", "water", "grids", "streets", "metro", "boundary"):
+    for kind in ("communities", "water", "grids", "streets", "bridges", "metro", "boundary"):
         frame = layers.get(kind)
         if frame is None:
             continue

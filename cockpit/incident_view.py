@@ -3,6 +3,10 @@ units by travel time, cameras that see the site, streets to close and their deto
 
 from __future__ import annotations
 
+import json
+import math
+
+import numpy as np
 import plotly.graph_objects as go
 from dash import html
 
@@ -38,8 +42,11 @@ def incident_figure(
     analysis: Analysis | None,
     unit_fixes: dict,
     lang: str,
+    evacuated: frozenset[str] = frozenset(),
+    screen_px: int | None = None,
 ) -> go.Figure:
-    """The district with the incident drawn on it (or the plain district to pick a site on)."""
+    """The district with the incident drawn on it (or the plain district to pick a site on):
+    the buildings around it, those inside the rings amber and those evacuated green."""
     # An empty map trace first: without any, Plotly draws axes instead of the map.
     traces = [go.Scattermap(lon=[], lat=[], mode="markers", showlegend=False, hoverinfo="skip")]
     if analysis is not None:
@@ -60,20 +67,71 @@ def incident_figure(
                 lons, lats = zip(*shelter.route, strict=True)
                 traces.append(_line(lons, lats, "", "#3ddc84", 4, meta="evacuation"))
         traces += _places(cfg, layers, emap, analysis, unit_fixes, lang)
+        traces += [_key(t("incident.at_risk", lang), BUILDING_COLORS["at_risk"]),
+                   _key(t("incident.out", lang), BUILDING_COLORS["out"])]  # fmt: skip
     figure = go.Figure(traces)
+    scale = max(1.0, 2 ** _screen_zoom(screen_px))  # legible from as far on a 4K wall
+    for trace in figure.data:
+        if trace.marker.size:
+            trace.marker.size = trace.marker.size * scale
+        if trace.line.width:
+            trace.line.width = trace.line.width * scale
     lon, lat = cfg.district.center
     if analysis is not None:
         lon, lat = analysis.lon, analysis.lat
     figure.update_layout(
         map={"style": "white-bg", "center": {"lon": float(lon), "lat": float(lat)},
-             "zoom": cfg.district.zoom + (0.6 if analysis else 0),
-             "layers": district_layers(cfg, layers)},
+             "zoom": cfg.district.zoom + (0.6 if analysis else 0) + _screen_zoom(screen_px),
+             "layers": district_layers(cfg, layers)
+                       + _buildings(layers, emap, analysis, evacuated)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=BACKGROUND,
-        font={"color": "#dfe7f2", "size": 15}, clickmode="event",
+        font={"color": "#dfe7f2", "size": 15 * scale}, clickmode="event",
         legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(11,18,32,0.75)"},
-        uirevision=analysis.type_id if analysis else "pick",
+        uirevision=f"{analysis.type_id if analysis else 'pick'}:{screen_px}",
     )  # fmt: skip
     return figure
+
+
+REFERENCE_SCREEN_PX = 1920  # the configured zoom suits a screen this wide
+
+
+def _screen_zoom(screen_px: int | None) -> float:
+    """Zoom in by one step for each doubling of the screen's width (a 4K wall shows the same
+    streets as a 1080p one, twice as large), within sane screens."""
+    if not isinstance(screen_px, int | float) or screen_px <= 0:
+        return 0.0
+    return math.log2(min(max(float(screen_px), 960.0), 7680.0) / REFERENCE_SCREEN_PX)
+
+
+BUILDING_COLORS = {"near": "rgba(120, 138, 170, 0.45)", "at_risk": "rgba(255, 169, 64, 0.7)",
+                   "out": "rgba(61, 220, 132, 0.85)"}  # fmt: skip
+CONTEXT_M = 300  # buildings drawn this far beyond the outer ring, for the lie of the land
+
+
+def _buildings(layers, emap: EmergencyMap, analysis: Analysis | None, evacuated) -> list[dict]:
+    """Map layers of the buildings around the site: beyond the rings, inside them, evacuated."""
+    frame = layers.get("buildings")
+    if analysis is None or frame is None or "id" not in frame or not analysis.rings:
+        return []
+    outer = analysis.rings[-1].radius_m
+    near = set(emap.buildings_near(analysis.lon, analysis.lat, outer + CONTEXT_M).tolist())
+    inside = set(emap.buildings_near(analysis.lon, analysis.lat, outer).tolist())
+    ids = frame["id"].astype(str).to_numpy()
+    out = np.flatnonzero(np.isin(ids, list(evacuated))).tolist()  # wherever they stand
+    groups = {"near": sorted(near - inside - set(out)), "at_risk": sorted(inside - set(out)),
+              "out": out}  # fmt: skip
+    drawn = frame[["id", "geometry"]]
+    return [
+        {"sourcetype": "geojson", "source": json.loads(drawn.iloc[rows].to_json()),
+         "type": "fill", "color": BUILDING_COLORS[group], "below": "traces"}
+        for group, rows in groups.items() if rows
+    ]  # fmt: skip
+
+
+def _key(name: str, color: str) -> go.Scattermap:
+    """A legend entry for a map layer (Plotly's legend lists traces only)."""
+    return go.Scattermap(lon=[None], lat=[None], mode="markers", name=name, hoverinfo="skip",
+                         marker={"size": 14, "color": color, "symbol": "circle"})  # fmt: skip
 
 
 def _places(cfg, layers, emap, analysis: Analysis, unit_fixes: dict, lang: str) -> list:

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 PUSH_INTERVAL_S = 0.5
 EMERGENCY_CHECK_S = 2.0  # how often the pinned incident is read from the store
 REFRESH_S = 30  # pushed even without news: minutes late, muted warnings coming back, hourly counts
+INCIDENT_ROOM = "incidents"  # incident pages: told when any incident or its tasks change
 
 
 class Pusher:
@@ -27,7 +28,9 @@ class Pusher:
         self.state = view.state
         self.stop = threading.Event()
         self.database_away = False
+        self.revision: str | None = None
         socketio.on_event("join", self.on_join)
+        socketio.on_event("watch_incidents", self.on_watch_incidents)
 
     def on_join(self, message) -> None:
         """A browser says which language it shows; send it the full state at once."""
@@ -35,11 +38,19 @@ class Pusher:
         join_room(lang)
         self.socketio.emit("live", self.view.payload(lang), to=request.sid)
 
+    def on_watch_incidents(self, _message=None) -> None:
+        """An incident page listens: it is told the incidents' revision whenever it changes
+        (it then reads what it shows itself, through its role-checked callbacks)."""
+        join_room(INCIDENT_ROOM)
+        if self.revision is not None:
+            self.socketio.emit("incidents", {"rev": self.revision}, to=request.sid)
+
     def _check_pinned(self) -> bool:
         """Whether the pinned incident changed; a database outage is logged once, when it starts
         and when it ends, and the walls keep what they show meanwhile."""
         try:
             changed = self.view.emergency.check()
+            revision = self.view.emergency.revision()
         except Exception as exc:  # SQLAlchemy raises several kinds while the database is away
             if not self.database_away:
                 log.warning(
@@ -50,6 +61,9 @@ class Pusher:
         if self.database_away:
             log.info("the pinned incident is readable again")
         self.database_away = False
+        if revision != self.revision:
+            self.revision = revision
+            self.socketio.emit("incidents", {"rev": revision}, to=INCIDENT_ROOM)
         return changed
 
     def run(self) -> None:

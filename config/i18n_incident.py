@@ -9,6 +9,8 @@ INCIDENT: dict[str, dict[str, str]] = {
     "incident.building_id": {"zh": "楼栋编号", "en": "Building id"},
     "incident.people": {"zh": "撤离人数", "en": "People out"},
     "incident.evacuated": {"zh": "已撤离楼栋 · 人数", "en": "Buildings evacuated · people"},
+    "incident.at_risk": {"zh": "圈内楼栋", "en": "Buildings in the rings"},
+    "incident.out": {"zh": "已撤离楼栋", "en": "Buildings evacuated"},
     "incident.mark_evacuated": {"zh": "标记已撤离", "en": "Mark evacuated"},
     "incident.open": {"zh": "新建事件", "en": "Open an incident"},
     "incident.level": {"zh": "事件等级", "en": "Level"},

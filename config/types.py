@@ -56,5 +56,14 @@ class Names(Strict):
 
 # What a district layer holds; grids and communities drive routing, the rest is drawn and analysed.
 LayerKind = Literal[
-    "boundary", "streets", "communities", "grids", "pois", "shelters", "buildings", "water", "metro"
+    "boundary",
+    "streets",
+    "communities",
+    "grids",
+    "pois",
+    "shelters",
+    "buildings",
+    "water",
+    "bridges",
+    "metro",
 ]

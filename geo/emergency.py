@@ -190,6 +190,13 @@ class EmergencyMap:
         ring[-1] = ring[0]
         return ring
 
+    def buildings_near(self, lon: float, lat: float, radius: float) -> np.ndarray:
+        """Row positions of the buildings within `radius` metres of [lon, lat] (for drawing)."""
+        if self.building_tree is None:
+            return np.zeros(0, dtype=int)
+        centre = Point(*self.projector.to_metric(lon, lat))
+        return np.sort(self.building_tree.query(centre, predicate="dwithin", distance=radius))
+
     def site(self, geometry: BaseGeometry) -> BaseGeometry:
         """The site in metres; EmergencyError unless it is a valid point or area in the district."""
         if not isinstance(geometry, BaseGeometry) or geometry.is_empty:
@@ -319,7 +326,7 @@ def _closures(emap: EmergencyMap, site: BaseGeometry, inner: float) -> tuple[Clo
                 ((p, q) for i, p in enumerate(exits) for q in exits[i + 1 :]),
                 key=lambda pair: pair[0].distance(pair[1]),
             )
-            metres, line = emap.network.route(_lon_lat(emap, a), _lon_lat(emap, b), zone)
+            metres, line = emap.network.around(a, b, zone)
             if math.isfinite(metres):
                 detour, route = round(metres, 1), tuple(line)
         stretch = lines.intersection(zone)

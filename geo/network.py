@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 import shapely
 from shapely.geometry import LineString, Point
-from shapely.ops import unary_union
+from shapely.ops import substring, unary_union
 
 from geo.projection import Projector
 
@@ -130,6 +130,41 @@ class StreetNetwork:
             lons, lats = self.projector.to_lon_lat(xs, ys)
             found.append((best[0], list(zip(lons, lats, strict=True))))
         return found
+
+    def around(self, a: Point, b: Point, blocked) -> tuple[float, list[tuple[float, float]]]:
+        """The way round a closed area between two metric points where streets leave it: out
+        along each street to its first crossing outside, then the shortest way along open
+        streets. Metres and the line as [lon, lat]; (inf, []) when there is none."""
+        graph = nx.restricted_view(
+            self.graph, [], [(u, v) for u, v, line in self.edges if line.intersects(blocked)]
+        )
+        ends = [self._way_out(point, blocked) for point in (a, b)]
+        if None in ends:
+            return math.inf, []
+        (node_a, lead), (node_b, tail) = ends
+        try:
+            metres, nodes = nx.single_source_dijkstra(graph, node_a, node_b, weight="weight")
+        except (nx.NetworkXNoPath, nx.NodeNotFound):
+            return math.inf, []
+        coords = list(lead.coords) + [tuple(n) for n in nodes] + list(tail.coords)[::-1]
+        lons, lats = self.projector.to_lon_lat(*np.asarray(coords).T)
+        return lead.length + metres + tail.length, list(zip(lons, lats, strict=True))
+
+    def _way_out(self, point: Point, blocked):
+        """The crossing outside `blocked` nearest along the street through `point`, and the
+        stretch of street from `point` to it."""
+        best = None
+        for index in self.tree.query(point.buffer(0.5)):
+            u, v, line = self.edges[int(index)]
+            along = line.project(point)
+            for node, end in ((u, 0.0), (v, line.length)):
+                stretch = substring(line, along, end)
+                inside = stretch.intersection(blocked).length if stretch.length else 0.0
+                if blocked.contains(Point(node)) or inside > 1.0:
+                    continue
+                if best is None or stretch.length < best[1].length:
+                    best = (node, stretch)
+        return best
 
     def _join(self, lon_lat: tuple[float, float], graph):
         """How a point joins `graph`: metres off, {end node: metres along}, its metric point."""

@@ -7,7 +7,14 @@ import json
 import random
 from pathlib import Path
 
-from sim.district import RIVER_WIDTH_M, X_STOPS, Y_STOPS, river_centre, to_lon_lat
+from sim.district import (
+    RIVER_WIDTH_M,
+    X_STOPS,
+    Y_STOPS,
+    near_old_street,
+    river_centre,
+    to_lon_lat,
+)
 
 SETBACK_M = 12.0  # from the street's centre line to the first building
 GAP_M = 7.0
@@ -41,7 +48,10 @@ def _block(rng: random.Random, x0: float, y0: float, x1: float, y1: float, first
     while x + width <= x1 - SETBACK_M:
         y = y0 + SETBACK_M
         while y + depth <= y1 - SETBACK_M:
-            if rng.random() < KEEP and not _in_river(x, y, width, depth):
+            clear = not _in_river(x, y, width, depth) and not near_old_street(
+                x + width / 2, y + depth / 2, SETBACK_M + max(width, depth) / 2
+            )
+            if rng.random() < KEEP and clear:
                 use, floors = _use(rng)
                 w, d = width * rng.uniform(0.8, 1.0), depth * rng.uniform(0.8, 1.0)
                 homes = w * d * floors if use == "residential" else 0.0
@@ -80,8 +90,8 @@ def buildings(seed: int = 11) -> dict:
     }
 
 
-LAYER_KINDS = ("boundary", "communities", "grids", "streets", "water", "metro", "buildings", "pois",
-               "shelters")  # fmt: skip
+LAYER_KINDS = ("boundary", "communities", "grids", "streets", "water", "bridges", "metro",
+               "buildings", "pois", "shelters")  # fmt: skip
 
 
 def write_buildings(out_dir: Path) -> None:

@@ -15,16 +15,17 @@ import yaml
 from config.paths import PROJECT_ROOT
 from sim.buildings import write_buildings
 from sim.demo_scenario import scenario_dict
+from sim.demo_units import demo_units
 from sim.district import (
     COLS,
     HEIGHT_M,
     ROWS,
     WIDTH_M,
-    X_STOPS,
-    Y_STOPS,
     boundary,
+    bridges,
     communities,
     grids,
+    heading_at,
     metro,
     pois,
     shelters,
@@ -124,53 +125,6 @@ DEPARTMENTS = [
     ("dept-grid-west", "西片网格工作站", "West Grid Office", "sup-grid"),
     ("dept-grid-east", "东片网格工作站", "East Grid Office", "sup-grid"),
 ]
-SUPERVISORS = [
-    ("sup-san", "环卫所值班长·周", "dept-sanitation"),
-    ("sup-cmg", "城管中队值班长·吴", "dept-citymgmt"),
-    ("sup-grid", "网格站值班长·郑", "dept-grid-west"),
-]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林"
-
-
-def _units(rng: random.Random) -> list[dict]:
-    plan = [
-        ("san", "sanitation", "dept-sanitation", "环卫"),
-        ("cmg", "citymgmt", "dept-citymgmt", "城管"),
-    ]
-    units, n = [], 0
-    for prefix, unit_type, dept, label in plan:
-        for i in range(6):
-            n += 1
-            name = f"{label}{i + 1}组·{SURNAMES[n % len(SURNAMES)]}"
-            units.append(_unit(rng, f"{prefix}-{i + 1:02d}", name, unit_type, dept))
-    for i in range(6):
-        n += 1
-        dept = "dept-grid-west" if i < 3 else "dept-grid-east"
-        name = f"网格员·{SURNAMES[n % len(SURNAMES)]}"
-        units.append(
-            _unit(
-                rng,
-                f"grd-{i + 1:02d}",
-                name,
-                "gridworker",
-                dept,
-                x_range=(0, 1200) if i < 3 else (1200, 2400),
-            )
-        )
-    for uid, name, dept in SUPERVISORS:
-        units.append(_unit(rng, uid, name, "supervisor", dept))
-    return units
-
-
-def _unit(rng, uid, name, unit_type, dept, x_range=(0, WIDTH_M)) -> dict:
-    xs = [x for x in X_STOPS if x_range[0] <= x <= x_range[1]]
-    return {
-        "id": uid,
-        "name": name,
-        "type": unit_type,
-        "department": dept,
-        "home": to_lon_lat(rng.choice(xs), rng.choice(Y_STOPS)),
-    }
 
 
 def _routing() -> list[dict]:
@@ -198,8 +152,21 @@ def _names(zh: str, en: str) -> dict:
     return {"zh": zh, "en": en}
 
 
+class _OneLine(dict):
+    """A mapping written on one line of the YAML (a list value's choices)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _OneLine, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, True)
+)
+
+
 def _choices(*pairs: tuple[str, str, str]) -> list[dict]:
-    return [{"key": key, "names": _names(zh, en)} for key, zh, en in pairs]
+    return [_OneLine(key=key, names=_names(zh, en)) for key, zh, en in pairs]
 
 
 CATEGORIES = [
@@ -346,6 +313,7 @@ def config_dict(rng: random.Random) -> dict:
                     "grids",
                     "streets",
                     "water",
+                    "bridges",
                     "metro",
                     "buildings",
                     "pois",
@@ -362,7 +330,7 @@ def config_dict(rng: random.Random) -> dict:
         "departments": [
             {"id": i, "names": _names(zh, en), "supervisor": sup} for i, zh, en, sup in DEPARTMENTS
         ],
-        "units": _units(rng),
+        "units": demo_units(rng),
         "routing": _routing(),
         "deadlines": DEADLINES,
         "dispatch": DISPATCH,
@@ -392,7 +360,7 @@ def _camera(cid, zh, en, x, y, direction, zones) -> dict:
         "name": {"zh": zh, "en": en},
         "source": f"vision/synth/clips/{cid}.mp4",
         "position": to_lon_lat(x, y),
-        "direction_deg": direction,
+        "direction_deg": round(heading_at(x, y, direction)),
         "frame_size": [640, 576],
         "analysis_fps": 2,
         "zones": [
@@ -418,6 +386,7 @@ def write(out_dir: Path = OUT_DIR) -> None:
         "pois": pois(),
         "shelters": shelters(),
         "water": water(),
+        "bridges": bridges(),
         "metro": metro(),
     }
     for kind, collection in layers.items():
@@ -430,9 +399,8 @@ def write(out_dir: Path = OUT_DIR) -> None:
         ("district.yaml", config_dict(random.Random(7))),
         ("scenario.yaml", scenario_dict()),
     ):
-        text = yaml.safe_dump(
-            data, allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
-        )
+        text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
+                         default_flow_style=None, width=100)  # fmt: skip
         (out_dir / name).write_text(header + text, encoding="utf-8")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.district import to_lon_lat
+from sim.district import path, to_lon_lat
 
 # The demo timeline's reports: (second, category, where and who).
 SCENARIO_EVENTS = [
@@ -89,14 +89,10 @@ def scenario_dict() -> dict:
             {
                 "unit": "cmg-01",
                 "speed_mps": 6.0,
-                "waypoints": [
-                    to_lon_lat(600, 0),
-                    to_lon_lat(600, 500),
-                    to_lon_lat(1800, 500),
-                    to_lon_lat(1800, 1500),
-                    to_lon_lat(600, 1500),
-                    to_lon_lat(600, 0),
-                ],
+                "waypoints": path(
+                    [(600, 0), (600, 500), (1800, 500), (1800, 1500), (600, 1500), (600, 0)],
+                    step_m=40,
+                ),
             },
         ],
     }

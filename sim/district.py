@@ -44,11 +44,42 @@ X_STOPS = sorted({x for x, *_ in MAIN_NS + LANES_NS})
 Y_STOPS = sorted({y for y, *_ in MAIN_EW + LANES_EW})
 
 
+def bend(x_m: float, y_m: float) -> tuple[float, float]:
+    """The district is planned on a straight grid and then bent, as towns grow: streets curve by
+    up to about 55 m over a few hundred metres. The bend is smooth and its slope stays under 0.25,
+    so every crossing, block and building keeps its order and no street folds over another."""
+    dx = 36 * math.sin(y_m / 260 + 0.7) + 20 * math.sin((x_m + y_m) / 510)
+    dy = 28 * math.sin(x_m / 330 + 1.3) + 16 * math.sin((x_m - y_m) / 450)
+    return x_m + dx, y_m + dy
+
+
 def to_lon_lat(x_m: float, y_m: float) -> list[float]:
-    """Local metres east/north of ORIGIN to [lon, lat] (small-area approximation)."""
+    """Plan metres east/north of ORIGIN to [lon, lat]: bent (see `bend`), then the small-area
+    approximation."""
+    x_m, y_m = bend(x_m, y_m)
     lat = ORIGIN[1] + y_m / 111_320
     lon = ORIGIN[0] + x_m / (111_320 * math.cos(math.radians(ORIGIN[1])))
     return [round(lon, 7), round(lat, 7)]
+
+
+def heading_at(x_m: float, y_m: float, plan_deg: float) -> float:
+    """A compass heading drawn on the plan at (x, y), as it points once the district is bent."""
+    step = 5.0
+    tx = x_m + step * math.sin(math.radians(plan_deg))
+    ty = y_m + step * math.cos(math.radians(plan_deg))
+    (x0, y0), (x1, y1) = bend(x_m, y_m), bend(tx, ty)
+    return round(math.degrees(math.atan2(x1 - x0, y1 - y0)) % 360, 1)
+
+
+def path(points: list[tuple[float, float]], step_m: float = 20.0) -> list[list[float]]:
+    """A plan polyline as [lon, lat] with a vertex every `step_m` (the bend curves it), keeping
+    every given point."""
+    result = [to_lon_lat(*points[0])]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        count = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / step_m))
+        result += [to_lon_lat(x0 + (x1 - x0) * k / count, y0 + (y1 - y0) * k / count)
+                   for k in range(1, count + 1)]  # fmt: skip
+    return result
 
 
 def _feature(geometry: dict, **props) -> dict:
@@ -56,7 +87,7 @@ def _feature(geometry: dict, **props) -> dict:
 
 
 def _rect(x0: float, y0: float, x1: float, y1: float) -> dict:
-    ring = [to_lon_lat(x, y) for x, y in [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]]
+    ring = path([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)])
     return {"type": "Polygon", "coordinates": [ring]}
 
 
@@ -64,34 +95,45 @@ def _collection(features: list[dict]) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+# An old street older than the grid, cutting across it diagonally south of the river.
+OLD_STREET = ("st-laojie", "青龙老街", "Qinglong Old St", [(300, 250), (760, 470), (1200, 750)])
+
+
+def _street_id(en: str) -> str:
+    return f"st-{en.split()[0].lower().replace(chr(39), '')}"
+
+
 def streets() -> dict:
-    """Streets as LineStrings with a vertex at every crossing, so they form a routable graph."""
+    """Streets as curving LineStrings (arterials `main`, the rest `lane`); crossings are found
+    by the street network itself, so the layer stays routable."""
     features = []
     for y, zh, en in MAIN_EW + LANES_EW:
-        coords = [to_lon_lat(x, y) for x in X_STOPS]
+        coords = path([(x, y) for x in X_STOPS])
         kind = "main" if (y, zh, en) in MAIN_EW else "lane"
-        features.append(
-            _feature(
-                {"type": "LineString", "coordinates": coords},
-                id=f"st-{en.split()[0].lower()}",
-                name=zh,
-                name_en=en,
-                kind=kind,
-            )
-        )
+        features.append(_street(coords, _street_id(en), zh, en, kind))
     for x, zh, en in MAIN_NS + LANES_NS:
-        coords = [to_lon_lat(x, y) for y in Y_STOPS]
+        coords = path([(x, y) for y in Y_STOPS])
         kind = "main" if (x, zh, en) in MAIN_NS else "lane"
-        features.append(
-            _feature(
-                {"type": "LineString", "coordinates": coords},
-                id=f"st-{en.split()[0].lower().replace(chr(39), '')}",
-                name=zh,
-                name_en=en,
-                kind=kind,
-            )
-        )
+        features.append(_street(coords, _street_id(en), zh, en, kind))
+    sid, zh, en, points = OLD_STREET
+    features.append(_street(path(points), sid, zh, en, "lane"))
     return _collection(features)
+
+
+def _street(coords: list, sid: str, zh: str, en: str, kind: str) -> dict:
+    return _feature({"type": "LineString", "coordinates": coords}, id=sid, name=zh, name_en=en,
+                    kind=kind)  # fmt: skip
+
+
+def near_old_street(x: float, y: float, clear_m: float) -> bool:
+    """Whether a plan point lies within `clear_m` of the old street (no building there)."""
+    points = OLD_STREET[3]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        dx, dy = x1 - x0, y1 - y0
+        share = max(0.0, min(1.0, ((x - x0) * dx + (y - y0) * dy) / (dx * dx + dy * dy)))
+        if math.hypot(x - x0 - share * dx, y - y0 - share * dy) < clear_m:
+            return True
+    return False
 
 
 def grids() -> dict:
@@ -212,8 +254,6 @@ METRO_STATIONS = [
 
 def river_centre(x: float) -> float:
     """The river's centre line (metres north) at `x` metres east: a gentle meander."""
-    import math
-
     return RIVER_Y + 45 * math.sin(x / 380) + 20 * math.sin(x / 131)
 
 
@@ -231,10 +271,39 @@ def metro() -> dict:
     """Metro line 1 under 解放路 and its stations."""
     line = {
         "type": "LineString",
-        "coordinates": [to_lon_lat(0, METRO_Y), to_lon_lat(WIDTH_M, METRO_Y)],
+        "coordinates": path([(0, METRO_Y), (WIDTH_M, METRO_Y)]),
     }
     features = [_feature(line, id="metro-1", kind="line", name="地铁1号线", name_en="Metro Line 1")]
     for sid, zh, en, x in METRO_STATIONS:
         point = {"type": "Point", "coordinates": to_lon_lat(x, METRO_Y)}
         features.append(_feature(point, id=sid, kind="station", name=zh, name_en=en))
+    return _collection(features)
+
+
+BRIDGE_APPROACH_M = 6.0  # each end stands this far beyond the bank
+BRIDGE_LOAD_T = {"main": 40, "lane": 15}
+
+
+def bridges() -> dict:
+    """A bridge wherever a street crosses the river: its deck as a line, its name (the street's,
+    as towns name them), the street it carries, its length and the heaviest vehicle allowed."""
+    features = []
+    for x, zh, en in MAIN_NS + LANES_NS:
+        centre = river_centre(x)
+        half = RIVER_WIDTH_M / 2 + BRIDGE_APPROACH_M
+        coords = path([(x, centre - half), (x, centre + half)], step_m=8)
+        kind = "main" if (x, zh, en) in MAIN_NS else "lane"
+        stem, stem_en = zh[:-1], en.rsplit(" ", 1)[0]
+        features.append(
+            _feature(
+                {"type": "LineString", "coordinates": coords},
+                id=f"bridge-{_street_id(en)[3:]}",
+                name=f"{stem}桥",
+                name_en=f"{stem_en} Bridge",
+                street=zh,
+                street_en=en,
+                length_m=round(2 * half),
+                max_load_t=BRIDGE_LOAD_T[kind],
+            )  # fmt: skip
+        )
     return _collection(features)

@@ -73,8 +73,8 @@ BROKEN = [
     ),
     (
         "misspelt key",
-        "  direction_deg: 90\n",
-        "  directon_deg: 90\n",
+        "  direction_deg: 93\n",
+        "  directon_deg: 93\n",
         "cameras[0].directon_deg",
         "did you mean 'direction_deg'",
     ),
@@ -150,7 +150,7 @@ BROKEN = [
     ),
     (
         "bad coordinates",
-        "center: [120.1724815, 30.2767373]",
+        "center: [120.1721898, 30.276613]",
         "center: [320.17, 30.27]",
         "district.center",
         "not a WGS-84",
@@ -174,7 +174,7 @@ def test_broken_config_names_file_key_and_line(config_copy, old, new, key_path, 
 
 
 def test_misspelt_key_points_at_its_exact_line(config_copy):
-    line = _break(config_copy, "  direction_deg: 90\n", "  directon_deg: 90\n")
+    line = _break(config_copy, "  direction_deg: 93\n", "  directon_deg: 93\n")
     problems = _problems(config_copy)
     assert f"{config_copy}:{line}: cameras[0].directon_deg: unknown key" in "\n".join(problems)
 
@@ -222,7 +222,7 @@ def test_check_config_cli_accepts_the_demo():
 
 
 def test_check_config_cli_rejects_a_misspelt_key(config_copy):
-    line = _break(config_copy, "  direction_deg: 90\n", "  directon_deg: 90\n")
+    line = _break(config_copy, "  direction_deg: 93\n", "  directon_deg: 93\n")
     result = _check_config(str(config_copy))
     assert result.returncode != 0
     assert f"{config_copy}:{line}: cameras[0].directon_deg" in result.stderr

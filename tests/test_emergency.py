@@ -36,17 +36,20 @@ def _lon_lat(x: float, y: float) -> tuple[float, float]:
     return point.x, point.y
 
 
+_STREETS = [
+    ("s-ew", "东西路", LineString([(0, 500), (1000, 500)])),
+    ("s-ns", "南北路", LineString([(500, 0), (500, 1000)])),
+    ("r-w", "环路", LineString([(50, 50), (50, 950)])),
+    ("r-e", "环路", LineString([(950, 50), (950, 950)])),
+    ("r-s", "环路", LineString([(50, 50), (950, 50)])),
+    ("r-n", "环路", LineString([(50, 950), (950, 950)])),
+]
+
+
 @pytest.fixture(scope="module")
 def district() -> EmergencyMap:
     """Two main streets crossing at the centre (500, 500) inside a ring road 50 m in."""
-    streets = [
-        ("s-ew", "东西路", LineString([(0, 500), (1000, 500)])),
-        ("s-ns", "南北路", LineString([(500, 0), (500, 1000)])),
-        ("r-w", "环路", LineString([(50, 50), (50, 950)])),
-        ("r-e", "环路", LineString([(950, 50), (950, 950)])),
-        ("r-s", "环路", LineString([(50, 50), (950, 50)])),
-        ("r-n", "环路", LineString([(50, 950), (950, 950)])),
-    ]
+    streets = _STREETS
     buildings = [  # id, use, residents, centre: the square's edge is 5 m nearer
         ("b1", "residential", 30, (560, 500)),  # 55 m
         ("b2", "residential", 50, (700, 500)),  # 195 m
@@ -151,6 +154,11 @@ def test_streets_to_close_and_their_detours(district):
     assert closures["东西路"].length_m == pytest.approx(200, abs=0.5)
     # From (400, 500) round the ring road to (600, 500): 350 + 450 + 900 + 450 + 350 m.
     assert closures["东西路"].detour_m == pytest.approx(2500, abs=1)
+    # The detour is drawn along streets from the ring's edge: no straight cut across a block.
+    lines = [_frame([{}], [g]).geometry.iloc[0] for *_, g in _STREETS]
+    for lon, lat in closures["东西路"].route:
+        assert min(line.distance(Point(lon, lat)) for line in lines) < 1e-5, (lon, lat)
+    assert closures["东西路"].route[0] != closures["东西路"].route[-1]
 
 
 def test_an_area_site_measures_from_its_edge(district):
@@ -291,3 +299,59 @@ def test_the_demo_district_has_buildings_people_and_its_layers_in_a_geopackage(
     layers = {name for name, _ in pyogrio.list_layers(package)}
     assert layers == set(LAYER_KINDS) == {layer.kind for layer in demo_cfg.map.layers}
     assert len(gpd.read_file(package, layer="buildings")) == len(buildings)
+
+
+def test_the_demo_district_streets_curve_cross_the_river_on_bridges_and_stay_routable(
+    demo_cfg, demo_layers
+):
+    """Streets that bend like a town's (no ruler-straight grid), an old street cutting across,
+    one connected network, a bridge wherever a street crosses the river, no building on a street,
+    and every camera looking at its own zones."""
+    import math
+
+    import networkx as nx
+
+    from geo.network import StreetNetwork
+    from geo.projection import Projector
+
+    crs = demo_cfg.district.crs
+    streets = demo_layers.get("streets").to_crs(crs)
+    for name, line in zip(streets["name"], streets.geometry, strict=True):
+        chord = LineString([line.coords[0], line.coords[-1]])
+        bend = max(chord.distance(Point(c)) for c in line.coords)
+        assert bend > 8, f"{name} is straight ({bend:.1f} m off its chord)"
+    assert "青龙老街" in set(streets["name"])
+    network = StreetNetwork(list(demo_layers.get("streets").geometry), Projector(crs))
+    assert nx.is_connected(network.graph)
+    water = demo_layers.get("water").to_crs(crs).union_all()
+    bridges = demo_layers.get("bridges").to_crs(crs)
+    crossing = streets[streets.intersects(water)]
+    assert len(crossing) == 9  # every north-south street
+    for name, line in zip(crossing["name"], crossing.geometry, strict=True):
+        deck = bridges[bridges["street"] == name]
+        assert len(deck) == 1, f"no bridge carries {name} over the river"
+        assert deck.geometry.iloc[0].buffer(1.0).covers(line.intersection(water)), name
+        assert deck["name"].iloc[0].endswith("桥") and deck["max_load_t"].iloc[0] > 0
+    buildings = demo_layers.get("buildings").to_crs(crs)
+    assert not buildings.intersects(streets.union_all()).any()
+    cameras = [c for c in demo_cfg.cameras if c.zones]
+    to_metric = Projector(crs).to_metric
+    for camera in cameras:  # bent with its street, it still looks at its main zone
+        x, y = to_metric(*camera.position)
+        ax, ay = to_metric(*camera.zones[0].map_anchor)
+        bearing = math.degrees(math.atan2(ax - x, ay - y)) % 360
+        off = abs((bearing - camera.direction_deg + 180) % 360 - 180)
+        assert off <= demo_cfg.emergency.camera_view_deg / 2, (camera.id, off)
+
+
+def test_the_committed_demo_files_are_what_the_generator_writes(demo_cfg, tmp_path):
+    """config/demo is made by `python -m sim.demo_config`: an edit to the generator that is not
+    written out, or a hand edit the generator would undo, fails here."""
+    from sim.demo_config import write
+
+    write(tmp_path)
+    committed = demo_cfg.source_path.parent
+    names = sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".yaml", ".geojson"))
+    assert "district.yaml" in names and "bridges.geojson" in names
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (committed / name).read_bytes(), name

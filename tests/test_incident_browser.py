@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from pathlib import Path
 
 import capparser
@@ -44,7 +45,7 @@ def _download(page, button: str, tmp_path: Path) -> bytes:
     return target.read_bytes()
 
 
-def test_a_coordinator_runs_an_incident(cockpit, browser, tmp_path):
+def test_a_coordinator_runs_an_incident(cockpit, browser, bus, demo_layers, tmp_path):
     view = Page(browser, f"{cockpit.url}/incident", account=("coordinator-1", PASSWORD),
                 ready="#incident-map .js-plotly-plot")  # fmt: skip
     page = view.page
@@ -75,6 +76,9 @@ def test_a_coordinator_runs_an_incident(cockpit, browser, tmp_path):
     page.click("#incident-evacuate")
     wait_until(lambda: "楼栋撤离 b00007: 30" in timeline.inner_text(), 30, "the evacuation")
     wait_until(lambda: "已撤离楼栋 · 人数 · 1 / 30" in lists.inner_text(), 30, "the evacuated list")
+    wait_until(lambda: "b00007" in _drawn(page, "rgba(61, 220, 132, 0.85)"), 20, "b00007 green")
+    assert "b00007" not in _drawn(page, "rgba(255, 169, 64, 0.7)")
+    assert len(_drawn(page, "rgba(255, 169, 64, 0.7)")) > 50  # the rings' buildings, amber
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "incident-1920x1080.png"))
 
@@ -95,6 +99,7 @@ def test_a_coordinator_runs_an_incident(cockpit, browser, tmp_path):
     assert not view.problems, view.problems
     page.close()
 
+    pusher = _pusher(cockpit, bus, demo_layers)
     watcher = Page(browser, f"{cockpit.url}/incident", account=("viewer-1", PASSWORD),
                    ready="#incident-map .js-plotly-plot")  # fmt: skip
     wait_until(
@@ -102,7 +107,47 @@ def test_a_coordinator_runs_an_incident(cockpit, browser, tmp_path):
     )
     assert watcher.page.locator(".incident-actions").is_hidden()
     assert watcher.page.locator(".incident-open").is_hidden()
+    # Live: a step recorded elsewhere (another coordinator, the API) is pushed to the watcher.
+    wait_until(lambda: watcher.page.evaluate("window.streetCockpitIncidentRev"), 20, "a revision")
+    before = watcher.page.evaluate("window.streetCockpitIncidentRev")
+    incidents = Incidents(cockpit.cfg, cockpit.store, None)
+    opened = incidents.active()[0]
+    incidents.note(opened.id, "燃气阀门已关闭", "coordinator:other", NOW)
+    wait_until(lambda: watcher.page.evaluate("window.streetCockpitIncidentRev") != before, 10,
+               "the pushed revision")  # fmt: skip
+    wait_until(lambda: "燃气阀门已关闭" in watcher.page.inner_text("#incident-timeline"), 10,
+               "the note on the watcher's timeline")  # fmt: skip
+    assert not watcher.problems, watcher.problems
     watcher.page.close()
+    pusher.stop.set()
+
+
+def _pusher(cockpit, bus, layers):
+    """The cockpit's pusher, as `run.py cockpit` runs it, reading a private Redis."""
+    from cockpit.emergency_watch import EmergencyWatch
+    from cockpit.feed import BusFeed
+    from cockpit.payload import WallView
+    from cockpit.push import Pusher
+    from cockpit.state import LiveState
+    from geo.emergency import EmergencyMap
+
+    cfg, state = cockpit.cfg, LiveState(cockpit.cfg)
+    watch = EmergencyWatch(cfg, cockpit.store, EmergencyMap(layers, cfg.district.crs))
+    pusher = Pusher(cockpit.socketio, BusFeed(bus, state), WallView(cfg, state, emergency=watch))
+    threading.Thread(target=pusher.run, name="test-pusher", daemon=True).start()
+    return pusher
+
+
+def _drawn(page, color: str) -> set[str]:
+    """Ids of the buildings the incident map draws in `color`."""
+    return set(page.evaluate(
+        """(color) => {
+            const gd = document.querySelector('#incident-map .js-plotly-plot');
+            return (gd.layout.map.layers || []).filter(l => l.color === color)
+              .flatMap(l => (l.source.features || []).map(f => f.properties.id));
+        }""",
+        color,
+    ))  # fmt: skip
 
 
 def test_a_pinned_incident_takes_over_every_wall(cockpit, browser, demo_cfg, demo_layers):
@@ -189,9 +234,14 @@ def test_the_road_collapse_drill_end_to_end(cockpit, browser, demo_cfg, demo_lay
         wait_until(lambda: "到场" in timeline.inner_text(), 60, "units on site")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "drill-1920x1080.png"))
+        zoom = "document.querySelector('#incident-map .js-plotly-plot').layout.map.zoom"
+        at_1080 = page.evaluate(zoom)
         page.set_viewport_size({"width": 3840, "height": 2160})
         svg = page.locator("#incident-map .main-svg").first
         wait_until(lambda: svg.bounding_box()["width"] > 2000, 20, "the map filling a 4K wall")
+        # The same streets, twice as large: one zoom step in for twice the width.
+        wait_until(lambda: page.evaluate(zoom) == pytest.approx(at_1080 + 1, abs=0.01), 20,
+                   "the map zoomed for the 4K wall")  # fmt: skip
         page.screenshot(path=str(ARTIFACTS / "drill-3840x2160.png"))
         wait_until(lambda: "已结束" in status.inner_text(), 60, "the incident closed")
     finally:

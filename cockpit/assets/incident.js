@@ -19,4 +19,39 @@
     }
   }
   window.setInterval(hook, 500);
+
+  // Live for everyone watching: the server pushes the incidents' revision whenever an incident
+  // or one of its tasks changes; the page then re-reads what it shows through its callbacks.
+  function listen() {
+    if (!window.io || !window.dash_clientside || !window.dash_clientside.set_props) {
+      window.setTimeout(listen, 200);
+      return;
+    }
+    if (!document.getElementById("incident-map")) {
+      window.setTimeout(listen, 1000);  // another page of the cockpit: look again later
+      return;
+    }
+    var socket = window.io({transports: ["websocket", "polling"]});
+    socket.on("connect", function () { socket.emit("watch_incidents", {}); });
+    socket.on("incidents", function (message) {
+      window.streetCockpitIncidentRev = message.rev;
+      if (document.getElementById("incident-map")) {
+        window.dash_clientside.set_props("incident-rev", {data: message.rev});
+      }
+    });
+  }
+  listen();
+
+  // The map zooms with the screen (a 4K wall shows the same streets twice as large): tell the
+  // page when the window's width settles on a new value.
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(function () {
+      if (document.getElementById("incident-map") && window.dash_clientside &&
+          window.dash_clientside.set_props) {
+        window.dash_clientside.set_props("incident-screen", {data: window.innerWidth});
+      }
+    }, 300);
+  });
 })();

@@ -29,6 +29,9 @@ ROLES = USERS
 NAV = "nav.incident"
 ACT = frozenset({"coordinator", "admin"})
 ACTIONS = ("summon", "level", "handover", "pin", "unpin", "shelter", "note", "close")
+# Changes are pushed (the incidents' revision over Socket.IO); this refresh is only the safety
+# net while the push is away, and moves units' travel times on.
+SAFETY_REFRESH_MS = 15_000
 
 
 def _id(name: str) -> str:
@@ -146,7 +149,9 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, incident: str
             dcc.Store(id=_id("site"), data=origin and [origin["lon"], origin["lat"]]),
             dcc.Store(id=_id("origin"), data=origin and origin["ticket_id"]),
             dcc.Store(id=_id("done"), data=0),
-            dcc.Interval(id=_id("tick"), interval=3000),
+            dcc.Store(id=_id("screen")),
+            dcc.Store(id=_id("rev")),  # the incidents' revision, pushed (incident.js)
+            dcc.Interval(id=_id("tick"), interval=SAFETY_REFRESH_MS),
             dcc.Download(id=_id("download")),
             header(cfg, lang, PATH, live=False),
             html.Main(
@@ -201,6 +206,7 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
 
     dash.register_page("incident", path=PATH, layout=layout, title=t("nav.incident"))
     _register_view(app, gate, room)
+    _register_screen(app)
     _register_open(app, gate, room)
     _register_actions(app, gate, room)
     _register_downloads(app, gate, room)
@@ -218,6 +224,14 @@ def _status(incident, cfg: AppConfig, lang: str) -> list:
     ]
 
 
+def _register_screen(app: dash.Dash) -> None:
+    app.clientside_callback(  # the screen's width, for the map's zoom
+        "function (lang) { return window.innerWidth; }",
+        Output(_id("screen"), "data"),
+        Input(_id("lang"), "data"),
+    )
+
+
 def _register_view(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
     @app.callback(
         Output(_id("map"), "figure"),
@@ -229,10 +243,13 @@ def _register_view(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
         Input(_id("tick"), "n_intervals"),
         Input(_id("selected"), "data"),
         Input(_id("done"), "data"),
+        Input(_id("screen"), "data"),
+        Input(_id("rev"), "data"),
         State(_id("lang"), "data"),
     )
-    def _show(_tick, selected, _done, lang):
+    def _show(_tick, selected, _done, screen, _rev, lang):
         lang = pick_lang(lang)
+        screen = int(screen) if isinstance(screen, int | float) and 0 < screen < 20_000 else None
         if not _may(gate, ROLES):
             raise dash.exceptions.PreventUpdate
         active = room.incidents.active()
@@ -240,10 +257,14 @@ def _register_view(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
                    for i in active]  # fmt: skip
         incident = room.incidents.get(selected) if selected else (active[0] if active else None)
         if incident is None:
-            figure = view.incident_figure(room.cfg, room.layers, room.emap, None, {}, lang)
+            figure = view.incident_figure(room.cfg, room.layers, room.emap, None, {}, lang,
+                                          screen_px=screen)  # fmt: skip
             return figure, t("incident.none_open", lang), [], [], options, None
         analysis, fixes = room.analysis(incident)
-        figure = view.incident_figure(room.cfg, room.layers, room.emap, analysis, fixes, lang)
+        evacuations = room.incidents.evacuations(incident.id)
+        out = frozenset(e.building_id for e in evacuations)
+        figure = view.incident_figure(room.cfg, room.layers, room.emap, analysis, fixes, lang, out,
+                                      screen)  # fmt: skip
         zone = room.cfg.district.zone
         steps = [
             html.Li(
@@ -253,8 +274,8 @@ def _register_view(app: dash.Dash, gate: Gate, room: IncidentDesk) -> None:
             for s in room.incidents.timeline(incident.id)
         ]
         status = _status(incident, room.cfg, lang)
-        out = view.evacuated(room.incidents.evacuations(incident.id), zone, lang)
-        return figure, view.lists(analysis, lang) + out, steps, status, options, incident.id
+        listed = view.evacuated(evacuations, zone, lang)
+        return figure, view.lists(analysis, lang) + listed, steps, status, options, incident.id
 
     @app.callback(
         Output(_id("selected"), "data"),

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from config.schema import AppConfig
 from dispatch import facts
@@ -76,15 +76,20 @@ class Dispatcher:
             self._check_category(event)
         self.on_events(events)
 
-    def on_events(self, events: list[Event]) -> list[TicketRow]:
+    def on_events(self, events: list[Event], attempts: int = 3) -> list[TicketRow]:
         """File events in one transaction (each into one ticket), then publish each changed
-        ticket once. A conflicting concurrent filing rolls back and files one by one."""
+        ticket once. A conflicting concurrent filing (another dispatcher filed the same event,
+        or opened the zone's ticket first; a deadlock with another writer) rolls back and files
+        again, one by one: then it merges into what the other one filed."""
         try:
             filed = self.filer.file(events, self.clock())
-        except IntegrityError:  # another dispatcher filed one of these first
+        except (IntegrityError, OperationalError) as exc:
+            if (isinstance(exc, OperationalError) and not _deadlock(exc)) or attempts <= 1:
+                raise
+            log.info("filing raced another writer (%s); filing again", type(exc.orig).__name__)
             if len(events) > 1:
-                return [self.on_events([event])[0] for event in events]
-            filed = self.filer.file(events, self.clock())  # now a redelivery: its ticket
+                return [self.on_events([event], attempts - 1)[0] for event in events]
+            return self.on_events(events, attempts - 1)
         self._announce(filed)
         return filed.tickets
 
@@ -110,6 +115,11 @@ class Dispatcher:
             elif position.fix_time > row.fix_time:
                 row.lon, row.lat, row.fix_time = position.lon, position.lat, position.fix_time
             session.commit()
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    """Whether PostgreSQL chose this transaction as a deadlock's victim (SQLSTATE 40P01)."""
+    return getattr(exc.orig, "sqlstate", None) == "40P01"
 
 
 def run_dispatcher(

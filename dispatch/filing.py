@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import math
+import zlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from config.schema import AppConfig
@@ -25,6 +26,16 @@ from streams.records import Event, new_id
 
 log = logging.getLogger(__name__)
 _MERGEABLE = frozenset(MERGEABLE)  # checked for every fresh ticket of a batch, per event
+
+
+def _one_filer_per_category(session: Session, events: list[Event]) -> None:
+    """On PostgreSQL, hold a lock per category of the batch until it commits (taken in one
+    order, so never a deadlock): two dispatchers never decide "merge or new?" for the same kind
+    of problem at once, which the merge radius needs (no index can say "nothing within 250 m")."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite lets one writer at a time in anyway
+    for key in sorted({zlib.crc32(f"filing:{e.category}".encode()) for e in events}):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _answers(event: Event) -> str:
@@ -66,6 +77,7 @@ class Filer:
         the filing reopened. Raises IntegrityError if another dispatcher filed one first."""
         filed = Filed([], [])
         with self.store.session() as session:
+            _one_filer_per_category(session, events)
             units = _UnitState(unit_fixes(session), workloads(session))
             fresh: list[TicketRow] = []
             earlier = self._earlier(session, events)  # redeliveries: filed before

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
@@ -33,7 +35,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from dispatch.states import OPEN_STATES
+from dispatch.states import MERGEABLE, OPEN_STATES
 
 
 class UtcDateTime(TypeDecorator):
@@ -60,10 +62,23 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
+OPEN_ZONE = text(
+    f"status IN ({', '.join(repr(str(s)) for s in MERGEABLE)}) "
+    "AND camera_id IS NOT NULL AND zone_id IS NOT NULL"
+)
+SCHEMA_LOCK = 0x5C0C_0001  # PostgreSQL advisory lock held while the schema is migrated
+
+
 class TicketRow(Base):
     """A work ticket; Open311 names where they fit (service_code = category)."""
 
     __tablename__ = "tickets"
+    # At most one ticket per camera zone and category that is still open (or fixed and waiting
+    # for its re-check): enforced by the database, so any number of dispatchers stay safe.
+    __table_args__ = (
+        Index("uq_tickets_open_zone", "camera_id", "zone_id", "service_code", unique=True,
+              postgresql_where=OPEN_ZONE, sqlite_where=OPEN_ZONE),
+    )  # fmt: skip
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     service_code: Mapped[str] = mapped_column(String(64), index=True)
@@ -347,6 +362,8 @@ class Store:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # several processes starting at once
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
-from config.paths import PROJECT_ROOT
 from dispatch import facts
 from dispatch.dispatcher import GROUP, Dispatcher
 from dispatch.lifecycle import transition
@@ -24,6 +20,7 @@ from geo.layers import load_layers
 from sim.district import to_lon_lat
 from streams import keys
 from streams.records import Event, TicketChange, UnitPosition, decode
+from tests.support.dispatchers import filed, start_dispatcher
 from tests.support.waiting import wait_until
 
 NOW = 1_800_000_000.0  # Friday 2027-01-15 08:00 UTC, 16:00 in Shanghai
@@ -75,7 +72,7 @@ def test_nearest_unit_is_nearest_along_the_streets(dispatcher, demo_cfg, index):
     ticket = dispatcher.on_event(_event("bin_overflow", 450, 500))
     assert ticket.unit_id == "san-02"
     [note] = [a.note for a in dispatcher.desk.audit(ticket.id) if a.to_status == "dispatched"]
-    assert "san-02 at 401 m" in note
+    assert _metres(note, "san-02") == pytest.approx(_along(demo_cfg, "中山路", 450, 850), abs=1.5)
     straight = demo_cfg.model_copy(
         update={"dispatch": demo_cfg.dispatch.model_copy(update={"distance": "straight"})}
     )
@@ -138,13 +135,40 @@ def test_unknown_category_is_refused_and_stores_nothing(dispatcher, store):
     assert store.count_tickets() == 0
 
 
-def test_older_gps_fix_does_not_overwrite_a_newer_one(dispatcher, store):
+def test_older_gps_fix_does_not_overwrite_a_newer_one(dispatcher, store, demo_cfg):
     _place(dispatcher, "san-01", 100, 250, fix_time=NOW)  # on Qingshi St
     _place(dispatcher, "san-01", 900, 900, fix_time=NOW - 10)
     ticket = dispatcher.on_event(_event("bin_overflow", 120, 250))
     with store.session() as session:
         audit = session.scalars(select(AuditRow).where(AuditRow.to_status == "dispatched")).one()
-    assert ticket.unit_id == "san-01" and " at 20 m" in audit.note
+    assert ticket.unit_id == "san-01"
+    assert _metres(audit.note, "san-01") == pytest.approx(
+        _along(demo_cfg, "青石街", 100, 120), abs=1.5
+    )
+
+
+def _metres(note: str, unit_id: str) -> float:
+    """The distance a routing note gives for `unit_id` ("... san-02 at 391 m")."""
+    return float(note.split(f"{unit_id} at ", 1)[1].split(" m", 1)[0])
+
+
+def _along(cfg, street: str, x0: float, x1: float) -> float:
+    """Metres along the named east-west street between plan x0 and x1 (the street as drawn,
+    bends and all), measured independently of the dispatcher's street network."""
+    from shapely.geometry import Point
+
+    frame = load_layers(cfg).get("streets").to_crs(cfg.district.crs)
+    line = frame[frame["name"] == street].geometry.iloc[0]
+    y = {"中山路": 500, "青石街": 250}[street]
+    points = _metric(cfg, [to_lon_lat(x0, y), to_lon_lat(x1, y)])
+    return abs(line.project(Point(points[1])) - line.project(Point(points[0])))
+
+
+def _metric(cfg, lon_lats) -> list[tuple[float, float]]:
+    from pyproj import Transformer
+
+    to_metric = Transformer.from_crs("EPSG:4326", cfg.district.crs, always_xy=True).transform
+    return [to_metric(lon, lat) for lon, lat in lon_lats]
 
 
 def test_event_in_the_zone_of_an_open_ticket_merges_into_it(dispatcher, store):
@@ -195,26 +219,6 @@ def test_deadlines_count_working_hours_only(dispatcher, store):
     assert late.resolve_due.astimezone(shanghai).isoformat() == "2027-01-18T15:00:00+08:00"
 
 
-def _filed(store: Store) -> int:
-    with store.session() as session:
-        return session.scalar(select(func.count()).select_from(EventLinkRow))
-
-
-def _start_dispatcher(env: dict, name: str, log: Path) -> subprocess.Popen:
-    """A dispatcher process; its log goes to a file (a pipe nobody reads would fill and block)."""
-    argv = [
-        sys.executable,
-        str(PROJECT_ROOT / "run.py"),
-        "dispatcher",
-        "--name",
-        name,
-        "--claim-idle-ms",
-        "1000",
-    ]
-    with log.open("ab") as sink:
-        return subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, stderr=sink)
-
-
 def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     redis_url, bus, database_url, tmp_path
 ):
@@ -238,8 +242,8 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     store.create_schema()
 
     log = tmp_path / "dispatchers.log"
-    first = _start_dispatcher(env, "dispatcher-a", log)
-    wait_until(lambda: _filed(store) >= 300, 60, "the first dispatcher to file 300 events")
+    first = start_dispatcher(env, "dispatcher-a", log)
+    wait_until(lambda: filed(store) >= 300, 60, "the first dispatcher to file 300 events")
 
     def caught_mid_batch() -> bool:
         """Freeze the dispatcher; keep it frozen only while it holds entries read but not
@@ -255,12 +259,12 @@ def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     wait_until(caught_mid_batch, 60, "the first dispatcher holding unacknowledged entries")
     first.send_signal(signal.SIGKILL)
     first.wait()
-    assert _filed(store) < total, "the dispatcher finished before it could be killed"
+    assert filed(store) < total, "the dispatcher finished before it could be killed"
 
     # A different consumer: it must reclaim what the dead one had read but not acknowledged.
-    second = _start_dispatcher(env, "dispatcher-b", log)
+    second = start_dispatcher(env, "dispatcher-b", log)
     try:
-        wait_until(lambda: _filed(store) >= total, 120, "all events to be filed")
+        wait_until(lambda: filed(store) >= total, 120, "all events to be filed")
         wait_until(
             lambda: bus.client.xpending(bus.key(keys.EVENTS), GROUP)["pending"] == 0,
             30,

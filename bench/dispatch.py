@@ -1,6 +1,6 @@
 """Dispatch benchmark: event -> assigned ticket latency, and sustained events/s with merging.
 
-    python bench/dispatch.py [--rate 200] [--seconds 10] [--backlog 5000]
+    python bench/dispatch.py [--rate 200] [--seconds 10] [--backlog 5000] [--dispatchers 3]
 
 Runs the real dispatcher (bus consumer, routing, merging, deadlines, audit, ticket-change
 publishing) against a private redis-server and the default SQLite store in a temporary data dir,
@@ -9,8 +9,9 @@ new ticket gets a unit. Events land on a pool of places, so about half of them m
 
 1. paced: `rate` events/s for `seconds`; latency from publish to the ticket change on the bus
    that shows the event filed (new ticket dispatched to a unit, or merged);
-2. flat out: `backlog` events published first, then the time for a fresh dispatcher to drain
-   them (sustained events/s).
+2. flat out: `backlog` events published first, then the time for `dispatchers` fresh
+   dispatchers (threads of this process, each its own consumer and database connections) to
+   drain them together (sustained events/s).
 """
 
 from __future__ import annotations
@@ -184,15 +185,17 @@ def flat_out(rig: Rig, args, filed_before: int, tickets_before: int) -> None:
     for start in range(0, len(backlog), 200):
         rig.bus.publish_many(backlog[start : start + 200])
     began = time.perf_counter()
-    stop, thread = start_dispatcher(rig, "bench-flat")
+    running = [start_dispatcher(rig, f"bench-flat-{n}") for n in range(args.dispatchers)]
     while linked_count(rig) < filed_before + args.backlog:
         time.sleep(0.05)
     elapsed = time.perf_counter() - began
-    stop.set()
-    thread.join(timeout=10)
+    for stop, thread in running:
+        stop.set()
+        thread.join(timeout=10)
     with rig.store.session() as session:
         made = session.scalar(select(func.count()).select_from(TicketRow)) - tickets_before
     mode = "merge radius 0" if args.no_merge else "merging on"
+    mode += f", {args.dispatchers} dispatcher{'s' if args.dispatchers > 1 else ''}"
     print(
         f"flat out: {args.backlog} events drained in {elapsed:.2f} s = "
         f"{args.backlog / elapsed:,.0f} events/s ({mode}; {made} new tickets, "
@@ -229,6 +232,9 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=200, help="paced events per second")
     parser.add_argument("--seconds", type=float, default=10, help="paced duration")
     parser.add_argument("--backlog", type=int, default=5000, help="events for the flat-out run")
+    parser.add_argument(
+        "--dispatchers", type=int, default=1, help="dispatchers draining the backlog together"
+    )
     parser.add_argument(
         "--no-merge", action="store_true", help="merge radius 0: every event makes a new ticket"
     )

@@ -21,6 +21,11 @@ def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_keepalive=True, health_check_interval=30)
 
 
+# What a caller sees while Redis is away (restarting, unreachable, loading its data): callers
+# outside streams/ answer "try again" to these without importing redis themselves.
+BUS_DOWN: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+
+
 class Bus:
     """Publishes records to their streams, capped at about `maxlen` entries each."""
 

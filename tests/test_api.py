@@ -542,6 +542,14 @@ def test_openapi_document_is_published_and_current(api_stack):
         assert path in paths, path
     import json
 
+    assert set(served["components"]["securitySchemes"]) == {"token", "open311_key"}
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            assert "503" in operation["responses"], (method, path)
+            if path.startswith("/api/v1/"):
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+                assert operation["security"] == [{"token": []}], (method, path)
+    assert "404" in paths["/api/v1/tickets/{ticket_id}"]["get"]["responses"]
     committed = json.loads((PROJECT_ROOT / "docs" / "openapi.json").read_text())
     assert committed == served, "docs/openapi.json is stale: run `python -m dispatch.api.openapi`"
 

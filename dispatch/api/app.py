@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from config.schema import AppConfig
 from dispatch.api import field, incidents, media, open311, operators, osmand, positions, units
 from dispatch.api.deps import ApiContext, context
-from dispatch.api.errors import BodyLimit, install_error_handlers
+from dispatch.api.errors import BodyLimit, document_refusals, install_error_handlers
 from dispatch.desk import Desk
 from dispatch.gps import FixFilter
 from dispatch.incidents import Incidents
@@ -39,6 +39,7 @@ def build_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    document_refusals(app)
     for module in ROUTERS:
         app.include_router(module.router)
 

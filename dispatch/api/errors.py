@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +22,7 @@ from dispatch.api.deps import ApiError
 from dispatch.api.georeport import error_response, path_format
 from dispatch.errors import DeskError
 from dispatch.lifecycle import TransitionError
+from streams.bus import BUS_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +71,19 @@ class BodyLimit:
         await response(scope, None, send)
 
 
+RETRY_AFTER_S = 5  # what a 503 tells the caller to wait before trying again
+QUIET_S = 60.0  # an outage is logged once a minute, not once per refused request
+_quiet = {"bus": -QUIET_S}
+
+
 def _error_response(path: str, status: int, message: str) -> Response:
     if path.startswith("/open311/"):  # GeoReport v2's error list, in the format asked for
-        return error_response(path_format(path), status, message)
-    return JSONResponse({"error": message}, status_code=status)
+        response = error_response(path_format(path), status, message)
+    else:
+        response = JSONResponse({"error": message}, status_code=status)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -120,6 +131,19 @@ def install_error_handlers(app: FastAPI) -> None:
             "the ticket database is busy or unreachable; nothing was changed, try again shortly",
         )
 
+    async def _bus_down(request: Request, exc: Exception):
+        if time.monotonic() - _quiet["bus"] > QUIET_S:  # one line per minute of outage
+            _quiet["bus"] = time.monotonic()
+            log.warning("event bus unavailable (%s); answering 503", type(exc).__name__)
+        return _error_response(
+            request.url.path,
+            503,
+            "the event bus is restarting or unreachable; nothing was changed, try again shortly",
+        )
+
+    for kind in BUS_DOWN:
+        app.add_exception_handler(kind, _bus_down)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
@@ -128,3 +152,57 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /openapi.json"
         return _error_response(request.url.path, exc.status_code, message)
+
+
+SECURITY_SCHEMES = {
+    "token": {"type": "http", "scheme": "bearer",
+              "description": "a unit's, supervisor's, operator's or display token (run.py token)"},
+    "open311_key": {"type": "apiKey", "in": "query", "name": "api_key",
+                    "description": "a hotline's or citizen app's key (also as a form field)"},
+}  # fmt: skip
+REFUSALS = {
+    "401": "no token, or one that is unknown or revoked",
+    "403": "the token may not do this",
+    "404": "no such thing, or not one this token may see",
+    "503": "the database or the event bus is away; nothing was changed; try again after the "
+    "Retry-After header's seconds",
+}
+
+
+def document_refusals(app: FastAPI) -> None:
+    """Add to the OpenAPI document what the routes refuse and how callers sign: the security
+    schemes, 401/403 on token routes, 404 on routes naming a thing, 503 everywhere."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)  # fmt: skip
+        components = schema.setdefault("components", {})
+        components["securitySchemes"] = SECURITY_SCHEMES
+        components.setdefault("schemas", {})["Refusal"] = {
+            "type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"],
+        }  # fmt: skip
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                _refusals(path, method, operation)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
+def _refusals(path: str, method: str, operation: dict) -> None:
+    codes = ["503"]
+    if path.startswith("/api/v1/"):
+        operation["security"] = [{"token": []}]
+        codes += ["401", "403"]
+    elif path.startswith("/open311/") and method == "post":
+        operation["security"] = [{"open311_key": []}]
+        codes += ["403"]
+    if "{" in path.replace("{fmt}", ""):
+        codes.append("404")
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}}
+    for code in codes:
+        operation["responses"].setdefault(code, {"description": REFUSALS[code], "content": body})

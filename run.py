@@ -67,8 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("cockpit", help="serve the cockpit web app")
     sub.add_parser("api", help="serve the JSON API, Open311 and the field page")
     token = sub.add_parser("token", help="issue (or revoke) an API token")
-    token.add_argument("role", choices=("unit", "operator", "hotline", "citizen"))
-    token.add_argument("subject", help="unit id, operator name, or Open311 client name")
+    token.add_argument("role", choices=("unit", "operator", "hotline", "citizen", "device"))
+    token.add_argument(
+        "subject", help="unit id (unit, device), operator name, or Open311 client name"
+    )
     token.add_argument("--revoke", action="store_true", help="revoke the subject's tokens")
     user, display = _account_commands(sub)
     _report_commands(sub)

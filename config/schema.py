@@ -211,7 +211,8 @@ class UnitConfig(Strict):
         default=None,
         min_length=1,
         max_length=64,
-        description="GPS device identifier (Traccar Client / OsmAnd `id`); default: the unit id",
+        description="GPS device identifier (Traccar Client / OsmAnd `id`) when api.device_keys "
+        "is false; default: the unit id",
     )
 
     _home = field_validator("home")(check_lon_lat)
@@ -316,6 +317,12 @@ class ApiConfig(Strict):
         description="how long a report POST waits for its filing before answering with a token",
     )
     gps: GpsFilterConfig = Field(default_factory=GpsFilterConfig)
+    device_keys: bool = Field(
+        default=True,
+        description="OsmAnd/Traccar GPS needs a device key (`run.py token device UNIT`) as the "
+        "phone's device identifier; false accepts units[].device_id or the unit id, which anyone "
+        "who knows it can spoof (only on a closed network)",
+    )
 
 
 class SimConfig(Strict):

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.store import Store, TokenRow
 
-ROLES = ("unit", "operator", "hotline", "citizen", "display")
+# `device`: a phone's GPS key, sent as the OsmAnd protocol's device identifier (Traccar Client).
+ROLES = ("unit", "operator", "hotline", "citizen", "display", "device")
 OPEN311_ROLES = ("hotline", "citizen")  # Open311 api_key holders; the role is the event source
 
 

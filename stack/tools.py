@@ -62,11 +62,15 @@ def manage_token(cfg: AppConfig, role: str, subject: str, revoke: bool) -> int:
     if revoke:
         print(f"revoked {tokens.revoke(store, subject)} token(s) of {subject}")
         return 0
-    if role == "unit" and cfg.unit(subject) is None:
+    if role in ("unit", "device") and cfg.unit(subject) is None:
         known = ", ".join(u.id for u in cfg.units)
         print(f"token: unknown unit {subject!r}; units: {known}", file=sys.stderr)
         return 2
     print(tokens.issue(store, role, subject))
+    if role == "device":
+        hint = ("enter it in Traccar Client as the Device identifier (Server URL: the API's "
+                "address); revoke it with --revoke when the phone is lost")  # fmt: skip
+        print(hint, file=sys.stderr)
     return 0
 
 

@@ -304,9 +304,10 @@ def test_json_batch_drops_duplicates_future_stale_and_jumps(api_stack):
 def test_osmand_requests_as_traccar_client_sends_them(api_stack):
     lon, lat = to_lon_lat(800, 400)
     now = int(api_stack.clock())
+    key = tokens.issue(api_stack.store, "device", "cmg-02")  # the phone's device identifier
     # Classic Traccar Client / OsmAnd: everything in the query string, POST with an empty body.
     query = {
-        "id": "cmg-02",
+        "id": key,
         "timestamp": now - 5,
         "lat": lat,
         "lon": lon,
@@ -341,15 +342,38 @@ def test_osmand_requests_as_traccar_client_sends_them(api_stack):
             "battery": {"level": 0.8, "is_charging": False},
             "activity": {"type": "in_vehicle"},
         },
-        "device_id": "cmg-02",
+        "device_id": key,
     }
     answer = requests.post(api_stack.url + "/", json=body, timeout=10)
     assert answer.status_code == 200 and answer.json()["accepted"] == 1, answer.text
     fixes = _positions(api_stack)
     assert [round(f.speed_mps, 2) for f in fixes] == [4.99, 4.99, 4.2]  # knots -> m/s
     assert fixes[-1].fix_time == now - 3 and fixes[-1].heading_deg == 180.0
-    unknown = requests.get(api_stack.url + "/osmand", params={**query, "id": "nobody"}, timeout=10)
-    assert unknown.status_code == 400 and "device_id" in unknown.json()["error"]
+    assert [f.unit_id for f in fixes] == ["cmg-02"] * 3
+
+
+def test_osmand_without_a_live_device_key_is_refused_and_moves_nobody(api_stack):
+    """A spoofer who knows a unit's id (or a lost phone's revoked key) moves no unit."""
+    lon, lat = to_lon_lat(800, 400)
+    key = tokens.issue(api_stack.store, "device", "cmg-02")
+    unit_token = tokens.issue(api_stack.store, "unit", "cmg-02")
+    tokens.revoke(api_stack.store, "cmg-02", "device")
+    before = counts(api_stack)
+    for device in ("cmg-02", "nobody", key, unit_token):
+        query = {"id": device, "timestamp": int(api_stack.clock()), "lat": lat, "lon": lon}
+        answer = requests.get(api_stack.url + "/osmand", params=query, timeout=10)
+        assert answer.status_code == 401, (device, answer.text)
+        assert "run.py token device" in answer.json()["error"]
+    assert counts(api_stack) == before
+    # On a closed network the config may go back to plain device ids (units[].device_id).
+    import dataclasses
+
+    from dispatch.api.osmand import _unit_for_device
+
+    ctx = api_stack.app.state.ctx
+    api = ctx.cfg.api.model_copy(update={"device_keys": False})
+    plain = dataclasses.replace(ctx, cfg=ctx.cfg.model_copy(update={"api": api}))
+    assert _unit_for_device(plain, "cmg-02") == "cmg-02"
 
 
 # ----- bad input -----------------------------------------------------------------------------
@@ -413,11 +437,11 @@ BAD_REQUESTS = [
     (
         "get",
         "/osmand",
-        {"params": {"id": "san-01", "lat": "abc", "lon": "1"}},
+        {"params": {"id": "{device}", "lat": "abc", "lon": "1"}},
         400,
         "lat='abc' is not a number",
     ),
-    ("get", "/osmand", {"params": {"id": "san-01"}}, 400, "missing position"),
+    ("get", "/osmand", {"params": {"id": "{device}"}}, 400, "missing position"),
     (
         "post",
         "/osmand",
@@ -428,18 +452,25 @@ BAD_REQUESTS = [
     (
         "post",
         "/osmand",
-        {"json": {"location": {"coords": "x"}, "device_id": "san-01"}},
+        {"json": {"location": {"coords": "x"}, "device_id": "{device}"}},
         400,
         "location.coords is missing",
     ),
     (
         "get",
         "/osmand",
-        {"params": {"id": "san-01", "lat": "30.27", "lon": "120.17", "timestamp": "yesterday"}},
+        {"params": {"id": "{device}", "lat": "30.27", "lon": "120.17", "timestamp": "yesterday"}},
         400,
         "timestamp='yesterday'",
     ),
 ]
+
+
+def _with_device(value, key: str):
+    """`value` with every "{device}" replaced by a live device key (the OsmAnd identifier)."""
+    if isinstance(value, dict):
+        return {k: _with_device(v, key) for k, v in value.items()}
+    return key if value == "{device}" else value
 
 
 @pytest.mark.parametrize("method,path,kwargs,status,words", BAD_REQUESTS)
@@ -447,6 +478,7 @@ def test_bad_input_gets_a_clear_4xx_and_stores_nothing(
     api_stack, dispatched, method, path, kwargs, status, words
 ):
     ticket, unit = dispatched
+    kwargs = _with_device(kwargs, tokens.issue(api_stack.store, "device", "san-01"))
     before = counts(api_stack)
     answer = getattr(unit.session, method)(
         api_stack.url + path.format(id=ticket.id), timeout=30, **kwargs

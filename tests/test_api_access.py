@@ -17,12 +17,13 @@ from dispatch.api.field import TOKEN_COOKIE
 from dispatch.media import add_media
 from tests.support.api import dispatch_one, jpeg
 
-WHO = ("anonymous", "unit", "supervisor", "operator", "hotline", "citizen", "display")
+WHO = ("anonymous", "unit", "supervisor", "operator", "hotline", "citizen", "display", "device")
 EVERYONE = frozenset(WHO)
 UNITS = frozenset({"unit", "supervisor"})  # a supervisor is a unit too
 CENTRE = frozenset({"operator", "supervisor"})
-# The OsmAnd protocol (Traccar Client) identifies a phone by its device id only; the issue on
-# hardening adds per-device secrets. Until then its doors are open to anyone who knows an id.
+# The OsmAnd protocol (Traccar Client) identifies a phone by its device identifier: a device
+# key (`run.py token device UNIT`), sent as that identifier, not as a bearer token.
+DEVICES = frozenset({"device"})
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/me"): UNITS,
     ("GET", "/api/v1/my/tickets"): UNITS,
@@ -41,9 +42,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/kpis"): CENTRE,
     ("GET", "/api/v1/media/{media_id}"): UNITS | {"operator"},
     ("POST", "/api/v1/positions"): UNITS,
-    ("GET", "/osmand"): EVERYONE,
-    ("POST", "/osmand"): EVERYONE,
-    ("POST", "/"): EVERYONE,
+    ("GET", "/osmand"): DEVICES,
+    ("POST", "/osmand"): DEVICES,
+    ("POST", "/"): DEVICES,
     ("GET", "/open311/v2/discovery.{fmt}"): EVERYONE,
     ("GET", "/open311/v2/services.{fmt}"): EVERYONE,
     ("GET", "/open311/v2/services/{service_code}.{fmt}"): EVERYONE,
@@ -80,6 +81,7 @@ def _secrets(stack, ticket) -> dict[str, str | None]:
         "hotline": tokens.issue(store, "hotline", "12345"),
         "citizen": tokens.issue(store, "citizen", "app"),
         "display": tokens.issue(store, "display", "hall-left"),
+        "device": tokens.issue(store, "device", "cmg-02"),
     }
 
 
@@ -123,8 +125,10 @@ def _call(stack, method: str, path: str, secret: str | None, ids: dict) -> reque
         body = {"files": {"photo": ("fix.jpg", jpeg())}}
     elif path.startswith("/open311") and method == "POST":
         body = {"data": {"api_key": secret or "guessed", "service_code": "bin_overflow"}}
-    elif path in ("/osmand", "/") and method == "POST":
-        body = {"json": {"location": {"coords": {}}, "device_id": "nobody"}}
+    elif path in ("/osmand", "/") and method == "POST":  # the key is the device identifier
+        body = {"json": {"location": {"coords": {}}, "device_id": secret or "nobody"}}
+    elif path == "/osmand":
+        url += f"?id={secret or 'nobody'}"
     return requests.request(method, url, headers=headers, timeout=15, allow_redirects=False, **body)
 
 

@@ -37,7 +37,8 @@ def _requests(stack) -> dict[str, callable]:
     unit = tokens.issue(stack.store, "unit", "san-01")
     hotline = tokens.issue(stack.store, "hotline", "12345")
     fix = {"lat": lat, "lon": lon, "time": "2027-01-13T02:00:00Z"}
-    osmand = {"id": "cmg-02", "timestamp": int(NOW) - 5, "lat": lat, "lon": lon}
+    device = tokens.issue(stack.store, "device", "cmg-02")
+    osmand = {"id": device, "timestamp": int(NOW) - 5, "lat": lat, "lon": lon}
     return {
         "open311": lambda: report(stack.url + "/open311/v2", hotline),
         "positions": lambda: requests.post(

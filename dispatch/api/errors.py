@@ -198,6 +198,8 @@ def _refusals(path: str, method: str, operation: dict) -> None:
     if path.startswith("/api/v1/"):
         operation["security"] = [{"token": []}]
         codes += ["401", "403"]
+    elif path == "/osmand":  # the device key travels as the protocol's device identifier
+        codes += ["401"]
     elif path.startswith("/open311/") and method == "post":
         operation["security"] = [{"open311_key": []}]
         codes += ["403"]

@@ -7,7 +7,8 @@ Two shapes reach the same handler, on `/` (Traccar's own server path) and on `/o
 - JSON (Traccar Client 9 and later): `{"device_id": .., "location": {"timestamp": ISO,
   "coords": {"latitude", "longitude", "speed" (m/s), "heading", "accuracy", ...}}}`.
 
-The device identifier maps to a unit through `units[].device_id` (default: the unit id).
+The device identifier is the phone's device key (`run.py token device UNIT`), a secret stored
+only as its hash; with `api.device_keys: false` it is `units[].device_id` (default: the unit id).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import math
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from dispatch import tokens
 from dispatch.api.deps import ApiContext, ApiError, Ctx
 from dispatch.api.positions import ingest
 from dispatch.api.schemas import IngestResult
@@ -65,6 +67,15 @@ def parse_time(value, now: float) -> float:
 def _unit_for_device(ctx: ApiContext, device: str | None) -> str:
     if not device:
         raise ApiError(400, "missing device identifier: send id=<device id>")
+    if ctx.cfg.api.device_keys:  # the identifier is the phone's secret key
+        row = tokens.lookup(ctx.store, device)
+        if row is None or row.role != "device" or ctx.cfg.unit(row.subject) is None:
+            raise ApiError(
+                401,
+                "unknown or revoked device key: issue one with `run.py token device UNIT` and "
+                "enter it as Traccar Client's device identifier",
+            )
+        return row.subject
     for unit in ctx.cfg.units:
         if (unit.device_id or unit.id) == device:
             return unit.id

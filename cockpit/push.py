@@ -12,6 +12,8 @@ from flask_socketio import SocketIO, join_room
 from cockpit.feed import BusFeed
 from cockpit.payload import WallView
 from config.i18n import LANGS, pick_lang
+from streams.bus import BUS_DOWN
+from streams.outage import Outage
 
 log = logging.getLogger(__name__)
 PUSH_INTERVAL_S = 0.5
@@ -27,7 +29,8 @@ class Pusher:
         self.socketio, self.feed, self.view = socketio, feed, view
         self.state = view.state
         self.stop = threading.Event()
-        self.database_away = False
+        self.database = Outage(log, "the ticket database (pinned incident, incident pages)")
+        self.bus_outage = Outage(log, "the event bus (wall pushes)")
         self.revision: str | None = None
         socketio.on_event("join", self.on_join)
         socketio.on_event("watch_incidents", self.on_watch_incidents)
@@ -52,15 +55,9 @@ class Pusher:
             changed = self.view.emergency.check()
             revision = self.view.emergency.revision()
         except Exception as exc:  # SQLAlchemy raises several kinds while the database is away
-            if not self.database_away:
-                log.warning(
-                    "cannot read the pinned incident (%s); retrying quietly", type(exc).__name__
-                )
-            self.database_away = True
+            self.database.failed(exc)
             return False
-        if self.database_away:
-            log.info("the pinned incident is readable again")
-        self.database_away = False
+        self.database.ok()
         if revision != self.revision:
             self.revision = revision
             self.socketio.emit("incidents", {"rev": revision}, to=INCIDENT_ROOM)
@@ -77,8 +74,9 @@ class Pusher:
                 pinned_changed = self._check_pinned()
             try:
                 self.feed.poll(block_ms=int(PUSH_INTERVAL_S * 1000))
-            except Exception:  # the bus may restart; keep the screen up and retry
-                log.exception("bus read failed; retrying")
+                self.bus_outage.ok()
+            except BUS_DOWN as exc:  # the bus may restart; keep the screens up and retry
+                self.bus_outage.failed(exc)
                 self.stop.wait(1)
                 continue
             stale = time.monotonic() - pushed_at >= REFRESH_S

@@ -20,7 +20,8 @@ from dispatch.routing import Router
 from dispatch.store import Store, TicketRow, UnitPositionRow
 from dispatch.warnings import Warnings
 from streams import keys
-from streams.bus import Bus
+from streams.bus import BUS_DOWN, Bus
+from streams.outage import Outage
 from streams.records import Event, Record, UnitPosition, ZoneCheck
 
 log = logging.getLogger(__name__)
@@ -159,10 +160,12 @@ def run_dispatcher(
 def _ticker(dispatcher: Dispatcher, stop: threading.Event, every_s: float) -> None:
     """Raise and escalate overdue warnings, and dispatch findings left unconfirmed too long,
     every `every_s` seconds."""
+    outage = Outage(log, "the ticket database (deadline ticks)")
     while not stop.wait(every_s):
         try:
             dispatcher.warnings.tick()
             dispatcher.desk.dispatch_unconfirmed()
             facts.refresh(dispatcher.store, dispatcher.cfg, dispatcher.calendar)
-        except Exception:  # a database hiccup must not end the ticks; the next one retries
-            log.exception("deadline tick failed")
+            outage.ok()
+        except (OperationalError, *BUS_DOWN) as exc:  # away: the next tick retries
+            outage.failed(exc)

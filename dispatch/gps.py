@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from config.schema import GpsFilterConfig
+from config.api import GpsFilterConfig
 from streams.bus import Bus
 from streams.last_fixes import LastFixes
 

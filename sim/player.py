@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +18,8 @@ from config.schema import AppConfig
 from geo.layers import DistrictLayers
 from geo.projection import Projector
 from sim.scenario import Scenario, ScenarioEvent
-from streams.bus import Bus
+from streams.bus import BUS_DOWN, Bus
+from streams.outage import Outage
 from streams.records import CameraHealth, Event, UnitPosition
 
 if TYPE_CHECKING:
@@ -78,6 +80,17 @@ def patrol_route(
         previous, here = here, rng.choice(options)
         route.append(here)
     return route + route[-2::-1]  # walk back the same way: the loop stays on streets
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one pass of the timeline did."""
+
+    sent: int
+    loops: int
+    played_to: float
+    wait: bool
+    done: bool
 
 
 class ScenarioPlayer:
@@ -201,24 +214,38 @@ class ScenarioPlayer:
             duration,
             self.speed,
         )
+        outage = Outage(log, "Redis for the scenario player")
         while not stop.is_set():
             scenario_t = (self.clock() - start) * self.speed - loops * duration
-            if scenario_t >= duration:
-                sent += self._publish_events(played_to, duration)
-                loops, played_to = loops + 1, 0.0
-                if (max_loops is not None and loops >= max_loops) or not self.loop:
-                    break
+            try:
+                step = self._step(scenario_t, played_to, duration, loops, max_loops)
+                outage.ok()
+            except BUS_DOWN as exc:  # the events not sent are sent once it is back
+                outage.failed(exc)
+                stop.wait(1.0)
                 continue
-            sent += self._publish_events(played_to, scenario_t)
-            played_to = scenario_t
-            if self.crews is not None:
-                self.crews.step(self.clock())
-            wall_t = self.clock()
-            self.bus.publish_many(
-                self.positions(scenario_t, wall_t) + self.camera_health(scenario_t, wall_t)
-            )
-            (self.sleep or stop.wait)(max(0.05, interval / self.speed))
+            sent, loops, played_to = sent + step.sent, step.loops, step.played_to
+            if step.done:
+                break
+            if step.wait:
+                (self.sleep or stop.wait)(max(0.05, interval / self.speed))
         return sent
+
+    def _step(self, scenario_t: float, played_to: float, duration: float, loops: int,
+              max_loops: int | None) -> _Step:  # fmt: skip
+        """One pass of the timeline (raises BUS_DOWN before anything counts as played)."""
+        if scenario_t >= duration:  # the end of a loop: its last events, then the next loop
+            sent = self._publish_events(played_to, duration)
+            done = (max_loops is not None and loops + 1 >= max_loops) or not self.loop
+            return _Step(sent, loops + 1, 0.0, wait=False, done=done)
+        sent = self._publish_events(played_to, scenario_t)
+        if self.crews is not None:
+            self.crews.step(self.clock())
+        wall_t = self.clock()
+        self.bus.publish_many(
+            self.positions(scenario_t, wall_t) + self.camera_health(scenario_t, wall_t)
+        )
+        return _Step(sent, loops, scenario_t, wait=True, done=False)
 
     def _publish_events(self, start_t: float, end_t: float) -> int:
         events = [self.to_event(item, self.clock()) for item in self.due(start_t, end_t)]

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 import redis
 
 from streams import keys
+from streams.outage import Outage
 from streams.records import Record, RecordError, decode
 
 log = logging.getLogger(__name__)
@@ -104,15 +105,15 @@ class Consumer:
         stop = stop or threading.Event()
         handled = 0
         log.info("consumer %s/%s on %s started", self.group, self.name, self.key)
+        outage = Outage(log, f"Redis for consumer {self.group}/{self.name} on {self.key}")
         while not stop.is_set() and (max_messages is None or handled < max_messages):
             try:
                 handled += self.poll(limit=None if max_messages is None else max_messages - handled)
+                outage.ok()
             except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
                 # Redis restarted, or the stream/group was deleted under us: wait, recreate the
                 # group and go on rather than letting the service die mid-shift.
-                log.warning(
-                    "consumer %s/%s on %s: %s; retrying", self.group, self.name, self.key, exc
-                )
+                outage.failed(exc)
                 if stop.wait(1.0):
                     break
                 try:

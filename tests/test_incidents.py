@@ -186,7 +186,7 @@ def test_walls_ride_out_a_database_outage_quietly(demo_cfg, demo_layers, caplog)
             opened = incidents.open("fire", 2, SITE, "火情", "coordinator:zhao", NOW)
             incidents.pin(opened.id, True, "coordinator:zhao", NOW)
             assert wait_until(pusher._check_pinned, 30, "the pin after the outage")
-        assert "readable again" in caplog.text
+        assert "back after" in caplog.text
         assert view.payload("zh")["emergency"]["title"] == "火情"
     finally:
         store.dispose()

@@ -18,9 +18,10 @@ import numpy as np
 
 from config.schema import AppConfig, CameraConfig
 from config.sources import resolve_source, watched_cameras
-from streams.bus import Bus
+from streams.bus import BUS_DOWN, Bus
 from streams.frames import Frame, FrameCache
 from streams.leases import Leases
+from streams.outage import Outage
 from streams.rechecks import Rechecks
 from streams.records import CameraHealth, Event, Record, ZoneCheck
 from vision.capture import FrameSource, Health
@@ -31,6 +32,7 @@ from vision.motion import MotionGate
 from vision.rules import Finding, ZoneRule, build_rules
 from vision.tracker import Tracker
 
+UNSENT_MAX = 500  # findings kept while the bus is away (the newest)
 log = logging.getLogger(__name__)
 
 
@@ -98,6 +100,7 @@ class VisionWorker:
         self.pipelines: dict[str, CameraPipeline] = {}
         self.next_lease_at = 0.0
         self.next_recheck_at = 0.0
+        self.unsent: list[Record] = []  # findings made while the bus was away
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -106,11 +109,18 @@ class VisionWorker:
         stop = stop or threading.Event()
         started, total = time.monotonic(), 0
         log.info("vision worker %s started: %d cameras to share", self.worker_id, len(self.cameras))
+        outage = Outage(log, f"Redis for vision worker {self.worker_id}")
         try:
             while not stop.is_set():
                 if max_seconds is not None and time.monotonic() - started >= max_seconds:
                     break
-                done = self.step(self.clock())
+                try:
+                    done = self.step(self.clock())
+                    outage.ok()
+                except BUS_DOWN as exc:  # analysis goes on; its findings wait for the bus
+                    outage.failed(exc)
+                    stop.wait(1.0)
+                    continue
                 total += done
                 if not done:
                     stop.wait(self._idle_wait())
@@ -156,8 +166,14 @@ class VisionWorker:
         if now >= self.next_recheck_at:
             out += self._rechecks(now)
             self.next_recheck_at = now + self.v.recheck_every_s
+        out = self.unsent + out
         if out:
-            self.bus.publish_many(out)
+            try:
+                self.bus.publish_many(out)
+            except BUS_DOWN:  # findings are kept for the bus's return; health is sent anew
+                self.unsent = [r for r in out if isinstance(r, Event)][-UNSENT_MAX:]
+                raise
+        self.unsent = []
         return analysed
 
     def _refresh_leases(self, now: float) -> None:

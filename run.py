@@ -48,6 +48,26 @@ def _report_commands(sub) -> None:
     osm.add_argument("--out", default="data/osm-district", help="folder for the layer files")
 
 
+def _vision_commands(sub) -> tuple:
+    """`vision`, `train`, `eval` and `render-clips`."""
+    vision = sub.add_parser("vision", help="analyse camera feeds (takes camera leases)")
+    vision.add_argument("--name", help="worker id (default: vision-HOSTNAME-PID)")
+    train = sub.add_parser("train", help="train the bundled detector on synthetic scenes (CPU)")
+    train.add_argument("--epochs", type=int, help="training epochs (default: the model card's)")
+    train.add_argument(
+        "--hours", type=float, help="train for this long instead (the schedule fits the time)"
+    )
+    train.add_argument(
+        "--from", dest="start", type=Path, help="go on from these weights (default: from scratch)"
+    )
+    train.add_argument("--out", type=Path, help="where to write the weights")
+    evaluate = sub.add_parser("eval", help="mAP50 and mAP50-95 per class on the test split")
+    evaluate.add_argument("--weights", type=Path, help="weights to evaluate (default: bundled)")
+    clips = sub.add_parser("render-clips", help="render the demo cameras' synthetic clips")
+    clips.add_argument("--force", action="store_true", help="render again even if present")
+    return vision, train, evaluate, clips
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -64,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         default=30_000,
         help="take over work a dead dispatcher left for this long",
     )
+    sub.add_parser("status", help="is the bus, the database and every service up? (exit 0/1)")
     sub.add_parser("cockpit", help="serve the cockpit web app")
     sub.add_parser("api", help="serve the JSON API, Open311 and the field page")
     token = sub.add_parser("token", help="issue (or revoke) an API token")
@@ -77,26 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="play the scenario timeline into the bus")
     sim.add_argument("--speed", type=float, help="time multiplier (default from config)")
     sim.add_argument("--once", action="store_true", help="play the timeline once, do not loop")
-    vision = sub.add_parser("vision", help="analyse camera feeds (takes camera leases)")
-    vision.add_argument("--name", help="worker id (default: vision-HOSTNAME-PID)")
-    train = sub.add_parser("train", help="train the bundled detector on synthetic scenes (CPU)")
-    train.add_argument("--epochs", type=int, help="training epochs (default: the model card's)")
-    train.add_argument(
-        "--hours", type=float, help="train for this long instead (the schedule fits the time)"
-    )
-    train.add_argument(
-        "--from", dest="start", type=Path, help="go on from these weights (default: from scratch)"
-    )
-    train.add_argument("--out", type=Path, help="where to write the weights")
-    evaluate = sub.add_parser("eval", help="mAP50 and mAP50-95 per class on the test split")
-    evaluate.add_argument("--weights", type=Path, help="weights to evaluate (default: bundled)")
-    clips = sub.add_parser("render-clips", help="render the demo cameras' synthetic clips")
-    clips.add_argument("--force", action="store_true", help="render again even if present")
+    vision, train, evaluate, clips = _vision_commands(sub)
     for command in (
         demo,
         dispatcher,
         sub.choices["cockpit"],
         sub.choices["api"],
+        sub.choices["status"],
         token,
         user,
         display,
@@ -108,6 +116,43 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command.add_argument("--config", type=Path, help="config YAML (default: the demo)")
     return parser
+
+
+def _serve(command: str, cfg, args) -> int:
+    """Run a command that needs the district's config; return the exit status."""
+    from stack import reports, services, tools
+
+    if command == "dispatcher":
+        services.serve_dispatcher(cfg, args.name, args.claim_idle_ms)
+    elif command == "status":
+        from stack.health import show_status
+
+        return show_status(cfg)
+    elif command == "cockpit":
+        from cockpit.server import serve_cockpit
+
+        serve_cockpit(cfg)
+    elif command == "api":
+        services.serve_api(cfg)
+    elif command == "token":
+        return tools.manage_token(cfg, args.role, args.subject, args.revoke)
+    elif command == "user":
+        return tools.manage_user(cfg, args.action, args.name, args.role, args.password_stdin)
+    elif command in ("brief", "history", "drill"):
+        return reports.run_report(cfg, command, args)
+    elif command == "display-token":
+        return tools.manage_display_token(cfg, args.action, args.name)
+    elif command == "sim":
+        services.serve_sim(cfg, args.speed, loop=False if args.once else None)
+    elif command == "vision":
+        services.serve_vision(cfg, args.name)
+    elif command == "train":
+        tools.train_model(cfg, args.epochs, args.out, args.hours, args.start)
+    elif command == "eval":
+        tools.evaluate_model(cfg, args.weights)
+    elif command == "render-clips":
+        tools.render_demo_clips(cfg, force=args.force)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cfg.source_path}: OK ({len(cfg.cameras)} cameras, {len(cfg.units)} units)")
         return 0
 
-    from stack import demo, reports, services, tools
+    from stack import demo, reports
     from stack.context import ServiceError, setup_logging
 
     setup_logging(command)
@@ -139,37 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         if command == "import-osm":  # needs no district config: it makes a district's layers
             return reports.import_osm_layers(args.file, args.bbox, args.out)
-        cfg = load_config(config)
-        if command == "dispatcher":
-            services.serve_dispatcher(cfg, args.name, args.claim_idle_ms)
-        elif command == "cockpit":
-            from cockpit.server import serve_cockpit
-
-            serve_cockpit(cfg)
-        elif command == "api":
-            services.serve_api(cfg)
-        elif command == "token":
-            return tools.manage_token(cfg, args.role, args.subject, args.revoke)
-        elif command == "user":
-            return tools.manage_user(cfg, args.action, args.name, args.role, args.password_stdin)
-        elif command in ("brief", "history", "drill"):
-            return reports.run_report(cfg, command, args)
-        elif command == "display-token":
-            return tools.manage_display_token(cfg, args.action, args.name)
-        elif command == "sim":
-            services.serve_sim(cfg, args.speed, loop=False if args.once else None)
-        elif command == "vision":
-            services.serve_vision(cfg, args.name)
-        elif command == "train":
-            tools.train_model(cfg, args.epochs, args.out, args.hours, args.start)
-        elif command == "eval":
-            tools.evaluate_model(cfg, args.weights)
-        elif command == "render-clips":
-            tools.render_demo_clips(cfg, force=args.force)
+        return _serve(command, load_config(config), args)
     except (ConfigError, ServiceError) as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

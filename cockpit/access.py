@@ -66,6 +66,8 @@ ROUTES: dict[str, frozenset[str]] = {
     "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": EVERYONE,
     "/assets/<path:filename>": EVERYONE,
     "/_favicon.ico": PUBLIC,
+    "/healthz": PUBLIC,  # for load balancers: "alive" / "ready", nothing else
+    "/readyz": PUBLIC,
     "/static/<path:filename>": EVERYONE,
 }
 

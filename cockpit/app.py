@@ -40,6 +40,25 @@ def _file_routes(server, cfg: AppConfig, store: Store, frames: FrameCache | None
             abort(404)
         return send_from_directory(data_dir, row.path, mimetype=row.content_type, max_age=3600)
 
+    @server.route("/healthz")
+    def alive():
+        """The process answers (for load balancers)."""
+        return {"status": "alive"}
+
+    @server.route("/readyz")
+    def ready():
+        """Ready: the account and ticket database answers, and the bus when there is one."""
+        database = store.reachable()
+        bus = frames.bus.reachable() if frames else True
+        body = {
+            "status": "ready" if database and bus else "waiting",
+            "database": "ok" if database else "away",
+            "bus": "ok" if bus else "away",
+        }
+        if database and bus:
+            return body
+        return body, 503, {"Retry-After": "5"}
+
     @server.route("/frames/<camera_id>.jpg")
     def frame(camera_id: str):
         """A camera's latest wall frame, with when it was taken and how many detections."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 
 from config.schema import AppConfig
@@ -52,6 +53,10 @@ def serve_cockpit(cfg: AppConfig) -> None:
     watch = EmergencyWatch(cfg, ctx.store, EmergencyMap(layers, cfg.district.crs))
     pusher = Pusher(socketio, feed, WallView(cfg, state, emergency=watch))
     threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
+    from stack.health import database_state, keep_beating
+
+    keep_beating(ctx.bus, "cockpit", pusher.stop, f"cockpit-{socket.gethostname()}-"
+                 f"{cfg.services.cockpit_port}", lambda: database_state(ctx.store))  # fmt: skip
     threading.Thread(
         target=cut_off, args=(socketio, gate, pusher.stop), name="cockpit-access", daemon=True
     ).start()

@@ -367,6 +367,15 @@ class Store:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def reachable(self) -> bool:
+        """Whether the database answers now (readiness checks, `run.py status`)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - every driver error means "not reachable"
+            return False
+        return True
+
     def session(self) -> Session:
         """A new session; use it as a context manager."""
         return self.sessions()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from config.schema import AppConfig
 from stack.context import Context, ServiceError
+from stack.health import database_state, keep_beating
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,9 @@ def serve_dispatcher(cfg: AppConfig, name: str | None = None, claim_idle_ms: int
     dispatcher = Dispatcher(cfg, ctx.store, ctx.bus, Router(cfg, ctx.index))
     stop = threading.Event()
     stop_on_signals(stop)
-    run_dispatcher(
-        dispatcher, name or f"dispatcher-{socket.gethostname()}", stop, claim_idle_ms=claim_idle_ms
-    )
+    name = name or f"dispatcher-{socket.gethostname()}"
+    keep_beating(ctx.bus, "dispatcher", stop, name, lambda: database_state(ctx.store))
+    run_dispatcher(dispatcher, name, stop, claim_idle_ms=claim_idle_ms)
 
 
 def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = None) -> None:
@@ -75,6 +76,7 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
     )
     stop = threading.Event()
     stop_on_signals(stop)
+    keep_beating(ctx.bus, "sim", stop)
     player.run(stop)
 
 
@@ -103,6 +105,8 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
         raise ServiceError(str(exc)) from exc
     stop = threading.Event()
     stop_on_signals(stop)
+    keep_beating(ctx.bus, "vision", stop, worker.worker_id,
+                 lambda: {"cameras": sorted(list(worker.pipelines))})  # fmt: skip
     worker.run(stop)
     # Sources and leases are closed: a further signal ends the process plainly, instead of a
     # SystemExit raised inside torch's exit-time finalizers.
@@ -121,5 +125,7 @@ def serve_api(cfg: AppConfig) -> None:
     ctx = Context(cfg)
     app = create_api(cfg, ctx.store, ctx.bus, Router(cfg, ctx.index), load_layers(cfg))
     host, port = cfg.api.host, cfg.api.port
+    keep_beating(ctx.bus, "api", threading.Event(), f"api-{socket.gethostname()}-{port}",
+                 lambda: database_state(ctx.store))  # fmt: skip
     log.info("api on http://%s:%d", host, port)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

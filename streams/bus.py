@@ -55,6 +55,13 @@ class Bus:
             )
         return [entry_id.decode() for entry_id in pipe.execute()]
 
+    def reachable(self) -> bool:
+        """Whether Redis answers now (readiness checks, `run.py status`)."""
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
     def ensure_group(self, stream_name: str, group: str, start_id: str = "0") -> None:
         """Create the consumer group (and the stream) unless it exists; safe to call repeatedly."""
         try:

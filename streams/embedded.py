@@ -57,8 +57,10 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout_s: float = 10) -> str:
-        """Start the server and wait until it answers PING; return its URL."""
+        """Start the server and wait until it answers PING; return its URL (also written to
+        `url` in its data dir, where `run.py status` finds a demo's bus)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "url").write_text(self.url + "\n", encoding="utf-8")
         args = [
             find_redis_server(),
             "--port",

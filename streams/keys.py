@@ -48,3 +48,13 @@ def vision_workers(namespace: str = NAMESPACE) -> str:
 def camera_frame(camera_id: str, namespace: str = NAMESPACE) -> str:
     """The latest downscaled, annotated frame of a camera for the camera wall (expires)."""
     return f"{namespace}:frame:{camera_id}"
+
+
+def service_health(service: str, name: str, namespace: str = NAMESPACE) -> str:
+    """A running service's last heartbeat (JSON; expires when the service stops beating)."""
+    return f"{namespace}:health:{service}:{name}"
+
+
+def service_health_pattern(namespace: str = NAMESPACE) -> str:
+    """Every service's heartbeat key (for SCAN)."""
+    return f"{namespace}:health:*"

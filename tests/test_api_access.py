@@ -65,6 +65,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/incidents/{incident_id}/shelters/{shelter_id}"): CENTRE,
     ("POST", "/api/v1/incidents/{incident_id}/evacuations"): CENTRE,
     ("GET", "/api/v1/incidents/{incident_id}/cap.xml"): CENTRE,
+    ("GET", "/healthz"): EVERYONE,  # for load balancers: says nothing but "alive"/"ready"
+    ("GET", "/readyz"): EVERYONE,
     # Closing last: every other route above sees the ticket still open.
     ("POST", "/api/v1/tickets/{ticket_id}/close"): CENTRE,
 }

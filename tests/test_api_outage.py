@@ -54,6 +54,9 @@ def test_routes_that_need_the_bus_answer_503_while_redis_is_away(stack_on_privat
     calls = _requests(stack)
     before = counts(stack)
     redis.stop()
+    waiting = requests.get(stack.url + "/readyz", timeout=10)
+    assert waiting.status_code == 503 and waiting.json()["bus"] == "away"
+    assert waiting.json()["database"] == "ok" and waiting.headers["Retry-After"] == "5"
     for name, call in calls.items():
         answer = call()
         assert answer.status_code == 503, (name, answer.status_code, answer.text[:300])
@@ -63,6 +66,7 @@ def test_routes_that_need_the_bus_answer_503_while_redis_is_away(stack_on_privat
         assert "try again" in words and "Traceback" not in answer.text, (name, words)
     redis.start()
     assert counts(stack) == before  # nothing stored for a refused request, now or later
+    assert requests.get(stack.url + "/readyz", timeout=10).status_code == 200
     for name, call in calls.items():
         answer = call()
         assert answer.status_code in (200, 201), (name, answer.status_code, answer.text[:300])

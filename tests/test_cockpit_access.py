@@ -30,6 +30,8 @@ EXPECTED = {
     "/login": frozenset(WHO),
     "/kiosk": frozenset(WHO),
     "/_favicon.ico": frozenset(WHO),
+    "/healthz": frozenset(WHO),
+    "/readyz": frozenset(WHO),
     "/logout": ANYONE_SIGNED_IN,
     "/snapshots/<path:name>": ANYONE_SIGNED_IN,
     "/media/<media_id>": DESK,

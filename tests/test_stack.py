@@ -137,3 +137,40 @@ def test_the_demo_restarts_its_redis_when_it_is_killed(tmp_path):
 
         wait_until(filed, 60, "the event filed after Redis came back", every=2)
         store.dispose()
+
+
+def test_status_and_readiness_report_the_demos_services(tmp_path):
+    """`run.py status` lists every service of a running demo from its heartbeat and exits 0;
+    the API and the cockpit say they are ready; with the database gone, status says so and
+    exits 1."""
+    import os
+    import subprocess
+    import sys
+
+    import requests
+
+    from config.paths import PROJECT_ROOT
+    from tests.support.browser import running_demo
+
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env["SC_DATA_DIR"] = str(data)
+
+    def status() -> subprocess.CompletedProcess:
+        argv = [sys.executable, str(PROJECT_ROOT / "run.py"), "status"]
+        return subprocess.run(argv, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+
+    with running_demo(data, "--no-sim", "--no-vision") as demo:
+        wanted = ("dispatcher ", "api ", "cockpit ")
+        wait_until(lambda: all(w in status().stdout for w in wanted), 60, "three services")
+        shown = status()
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        assert "bus" in shown.stdout and "database" in shown.stdout and "DOWN" not in shown.stdout
+        for url in (demo["api"], demo["url"]):
+            answer = requests.get(f"{url}/readyz", timeout=10)
+            assert answer.status_code == 200 and answer.json()["status"] == "ready", url
+            assert requests.get(f"{url}/healthz", timeout=10).json() == {"status": "alive"}
+    env["DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # nothing listens there
+    down = status()
+    assert down.returncode == 1 and "NOT READY" in down.stdout, down.stdout + down.stderr

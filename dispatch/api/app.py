@@ -9,7 +9,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from config.schema import AppConfig
-from dispatch.api import field, incidents, media, open311, operators, osmand, positions, units
+from dispatch.api import (
+    field,
+    health,
+    incidents,
+    media,
+    open311,
+    operators,
+    osmand,
+    positions,
+    units,
+)
 from dispatch.api.deps import ApiContext, context
 from dispatch.api.errors import BodyLimit, document_refusals, install_error_handlers
 from dispatch.desk import Desk
@@ -23,7 +33,7 @@ from geo.gazetteer import Gazetteer
 from geo.layers import DistrictLayers
 from streams.bus import Bus
 
-ROUTERS = (units, operators, incidents, media, positions, osmand, open311, field)
+ROUTERS = (units, operators, incidents, media, positions, osmand, open311, field, health)
 
 
 def build_app() -> FastAPI:

@@ -36,6 +36,12 @@ class ApiConfig(Strict):
         description="how long a report POST waits for its filing before answering with a token",
     )
     gps: GpsFilterConfig = Field(default_factory=GpsFilterConfig)
+    failed_credentials_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="failed tokens, device keys, Open311 keys and field sign-ins one address may "
+        "send per minute before it is refused (429) for the rest of the minute",
+    )
     device_keys: bool = Field(
         default=True,
         description="OsmAnd/Traccar GPS needs a device key (`run.py token device UNIT`) as the "

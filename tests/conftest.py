@@ -189,7 +189,8 @@ class ApiStack:
 def api_stack(demo_cfg, store, bus, demo_index, demo_layers, tmp_path):
     """Dispatcher + API on the real bus and database, with an explicit clock and tmp data dir."""
     services = demo_cfg.services.model_copy(update={"data_dir": tmp_path / "data"})
-    cfg = demo_cfg.model_copy(update={"services": services})
+    api = demo_cfg.api.model_copy(update={"failed_credentials_per_minute": 10_000})
+    cfg = demo_cfg.model_copy(update={"services": services, "api": api})  # no throttling here
     # Wednesday 2027-01-13 10:00 in Shanghai: inside working hours.
     clock = Clock(1_799_805_600.0)
     stack = ApiStack(cfg, store, bus, demo_index, demo_layers, clock)

@@ -179,3 +179,37 @@ def test_api_role_by_route_matrix(api_stack):
             if let_in != (who in allowed):
                 wrong.append(f"{method} {path} {who}: {answer.status_code} {answer.text[:80]}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_guessing_credentials_is_refused_after_the_limit(demo_cfg, store, bus, demo_index,
+                                                         demo_layers, tmp_path):  # fmt: skip
+    """Five failed credentials a minute from one address (bearer tokens, device keys, Open311
+    keys, field sign-ins alike): the sixth try is refused with 429 and Retry-After, even with a
+    good token, and says why; nothing reveals which guess was close."""
+    from tests.conftest import ApiStack, Clock
+
+    services = demo_cfg.services.model_copy(update={"data_dir": tmp_path / "data"})
+    api = demo_cfg.api.model_copy(update={"failed_credentials_per_minute": 5})
+    cfg = demo_cfg.model_copy(update={"services": services, "api": api})
+    stack = ApiStack(cfg, store, bus, demo_index, demo_layers, Clock(1_799_805_600.0))
+    try:
+        good = tokens.issue(store, "unit", "san-01")
+        url = stack.url
+        guesses = [
+            lambda: requests.get(f"{url}/api/v1/me", headers={"Authorization": "Bearer sc_u_x"},
+                                 timeout=10),
+            lambda: requests.get(f"{url}/osmand", params={"id": "san-01"}, timeout=10),
+            lambda: requests.post(f"{url}/open311/v2/requests.json", timeout=10,
+                                  data={"api_key": "guess", "service_code": "bin_overflow"}),
+            lambda: requests.post(f"{url}/field/login", data={"token": "guess"}, timeout=10,
+                                  allow_redirects=False),
+            lambda: requests.get(f"{url}/api/v1/me", headers={"Authorization": "Bearer sc_u_y"},
+                                 timeout=10),
+        ]  # fmt: skip
+        assert [g().status_code for g in guesses] == [401, 401, 403, 303, 401]
+        refused = requests.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {good}"},
+                               timeout=10)  # fmt: skip
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        assert "too many failed credentials" in refused.json()["error"]
+    finally:
+        stack.close()

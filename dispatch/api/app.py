@@ -22,6 +22,7 @@ from dispatch.api import (
 )
 from dispatch.api.deps import ApiContext, context
 from dispatch.api.errors import BodyLimit, document_refusals, install_error_handlers
+from dispatch.api.guesses import Guesses
 from dispatch.desk import Desk
 from dispatch.gps import FixFilter
 from dispatch.incidents import Incidents
@@ -83,6 +84,7 @@ def create_api(
         gazetteer=Gazetteer(layers),
         clock=clock,
         incidents=Incidents(cfg, store, EmergencyMap(layers, cfg.district.crs), bus),
+        guesses=Guesses(cfg.api.failed_credentials_per_minute),
     )
     app.add_middleware(
         BodyLimit,

@@ -13,6 +13,7 @@ from fastapi import Depends, Query, Request
 
 from config.schema import AppConfig
 from dispatch import tokens
+from dispatch.api.guesses import Guesses
 from dispatch.desk import Desk
 from dispatch.gps import FixFilter
 from dispatch.incidents import Incidents
@@ -42,6 +43,17 @@ class ApiContext:
     gazetteer: Gazetteer
     clock: Callable[[], float]
     incidents: Incidents | None = None
+    guesses: Guesses | None = None
+
+    def check_guesses(self, request: Request) -> None:
+        """Refuse a client that failed too many credentials lately."""
+        if self.guesses is not None:
+            self.guesses.check(request)
+
+    def guessed(self, request: Request) -> None:
+        """Count a failed credential from this client."""
+        if self.guesses is not None:
+            self.guesses.failed(request)
 
     @property
     def data_dir(self) -> Path:
@@ -72,8 +84,10 @@ def credential(request: Request, ctx: Ctx) -> TokenRow:
     secret = secret or request.cookies.get(TOKEN_COOKIE)
     if not secret:
         raise ApiError(401, f"missing token: send 'Authorization: Bearer <token>'; {TOKEN_HINT}")
+    ctx.check_guesses(request)
     row = tokens.lookup(ctx.store, secret)
     if row is None:
+        ctx.guessed(request)
         raise ApiError(401, f"unknown or revoked token; {TOKEN_HINT}")
     return row
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dispatch.api.deps import ApiError
 from dispatch.api.georeport import error_response, path_format
+from dispatch.api.guesses import TooManyGuesses
 from dispatch.errors import DeskError
 from dispatch.lifecycle import TransitionError
 from streams.bus import BUS_DOWN
@@ -76,13 +77,13 @@ QUIET_S = 60.0  # an outage is logged once a minute, not once per refused reques
 _quiet = {"bus": -QUIET_S}
 
 
-def _error_response(path: str, status: int, message: str) -> Response:
+def _error_response(path: str, status: int, message: str, retry_after_s: int = 0) -> Response:
     if path.startswith("/open311/"):  # GeoReport v2's error list, in the format asked for
         response = error_response(path_format(path), status, message)
     else:
         response = JSONResponse({"error": message}, status_code=status)
-    if status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    if status in (429, 503):
+        response.headers["Retry-After"] = str(retry_after_s or RETRY_AFTER_S)
     return response
 
 
@@ -108,6 +109,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         return _error_response(request.url.path, exc.status, exc.message)
+
+    @app.exception_handler(TooManyGuesses)
+    async def _guessing(request: Request, exc: TooManyGuesses):
+        message = "too many failed credentials from this address; wait a minute and check the key"
+        return _error_response(request.url.path, 429, message, exc.retry_after_s)
 
     @app.exception_handler(DeskError)
     async def _desk_error(request: Request, exc: DeskError):

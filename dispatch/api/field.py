@@ -103,8 +103,10 @@ def state(request: Request, ctx: Ctx):
 @router.post("/login")
 def login(request: Request, ctx: Ctx, token: Annotated[str, Form(max_length=200)]):
     """Check the token and keep it in a cookie."""
+    ctx.check_guesses(request)
     row = tokens.lookup(ctx.store, token.strip())
     if row is None or row.role != "unit" or ctx.cfg.unit(row.subject) is None:
+        ctx.guessed(request)
         return RedirectResponse("/field?bad=1", 303)
     response = RedirectResponse("/field", 303)
     response.set_cookie(

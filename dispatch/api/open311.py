@@ -161,8 +161,10 @@ async def post_request(  # noqa: PLR0913 (GeoReport v2's fields)
     """File a report (form-encoded or multipart, as GeoReport v2 clients send it)."""
     fmt = _format(fmt)
     _jurisdiction(ctx, jurisdiction_id)
+    ctx.check_guesses(request)
     key = await run_in_threadpool(tokens.lookup, ctx.store, api_key)
     if key is None or key.role not in tokens.OPEN311_ROLES:
+        ctx.guessed(request)
         raise ApiError(403, "invalid api_key; ask the command centre for one")
     category = next((c for c in ctx.cfg.categories if c.id == service_code), None)
     if category is None:

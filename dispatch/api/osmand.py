@@ -64,12 +64,16 @@ def parse_time(value, now: float) -> float:
     return moment.timestamp()
 
 
-def _unit_for_device(ctx: ApiContext, device: str | None) -> str:
+def _unit_for_device(ctx: ApiContext, device: str | None, request: Request | None = None) -> str:
     if not device:
         raise ApiError(400, "missing device identifier: send id=<device id>")
     if ctx.cfg.api.device_keys:  # the identifier is the phone's secret key
+        if request is not None:
+            ctx.check_guesses(request)
         row = tokens.lookup(ctx.store, device)
         if row is None or row.role != "device" or ctx.cfg.unit(row.subject) is None:
+            if request is not None:
+                ctx.guessed(request)
             raise ApiError(
                 401,
                 "unknown or revoked device key: issue one with `run.py token device UNIT` and "
@@ -86,9 +90,9 @@ def _unit_for_device(ctx: ApiContext, device: str | None) -> str:
     )
 
 
-def _from_params(ctx: ApiContext, params: dict) -> IngestResult:
+def _from_params(ctx: ApiContext, params: dict, request: Request | None = None) -> IngestResult:
     device = params.get("id") or params.get("deviceid")
-    unit = _unit_for_device(ctx, device)
+    unit = _unit_for_device(ctx, device, request)
     lat, lon = _number(params, "lat"), _number(params, "lon")
     if (lat is None or lon is None) and params.get("location"):
         try:
@@ -121,14 +125,14 @@ def _fix(lon, lat, fix_time, speed_mps, heading, accuracy) -> RawFix:
     )
 
 
-def _from_json(ctx: ApiContext, body: bytes) -> IngestResult:
+def _from_json(ctx: ApiContext, body: bytes, request: Request | None = None) -> IngestResult:
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ApiError(400, "the body is not JSON; send Traccar Client's JSON or a query") from None
     if not isinstance(data, dict) or not isinstance(data.get("location"), dict):
         raise ApiError(400, "JSON body needs a 'location' object with 'coords' (Traccar Client)")
-    unit = _unit_for_device(ctx, str(data.get("device_id") or "") or None)
+    unit = _unit_for_device(ctx, str(data.get("device_id") or "") or None, request)
     location = data["location"]
     coords = location.get("coords")
     if not isinstance(coords, dict):
@@ -150,7 +154,7 @@ def _from_json(ctx: ApiContext, body: bytes) -> IngestResult:
 
 def from_query(request: Request, ctx: ApiContext) -> IngestResult:
     """A GET with the fix in the query string."""
-    return _from_params(ctx, dict(request.query_params))
+    return _from_params(ctx, dict(request.query_params), request)
 
 
 async def _handle(request: Request, ctx: ApiContext) -> IngestResult:
@@ -158,10 +162,10 @@ async def _handle(request: Request, ctx: ApiContext) -> IngestResult:
     if request.method == "POST":
         kind = request.headers.get("content-type", "")
         if kind.startswith("application/json"):
-            return await run_in_threadpool(_from_json, ctx, await request.body())
+            return await run_in_threadpool(_from_json, ctx, await request.body(), request)
         if kind.startswith("application/x-www-form-urlencoded"):
             params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
-    return await run_in_threadpool(_from_params, ctx, params)
+    return await run_in_threadpool(_from_params, ctx, params, request)
 
 
 @router.get("/osmand", response_model=IngestResult)

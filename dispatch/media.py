@@ -1,7 +1,9 @@
 """Evidence on tickets: camera snapshots, field photos and reporters' links.
 
-Photos are checked by their first bytes (JPEG or PNG only) before anything is stored, and kept
-under the data dir's `media/` by ticket; the database row names the file.
+Photos must be JPEGs or PNGs that decode; what is stored is never the upload itself but the
+picture decoded and encoded again as a JPEG (Pillow): upright, at most MAX_SIDE_PX, without
+metadata (a phone's EXIF carries its owner's location) and without anything appended to the
+file. Kept under the data dir's `media/` by ticket; the database row names the file.
 """
 
 from __future__ import annotations
@@ -29,21 +31,41 @@ class Photo:
     filename: str = "photo"
 
 
+MAX_SIDE_PX = 2560  # longer side of a stored photo: plenty to see a fix, a tenth of the bytes
+MAX_PIXELS = 50_000_000  # larger claims are refused before decoding (decompression bombs)
+
+
 def photo_kind(data: bytes) -> tuple[str, str]:
-    """(content type, file suffix) of a JPEG or PNG that really decodes as one; DeskError 415
-    for anything else (a file that only starts like an image is not one)."""
-    for magic, kind in PHOTO_TYPES.items():
-        if data.startswith(magic) and _decodes(data):
-            return kind
-    raise DeskError("the photo is not a JPEG or PNG image; take the picture again", 415)
+    """(content type, file suffix) of what is stored for an upload: always a JPEG, once the
+    upload is found to be a JPEG or PNG that decodes; DeskError 415 for anything else (a file
+    that only starts like an image is not one)."""
+    clean_photo(data)
+    return PHOTO_TYPES[b"\xff\xd8\xff"]
 
 
-def _decodes(data: bytes) -> bool:
-    import cv2
-    import numpy as np
+def clean_photo(data: bytes) -> bytes:
+    """The upload decoded and encoded again as a JPEG: upright, at most MAX_SIDE_PX on its longer
+    side, no metadata, nothing appended. DeskError 415 unless it is a JPEG or PNG that decodes."""
+    import io
 
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
-    return image is not None and image.size > 0
+    from PIL import Image, ImageOps
+
+    refused = DeskError("the photo is not a JPEG or PNG image; take the picture again", 415)
+    if not any(data.startswith(magic) for magic in PHOTO_TYPES):
+        raise refused
+    try:
+        with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise DeskError("the photo has too many pixels; send a smaller picture", 413)
+            picture = ImageOps.exif_transpose(image).convert("RGB")
+    except DeskError:
+        raise
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for a broken file
+        raise refused from None
+    picture.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85, optimize=True)
+    return out.getvalue()
 
 
 def add_media(
@@ -80,7 +102,7 @@ def save_photo(
     relative = Path("media") / ticket_id / f"{media_id}{suffix}"
     path = data_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(photo.data)
+    path.write_bytes(clean_photo(photo.data))
     add_media(session, ticket_id, "photo", str(relative), actor, at, content_type, media_id)
     return path
 

@@ -655,9 +655,38 @@ def test_a_photo_must_be_an_image_and_a_fix_carries_a_bounded_number(api_stack, 
     answer = unit.post(f"/api/v1/tickets/{ticket.id}/resolve", files=many)
     assert answer.status_code == 413 and "at most" in answer.json()["error"]
     assert counts(api_stack) == before
-    fine = unit.post(f"/api/v1/tickets/{ticket.id}/resolve", files={"photo": ("p.jpg", jpeg())})
+    # A real JPEG carrying the phone's location, a page appended after its end: what is kept is
+    # the picture alone, upright and bounded in size, never the upload's bytes.
+    upload = _photo_with_location(4000, 3000) + b"<html><script>alert(1)</script></html>"
+    fine = unit.post(f"/api/v1/tickets/{ticket.id}/resolve", files={"photo": ("p.jpg", upload)})
     assert fine.status_code == 200, fine.text
+    [stored] = (api_stack.cfg.services.data_dir / "media" / ticket.id).iterdir()
+    kept = stored.read_bytes()
+    assert b"<script" not in kept and len(kept) < len(upload)
+    from PIL import Image
+
+    with Image.open(stored) as picture:
+        assert max(picture.size) == 2560 and picture.format == "JPEG"
+        assert not picture.getexif(), "the location went along"
     detail = unit.get(f"/api/v1/tickets/{ticket.id}").json()
     [photo] = [m for m in detail["media"] if m["kind"] == "photo"]
     served = unit.get(photo["url"])
     assert served.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def _photo_with_location(width: int, height: int) -> bytes:
+    """A JPEG as a phone takes it: a scene's gradients with some noise, EXIF with a GPS fix."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    ys, xs = np.mgrid[0:height, 0:width]
+    noise = np.random.default_rng(3).integers(0, 12, (height, width), dtype=np.uint8)
+    shade = ((xs * 200 // width + ys * 40 // height) % 256).astype(np.uint8) + noise
+    pixels = np.stack([shade, shade // 2 + 60, 255 - shade], axis=-1).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (30.0, 16.0, 12.0), 3: "E", 4: (120.0, 10.0, 5.0)}  # GPS IFD
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", exif=exif, quality=90)
+    return out.getvalue()

@@ -200,6 +200,35 @@ def _refuse(principal: Principal | None, lang: str):
     return jsonify(error=f"a {principal.role} may not use {request.path}"), 403
 
 
+def content_policy(app: dash.Dash, cfg: AppConfig):
+    """The cockpit's Content-Security-Policy (built on first use, once every page's clientside
+    callbacks are known): scripts only from itself and Dash's own inline ones (by hash), the
+    map's workers from blob URLs, tiles from the configured tile server, never framed."""
+    from urllib.parse import urlsplit
+
+    built: list[str] = []
+
+    def policy() -> str:
+        if not built:
+            hashes = " ".join(app.csp_hashes())  # each already quoted
+            tiles = (
+                urlsplit(cfg.map.tile_url.replace("{", "").replace("}", ""))
+                if cfg.map.tile_url
+                else None
+            )
+            tile_host = f" {tiles.scheme}://{tiles.netloc}" if tiles and tiles.netloc else ""
+            built.append(
+                f"default-src 'self'; script-src 'self' {hashes}; "
+                "style-src 'self' 'unsafe-inline'; "
+                f"img-src 'self' data: blob:{tile_host}; connect-src 'self'{tile_host}; "
+                "worker-src 'self' blob:; child-src 'self' blob:; font-src 'self' data:; "
+                "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+            )
+        return built[0]
+
+    return policy
+
+
 def install(
     app: dash.Dash, socketio: SocketIO, cfg: AppConfig, store: Store, gate: Gate
 ) -> Limiter:
@@ -249,8 +278,12 @@ def install(
     @server.after_request
     def _no_sniffing(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", policy())
+            response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    policy = content_policy(app, cfg)
     _install_login(server, cfg, store, limiter, per_minute)
     _install_socket_guard(socketio, gate)
     return limiter

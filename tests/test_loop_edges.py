@@ -178,16 +178,17 @@ def test_gps_filter_drops_out_of_order_invalid_and_overspeed_fixes(api_stack):
 def test_osmand_deviceid_location_pair_and_form_post(api_stack):
     lon, lat = to_lon_lat(900, 300)
     now = int(api_stack.clock())
-    by_deviceid = {"deviceid": "cmg-03", "timestamp": now - 9, "location": f"{lat},{lon}"}
+    key = tokens.issue(api_stack.store, "device", "cmg-03")  # the phone's device identifier
+    by_deviceid = {"deviceid": key, "timestamp": now - 9, "location": f"{lat},{lon}"}
     answer = requests.get(api_stack.url + "/", params=by_deviceid, timeout=10)
     assert answer.status_code == 200 and answer.json()["accepted"] == 1, answer.text
-    form = {"id": "cmg-03", "timestamp": str(now - 8), "lat": str(lat), "lon": str(lon)}
+    form = {"id": key, "timestamp": str(now - 8), "lat": str(lat), "lon": str(lon)}
     answer = requests.post(api_stack.url + "/osmand", data=form, timeout=10)
     assert answer.status_code == 200 and answer.json()["accepted"] == 1, answer.text
-    bad = requests.get(api_stack.url + "/osmand", params={"id": "cmg-03", "location": "x"})
+    bad = requests.get(api_stack.url + "/osmand", params={"id": key, "location": "x"})
     assert bad.status_code == 400 and "lat,lon" in bad.json()["error"]
     stranger = requests.get(api_stack.url + "/osmand", params={"id": "phone-9", "lat": lat})
-    assert stranger.status_code == 400 and "unknown device id" in stranger.json()["error"]
+    assert stranger.status_code == 401 and "unknown or revoked device key" in stranger.text
     raw = api_stack.bus.client.xrange(api_stack.bus.key(keys.UNIT_POSITIONS))
     fixes = [decode(fields) for _, fields in raw]
     assert [(f.unit_id, round(f.lat, 6), round(f.lon, 6)) for f in fixes] == [

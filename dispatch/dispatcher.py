@@ -20,7 +20,7 @@ from dispatch.routing import Router
 from dispatch.store import Store, TicketRow, UnitPositionRow
 from dispatch.warnings import Warnings
 from streams import keys
-from streams.bus import BUS_DOWN, Bus
+from streams.bus import BUS_DOWN, Bus, Unavailable
 from streams.outage import Outage
 from streams.records import Event, Record, UnitPosition, ZoneCheck
 
@@ -48,13 +48,17 @@ class Dispatcher:
         self.warnings = Warnings(cfg, store, bus, clock)
 
     def handle(self, record: Record) -> None:
-        """Bus handler: route each record type to its method."""
-        if isinstance(record, Event):
-            self.on_event(record)
-        elif isinstance(record, UnitPosition):
-            self.on_position(record)
-        elif isinstance(record, ZoneCheck):
-            self.verifier.on_zone_check(record)
+        """Bus handler: route each record type to its method. The database away is not the
+        record's fault: it stays on the bus until the database is back (Unavailable)."""
+        try:
+            if isinstance(record, Event):
+                self.on_event(record)
+            elif isinstance(record, UnitPosition):
+                self.on_position(record)
+            elif isinstance(record, ZoneCheck):
+                self.verifier.on_zone_check(record)
+        except OperationalError as exc:
+            raise Unavailable("the ticket database is away") from exc
 
     def _check_category(self, event: Event) -> None:
         if event.category not in self._categories:
@@ -75,7 +79,10 @@ class Dispatcher:
             raise TypeError("the events stream carried other records; handle one by one")
         for event in events:
             self._check_category(event)
-        self.on_events(events)
+        try:
+            self.on_events(events)
+        except OperationalError as exc:
+            raise Unavailable("the ticket database is away") from exc
 
     def on_events(self, events: list[Event], attempts: int = 3) -> list[TicketRow]:
         """File events in one transaction (each into one ticket), then publish each changed

@@ -22,6 +22,11 @@ def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_keepalive=True, health_check_interval=30)
 
 
+class Unavailable(Exception):
+    """A handler's own dependency (the ticket database) is away: the entry is kept pending for
+    later, not counted as a failure and never dead-lettered; the consumer waits and retries."""
+
+
 # What a caller sees while Redis is away (restarting, unreachable, loading its data): callers
 # outside streams/ answer "try again" to these without importing redis themselves.
 BUS_DOWN: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
@@ -113,10 +118,20 @@ class Consumer:
         handled = 0
         log.info("consumer %s/%s on %s started", self.group, self.name, self.key)
         outage = Outage(log, f"Redis for consumer {self.group}/{self.name} on {self.key}")
+        away = Outage(log, f"what consumer {self.group}/{self.name} on {self.key} writes to")
+        pause = 0.5
         while not stop.is_set() and (max_messages is None or handled < max_messages):
             try:
                 handled += self.poll(limit=None if max_messages is None else max_messages - handled)
                 outage.ok()
+                away.ok()
+                pause = 0.5
+            except Unavailable as exc:  # kept pending; read again (own backlog first) later
+                away.failed(exc.__cause__ or exc)
+                self._backlog_done = False
+                pause = min(pause * 2, 5.0)
+                if stop.wait(pause):
+                    break
             except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
                 # Redis restarted, or the stream/group was deleted under us: wait, recreate the
                 # group and go on rather than letting the service die mid-shift.
@@ -181,11 +196,13 @@ class Consumer:
         if self.batch_handler and len(entries) > 1 and self._handle_batch(entries):
             return len(entries)
         done: list[bytes] = []
-        for entry_id, fields in entries:
-            if self._handle_one(entry_id, fields):
-                done.append(entry_id)
-        if done:
-            self.bus.client.xack(self.key, self.group, *done)
+        try:
+            for entry_id, fields in entries:
+                if self._handle_one(entry_id, fields):
+                    done.append(entry_id)
+        finally:  # what was handled before a dependency went away stays handled
+            if done:
+                self.bus.client.xack(self.key, self.group, *done)
         return len(entries)
 
     def _handle_batch(self, entries: list) -> bool:
@@ -199,6 +216,8 @@ class Consumer:
             done.append(entry_id)
         try:
             self.batch_handler(records)
+        except Unavailable:
+            raise
         except Exception:
             log.warning("%s: batch of %d failed; handling one by one", self.key, len(records))
             return False
@@ -216,6 +235,8 @@ class Consumer:
         try:
             self.handler(record)
             return True
+        except Unavailable:
+            raise
         except Exception as exc:
             log.exception("%s %s: handler failed", self.key, entry_id.decode())
             if self._deliveries(entry_id) >= self.max_deliveries:

@@ -87,3 +87,70 @@ def test_a_consumer_waits_for_redis_and_handles_what_comes_after(private_redis, 
             stop.set()
             thread.join(10)
     _quiet(caplog, "streams.bus")
+
+
+def test_a_dispatcher_waits_out_a_database_outage_and_files_everything_once(
+    bus, demo_cfg, demo_index, caplog
+):
+    """PostgreSQL stopped for 20 s while reports keep coming: nothing is dead-lettered (the old
+    consumer parked them after five failed deliveries), nothing filed twice, one warning and one
+    line when it is back, no traceback."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from dispatch.dispatcher import GROUP, Dispatcher, run_dispatcher
+    from dispatch.routing import Router
+    from dispatch.store import EventLinkRow, Store
+    from sim.district import to_lon_lat
+    from tests.support.postgres import PrivatePostgres
+
+    server = PrivatePostgres()
+    store = Store(server.start().replace("postgresql://", "postgresql+psycopg://"))
+    store.create_schema()
+    dispatcher = Dispatcher(demo_cfg, store, bus, Router(demo_cfg, demo_index))
+    stop = threading.Event()
+    worker = threading.Thread(target=run_dispatcher, args=(dispatcher, "d1", stop),
+                              kwargs={"claim_idle_ms": 500, "tick_s": 3600})  # fmt: skip
+
+    def report(n: int) -> Event:
+        lon, lat = to_lon_lat(100 + (n % 20) * 110, 100 + (n // 20) * 120)
+        return Event(event_id=f"outage-{n:03d}", category="dirty_road", source="citizen",
+                     lon=lon, lat=lat, detected_at=time.time())  # fmt: skip
+
+    def filed() -> int:
+        with store.session() as session:
+            return session.scalar(select(func.count()).select_from(EventLinkRow))
+
+    halted = False
+    try:
+        with caplog.at_level(logging.INFO):
+            worker.start()
+            bus.publish_many([report(n) for n in range(40)])
+            wait_until(lambda: filed() == 40, 60, "the first reports filed")
+            with store.engine.begin() as connection:  # the test cluster runs without fsync
+                connection.exec_driver_sql("CHECKPOINT")
+            server.halt()
+            halted = True
+            went = time.monotonic()
+            bus.publish_many([report(n) for n in range(40, 120)])
+            wait_until(lambda: "retrying quietly" in caplog.text, 30, "the outage noticed")
+            wait_until(lambda: time.monotonic() - went >= 20, 30, "20 s without the database")
+            server.resume()
+            halted = False
+            wait_until(lambda: filed() == 120, 120, "every report filed after the outage")
+            wait_until(lambda: bus.client.xpending(bus.key(keys.EVENTS), GROUP)["pending"] == 0,
+                       30, "every entry acknowledged")  # fmt: skip
+    finally:
+        stop.set()
+        worker.join(30)
+        store.dispose()
+        if halted:  # a failure mid-outage: bring it back so that it can be stopped
+            server.resume()
+        server.stop()
+    assert bus.client.xlen(keys.dead_letters(keys.EVENTS, bus.namespace)) == 0
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert not tracebacks, [r.getMessage() for r in tracebacks][:3]
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert 1 <= len(warned) <= 4, warned  # the events consumer, the positions', the zones'
+    assert "back after" in caplog.text

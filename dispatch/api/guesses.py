@@ -30,7 +30,8 @@ class Guesses:
 
     @staticmethod
     def _client(request: Request) -> str:
-        return request.client.host if request.client else "unknown"
+        peer = request.scope.get("client")  # (host, port) of the caller
+        return peer[0] if peer else "unknown"
 
     def check(self, request: Request) -> None:
         """Refuse a client that failed too often lately (before its credential is looked at)."""

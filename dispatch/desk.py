@@ -26,7 +26,7 @@ from dispatch.lifecycle import (
     transition,
     verify_and_close,
 )
-from dispatch.media import Photo, photo_kind, save_photo
+from dispatch.media import Photo, clean_photo, save_photo
 from dispatch.publish import ticket_change, utc
 from dispatch.reads import TicketReads, ticket_row, unit_fixes, workloads
 from dispatch.routing import Router
@@ -80,8 +80,7 @@ class Desk(TicketReads):
             raise DeskError(f"ticket {ticket_id}: resolving needs at least one photo of the fix")
         if len(photos) > self.cfg.api.max_photos:
             raise DeskError(f"send at most {self.cfg.api.max_photos} photos of one fix", 413)
-        for photo in photos:  # refuse bad files before changing anything
-            photo_kind(photo.data)
+        cleaned = [clean_photo(p.data) for p in photos]  # bad files refused before any change
         saved: list[Path] = []
         try:
             with self.store.session() as session:
@@ -89,7 +88,7 @@ class Desk(TicketReads):
                 now, actor = utc(self.clock()), f"unit:{unit_id}"
                 _move(session, ticket, S.RESOLVED, actor, now, note)
                 data_dir = self.cfg.services.data_dir
-                saved += [save_photo(session, data_dir, ticket.id, p, actor, now) for p in photos]
+                saved += [save_photo(session, data_dir, ticket.id, j, actor, now) for j in cleaned]
                 session.commit()
         except BaseException:
             for path in saved:  # nothing half-stored: the files go when the transaction does

@@ -20,7 +20,7 @@ from dispatch.errors import DeskError
 from dispatch.store import MediaRow, Store
 from streams.records import new_id
 
-PHOTO_TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG": ("image/png", ".png")}
+PHOTO_MAGIC = (b"\xff\xd8\xff", b"\x89PNG")  # JPEG, PNG: what a field photo may be
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,6 @@ MAX_SIDE_PX = 2560  # longer side of a stored photo: plenty to see a fix, a tent
 MAX_PIXELS = 50_000_000  # larger claims are refused before decoding (decompression bombs)
 
 
-def photo_kind(data: bytes) -> tuple[str, str]:
-    """(content type, file suffix) of what is stored for an upload: always a JPEG, once the
-    upload is found to be a JPEG or PNG that decodes; DeskError 415 for anything else (a file
-    that only starts like an image is not one)."""
-    clean_photo(data)
-    return PHOTO_TYPES[b"\xff\xd8\xff"]
-
-
 def clean_photo(data: bytes) -> bytes:
     """The upload decoded and encoded again as a JPEG: upright, at most MAX_SIDE_PX on its longer
     side, no metadata, nothing appended. DeskError 415 unless it is a JPEG or PNG that decodes."""
@@ -51,7 +43,7 @@ def clean_photo(data: bytes) -> bytes:
     from PIL import Image, ImageOps
 
     refused = DeskError("the photo is not a JPEG or PNG image; take the picture again", 415)
-    if not any(data.startswith(magic) for magic in PHOTO_TYPES):
+    if not data.startswith(PHOTO_MAGIC):
         raise refused
     try:
         with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
@@ -93,17 +85,16 @@ def add_media(
 
 
 def save_photo(
-    session: Session, data_dir: Path, ticket_id: str, photo: Photo, actor: str, at: dt.datetime
+    session: Session, data_dir: Path, ticket_id: str, jpeg: bytes, actor: str, at: dt.datetime
 ) -> Path:
-    """Write the photo under the data dir and attach it; return the file (the caller removes it
-    if its transaction fails)."""
-    content_type, suffix = photo_kind(photo.data)
+    """Write a photo as `clean_photo` made it under the data dir and attach it; return the file
+    (the caller removes it if its transaction fails)."""
     media_id = new_id()
-    relative = Path("media") / ticket_id / f"{media_id}{suffix}"
+    relative = Path("media") / ticket_id / f"{media_id}.jpg"
     path = data_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(clean_photo(photo.data))
-    add_media(session, ticket_id, "photo", str(relative), actor, at, content_type, media_id)
+    path.write_bytes(jpeg)
+    add_media(session, ticket_id, "photo", str(relative), actor, at, "image/jpeg", media_id)
     return path
 
 

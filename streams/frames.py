@@ -12,6 +12,7 @@ import redis
 
 from streams import keys
 from streams.bus import Bus
+from streams.outage import Outage
 
 log = logging.getLogger(__name__)
 TTL_S = 15
@@ -31,6 +32,7 @@ class FrameCache:
 
     def __init__(self, bus: Bus):
         self.bus = bus
+        self.outage = Outage(log, "camera wall frames (Redis)")
 
     def put(self, camera_id: str, frame: Frame) -> None:
         """Replace the camera's frame (a frame that cannot be sent now is dropped: the next one
@@ -56,8 +58,9 @@ class FrameCache:
         try:
             jpeg, at, detections = self.bus.client.hmget(key, "jpeg", "at", "detections")
         except redis.RedisError as exc:
-            log.warning("camera wall frames unavailable: %s", exc)
+            self.outage.failed(exc)  # once per outage, not once per tile and second
             return None
+        self.outage.ok()
         if jpeg is None or at is None:
             return None
         return Frame(bytes(jpeg), float(at), int(detections or 0))

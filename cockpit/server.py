@@ -53,7 +53,9 @@ def serve_cockpit(cfg: AppConfig) -> None:
     watch = EmergencyWatch(cfg, ctx.store, EmergencyMap(layers, cfg.district.crs))
     pusher = Pusher(socketio, feed, WallView(cfg, state, emergency=watch))
     threading.Thread(target=pusher.run, name="cockpit-pusher", daemon=True).start()
-    from stack.health import database_state, keep_beating
+    from stack.health import database_state, keep_beating, serve_metrics
+
+    serve_metrics()
 
     keep_beating(ctx.bus, "cockpit", pusher.stop, f"cockpit-{socket.gethostname()}-"
                  f"{cfg.services.cockpit_port}", lambda: database_state(ctx.store))  # fmt: skip

@@ -15,6 +15,7 @@ from dispatch import facts
 from dispatch.calendar import district_calendar
 from dispatch.desk import Desk
 from dispatch.filing import Filed, Filer
+from dispatch.metrics import count_filed
 from dispatch.publish import ticket_change
 from dispatch.routing import Router
 from dispatch.store import Store, TicketRow, UnitPositionRow
@@ -99,6 +100,7 @@ class Dispatcher:
                 return [self.on_events([event], attempts - 1)[0] for event in events]
             return self.on_events(events, attempts - 1)
         self._announce(filed)
+        count_filed(events, filed.tickets, self.clock())
         return filed.tickets
 
     def _announce(self, filed: Filed) -> None:

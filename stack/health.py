@@ -29,6 +29,27 @@ def keep_beating(bus: Bus, service: str, stop: threading.Event, name: str | None
     return thread
 
 
+def serve_metrics(*collectors) -> int | None:
+    """Expose this process's Prometheus metrics on SC_METRICS_HOST:SC_METRICS_PORT (loopback
+    unless told otherwise) with `collectors` read at scrape time; nothing when the port is unset.
+    One port per process: several dispatchers on one host each get their own."""
+    import os
+
+    from prometheus_client import REGISTRY, start_http_server
+
+    from stack.context import ServiceError
+
+    port = os.environ.get("SC_METRICS_PORT", "").strip()
+    if not port:
+        return None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ServiceError(f"SC_METRICS_PORT={port!r} is not a port; give a number like 9101")
+    for collector in collectors:
+        REGISTRY.register(collector)
+    start_http_server(int(port), addr=os.environ.get("SC_METRICS_HOST", "127.0.0.1"))
+    return int(port)
+
+
 def database_state(store) -> dict:
     """What a heartbeat says of the ticket database."""
     return {"database": "ok" if store.reachable() else "away"}

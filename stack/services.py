@@ -15,7 +15,7 @@ from pathlib import Path
 
 from config.schema import AppConfig
 from stack.context import Context, ServiceError
-from stack.health import database_state, keep_beating
+from stack.health import database_state, keep_beating, serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ def stop_on_signals(stop: threading.Event) -> None:
 
 def serve_dispatcher(cfg: AppConfig, name: str | None = None, claim_idle_ms: int = 30_000) -> None:
     """Run the dispatcher until stopped."""
-    from dispatch.dispatcher import Dispatcher, run_dispatcher
+    from dispatch.dispatcher import GROUP, Dispatcher, run_dispatcher
+    from dispatch.metrics import DispatchCollector
     from dispatch.routing import Router
 
     ctx = Context(cfg)
@@ -43,6 +44,7 @@ def serve_dispatcher(cfg: AppConfig, name: str | None = None, claim_idle_ms: int
     stop_on_signals(stop)
     name = name or f"dispatcher-{socket.gethostname()}"
     keep_beating(ctx.bus, "dispatcher", stop, name, lambda: database_state(ctx.store))
+    serve_metrics(DispatchCollector(ctx.store, ctx.bus, GROUP))
     run_dispatcher(dispatcher, name, stop, claim_idle_ms=claim_idle_ms)
 
 
@@ -77,6 +79,7 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
     stop = threading.Event()
     stop_on_signals(stop)
     keep_beating(ctx.bus, "sim", stop)
+    serve_metrics()
     player.run(stop)
 
 
@@ -107,6 +110,7 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
     stop_on_signals(stop)
     keep_beating(ctx.bus, "vision", stop, worker.worker_id,
                  lambda: {"cameras": sorted(list(worker.pipelines))})  # fmt: skip
+    serve_metrics()
     worker.run(stop)
     # Sources and leases are closed: a further signal ends the process plainly, instead of a
     # SystemExit raised inside torch's exit-time finalizers.
@@ -127,5 +131,6 @@ def serve_api(cfg: AppConfig) -> None:
     host, port = cfg.api.host, cfg.api.port
     keep_beating(ctx.bus, "api", threading.Event(), f"api-{socket.gethostname()}-{port}",
                  lambda: database_state(ctx.store))  # fmt: skip
+    serve_metrics()
     log.info("api on http://%s:%d", host, port)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

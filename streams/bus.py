@@ -60,6 +60,19 @@ class Bus:
             )
         return [entry_id.decode() for entry_id in pipe.execute()]
 
+    def group_backlog(self, stream_name: str, group: str) -> tuple[int, int] | None:
+        """(pending, lag) of a consumer group on a stream: entries read but not acknowledged,
+        and entries not read yet (Redis 7; 0 when older); None when there is no such group."""
+        try:
+            groups = self.client.xinfo_groups(self.key(stream_name))
+        except redis.ResponseError:  # no such stream yet
+            return None
+        for info in groups:
+            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+            if name == group:
+                return int(info.get("pending") or 0), int(info.get("lag") or 0)
+        return None
+
     def reachable(self) -> bool:
         """Whether Redis answers now (readiness checks, `run.py status`)."""
         try:

@@ -25,6 +25,7 @@ from geo.layers import load_layers
 from geo.projection import Projector
 from sim.district import to_lon_lat
 from streams import keys
+from streams.embedded import free_port
 from streams.records import Event
 from tests.support.dispatchers import filed, start_dispatcher
 from tests.support.waiting import wait_until
@@ -71,8 +72,11 @@ def test_three_dispatchers_started_together_drain_a_backlog_exactly_once(
     env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url,
            "SC_DATA_DIR": str(tmp_path)}  # fmt: skip
     log = tmp_path / "dispatchers.log"
-    # All three at once on a database without a single table: the schema is made once.
-    workers = [start_dispatcher(env, f"dispatcher-{n}", log) for n in range(3)]
+    # All three at once on a database without a single table: the schema is made once. The
+    # first also serves its metrics, as Prometheus would scrape them.
+    metrics_port = free_port()
+    workers = [start_dispatcher({**env, "SC_METRICS_PORT": str(metrics_port)} if n == 0 else env,
+                                f"dispatcher-{n}", log) for n in range(3)]  # fmt: skip
     store = Store(database_url)
     try:
         # Every dispatcher reading before the backlog lands: all three race from the first event.
@@ -86,6 +90,7 @@ def test_three_dispatchers_started_together_drain_a_backlog_exactly_once(
         wait_until(lambda: bus.client.xpending(bus.key(keys.EVENTS), GROUP)["pending"] == 0,
                    30, "every entry acknowledged")  # fmt: skip
         assert all(w.poll() is None for w in workers), log.read_text()[-3000:]
+        scraped = _metrics(f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         for worker in workers:
             worker.terminate()
@@ -103,9 +108,26 @@ def test_three_dispatchers_started_together_drain_a_backlog_exactly_once(
     store.dispose()
     assert sorted(linked) == [e.event_id for e in events]  # none lost, none filed twice
     assert reports == TOTAL  # each counted once, in its ticket or the one it merged into
+    # What the first dispatcher filed, as it counts it; every open ticket by state; no backlog.
+    assert 0 < scraped["sc_reports_filed_total"] <= TOTAL
+    assert scraped["sc_tickets"] == len(open_rows)
+    assert scraped["sc_filing_latency_seconds_count"] == scraped["sc_reports_filed_total"]
+    assert scraped["sc_bus_pending"] == 0 and scraped["sc_bus_lag"] == 0
     zones = [(r.camera_id, r.zone_id, r.service_code) for r in open_rows if r.camera_id]
     assert len(zones) == len(set(zones)), "two open tickets for one camera zone"
     _no_two_open_tickets_within_the_merge_radius(open_rows, demo_cfg)
+
+
+def _metrics(url: str) -> dict[str, float]:
+    """A Prometheus text page, each metric summed over its labels."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    sums: dict[str, float] = {}
+    for family in text_string_to_metric_families(requests.get(url, timeout=10).text):
+        for sample in family.samples:
+            sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
+    return sums
 
 
 def _readers(bus) -> set[str]:

@@ -134,7 +134,14 @@ def test_clip_with_one_parking_and_one_full_bin_yields_exactly_two_events(
     cfg = config(demo_cfg, camera(str(clip)), tmp_path)
     data = tmp_path / "data"
     worker = VisionWorker(cfg, bus, detector, worker_id="w-e2e", data_dir=data, cameras=cfg.cameras)
+    from prometheus_client import REGISTRY
+
+    inferences = REGISTRY.get_sample_value("sc_inference_seconds_count") or 0
     run_worker(worker, 46)
+    # What Prometheus would scrape from this worker: its inferences, the camera online at its rate.
+    assert REGISTRY.get_sample_value("sc_inference_seconds_count") > inferences
+    assert REGISTRY.get_sample_value("sc_camera_online", {"camera": "cam-t"}) == 1
+    assert REGISTRY.get_sample_value("sc_camera_analysed_fps", {"camera": "cam-t"}) > 0
     events = [r for r in records(bus, "events") if isinstance(r, Event)]
     assert sorted(e.category for e in events) == ["bin_overflow", "illegal_parking"], [
         (e.category, e.zone_id, e.detected_at) for e in events

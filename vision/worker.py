@@ -28,6 +28,7 @@ from vision.capture import FrameSource, Health
 from vision.detections import Detections
 from vision.detector import Detector
 from vision.evidence import annotate, place, save_snapshot, wall_frame
+from vision.metrics import CAMERA_FPS, CAMERA_ONLINE, INFERENCE
 from vision.motion import MotionGate
 from vision.rules import Finding, ZoneRule, build_rules
 from vision.tracker import Tracker
@@ -216,6 +217,8 @@ class VisionWorker:
         ):
             return []
         p.last_health_at = now
+        CAMERA_FPS.labels(p.camera.id).set(p.analysis_fps(now))
+        CAMERA_ONLINE.labels(p.camera.id).set(1 if p.health.online else 0)
         detail = "" if p.health.online else (p.source.last_error or "no frames")
         return [
             CameraHealth(
@@ -239,7 +242,9 @@ class VisionWorker:
                 (w / cw, h / ch),
             )
         if p.gate.needs_detection(image, at):
-            p.dets = p.tracker.update(self.detector.detect(image))
+            with INFERENCE.time():
+                found = self.detector.detect(image)
+            p.dets = p.tracker.update(found)
             p.detected += 1
         p.analysed += 1
         p.window.append(at)

@@ -1,4 +1,4 @@
-"""The dispatcher's Prometheus metrics: reports filed (new ticket or merged) and how long from
+"""The dispatcher's Prometheus metrics: reports filed (opened a ticket or merged) and how long from
 detection to filing, counted as they happen; tickets per state and the events stream's backlog,
 read when Prometheus scrapes."""
 
@@ -24,7 +24,7 @@ FILING_LATENCY = Histogram(
 def count_filed(events, tickets, now: float) -> None:
     """Count each report and its latency once its ticket is committed."""
     for event, ticket in zip(events, tickets, strict=True):
-        outcome = "new" if ticket.event_id == event.event_id else "merged"
+        outcome = "opened" if ticket.event_id == event.event_id else "merged"
         FILED.labels(event.category, outcome).inc()
         FILING_LATENCY.observe(max(0.0, now - event.detected_at))
 

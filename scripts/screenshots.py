@@ -73,8 +73,8 @@ def _shoot(browser, url: str, data: Path, width: int, height: int) -> None:
     wall.wait_for_timeout(5000)
     wall.screenshot(path=str(OUT / f"wall-map-{size}.png"))
     wall.evaluate("document.querySelector('.cockpit.kiosk').setAttribute('data-rotate', '5')")
-    wall.wait_for_function(
-        "document.querySelector('.cockpit.kiosk').getAttribute('data-view') === 'board'"
+    wall.wait_for_function(  # a function, not an expression: the page's CSP forbids eval
+        "() => document.querySelector('.cockpit.kiosk').getAttribute('data-view') === 'board'"
     )
     wall.screenshot(path=str(OUT / f"wall-board-{size}.png"))
     wall.close()

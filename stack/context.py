@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -17,14 +18,38 @@ class ServiceError(RuntimeError):
     """A service cannot start; the message says what is missing and how to fix it."""
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per line (SC_LOG_FORMAT=json), for a log shipper."""
+
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
 def setup_logging(service: str) -> None:
-    """Structured one-line logs on stderr, quiet by default (SC_LOG_LEVEL=DEBUG for more)."""
+    """Structured one-line logs on stderr, quiet by default (SC_LOG_LEVEL=DEBUG for more;
+    SC_LOG_FORMAT=json for JSON lines)."""
     level = os.environ.get("SC_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format=f"%(asctime)s level=%(levelname)s service={service} logger=%(name)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("SC_LOG_FORMAT", "").lower() == "json":
+        handler.setFormatter(JsonLines(service))
+    else:
+        handler.setFormatter(logging.Formatter(
+            f"%(asctime)s level=%(levelname)s service={service} logger=%(name)s %(message)s"
+        ))  # fmt: skip
+    logging.basicConfig(level=level, handlers=[handler])
     # Werkzeug raises its own logger to INFO (a line per request) unless it already has a level.
     logging.getLogger("werkzeug").setLevel(level)
 

@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from stack.supervisor import Supervisor
@@ -174,3 +175,28 @@ def test_status_and_readiness_report_the_demos_services(tmp_path):
     env["DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # nothing listens there
     down = status()
     assert down.returncode == 1 and "NOT READY" in down.stdout, down.stdout + down.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", ""])
+def test_logs_are_one_line_each_and_json_when_asked(fmt):
+    """SC_LOG_FORMAT=json: every line one JSON object a log shipper can read; default key=value."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from config.paths import PROJECT_ROOT
+
+    script = ("import logging; from stack.context import setup_logging; "
+              "setup_logging('dispatcher'); "
+              "logging.getLogger('dispatch.x').warning('ticket %s late', 'abc')")  # fmt: skip
+    env = {**os.environ, "SC_LOG_FORMAT": fmt}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    [line] = done.stderr.strip().splitlines()
+    if fmt == "json":
+        record = json.loads(line)
+        assert record["level"] == "WARNING" and record["service"] == "dispatcher"
+        assert record["logger"] == "dispatch.x" and record["message"] == "ticket abc late"
+    else:
+        assert "level=WARNING service=dispatcher logger=dispatch.x ticket abc late" in line

@@ -15,11 +15,6 @@ class Outage:
         self.log, self.what = logger, what
         self.since: float | None = None
 
-    @property
-    def away(self) -> bool:
-        """Whether the dependency is away now."""
-        return self.since is not None
-
     def failed(self, exc: BaseException) -> None:
         """An attempt failed: one warning when the outage starts, silence after."""
         if self.since is None:

@@ -433,6 +433,7 @@ BAD_REQUESTS = [
     ),
     ("get", "/api/v1/my/tickets?lang=fr", {}, 422, "lang: String should match"),
     ("get", "/api/v1/no/such/thing", {}, 404, "no such endpoint"),
+    ("get", "/api/v1/tickets?unit_id=%00x", {}, 422, "NUL character"),  # found by schemathesis
     ("delete", "/api/v1/tickets/{id}", {}, 405, "DELETE is not allowed"),
     (
         "get",

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 class BodyLimit:
-    """ASGI middleware: refuse bodies over the limit (413) before anything reads them."""
+    """ASGI middleware: refuse bodies over the limit (413) before anything reads them, and
+    addresses carrying a NUL character (422)."""
 
     def __init__(self, app, max_body: int, max_upload: int):
         self.app, self.max_body, self.max_upload = app, max_body, max_upload
@@ -37,6 +38,10 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"").lower():
+            # No text field may hold a NUL (PostgreSQL refuses it): refused before any route.
+            message = "the address holds a NUL character (%00); remove it"
+            return await _error_response(scope["path"], 422, message)(scope, None, send)
         headers = dict(scope.get("headers") or [])
         is_upload = headers.get(b"content-type", b"").startswith(b"multipart/")
         limit = self.max_upload if is_upload else self.max_body

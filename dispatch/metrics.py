@@ -7,11 +7,12 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from dispatch.states import MERGEABLE
 from dispatch.store import Store, TicketRow
 from streams import keys
-from streams.bus import Bus
+from streams.bus import BUS_DOWN, Bus
 
 FILED = Counter("sc_reports_filed", "Reports filed into tickets", ["category", "outcome"])
 FILING_LATENCY = Histogram(
@@ -37,6 +38,18 @@ class DispatchCollector:
         self.store, self.bus, self.group = store, bus, group
 
     def collect(self):
+        """The families that can be read now: while the database or Redis is away, its
+        families are left out of the scrape (their absence is the alert), the rest stays."""
+        try:
+            yield self._tickets()
+        except OperationalError:
+            pass
+        try:
+            yield from self._backlog()
+        except BUS_DOWN:
+            pass
+
+    def _tickets(self) -> GaugeMetricFamily:
         tickets = GaugeMetricFamily("sc_tickets", "Open tickets per state", labels=["state"])
         with self.store.session() as session:
             rows = session.execute(
@@ -47,7 +60,9 @@ class DispatchCollector:
         found = dict(rows)
         for state in MERGEABLE:
             tickets.add_metric([str(state)], found.get(state, 0))
-        yield tickets
+        return tickets
+
+    def _backlog(self):
         pending = GaugeMetricFamily("sc_bus_pending", "Entries read, not acknowledged",
                                     labels=["stream"])  # fmt: skip
         lag = GaugeMetricFamily("sc_bus_lag", "Entries not read yet", labels=["stream"])
@@ -56,5 +71,4 @@ class DispatchCollector:
             if backlog is not None:
                 pending.add_metric([stream], backlog[0])
                 lag.add_metric([stream], backlog[1])
-        yield pending
-        yield lag
+        return pending, lag

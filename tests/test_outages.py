@@ -154,3 +154,21 @@ def test_a_dispatcher_waits_out_a_database_outage_and_files_everything_once(
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert 1 <= len(warned) <= 4, warned  # the events consumer, the positions', the zones'
     assert "back after" in caplog.text
+
+
+def test_a_scrape_while_redis_is_away_leaves_out_only_the_bus(private_redis, store):
+    """Prometheus scraping a dispatcher whose Redis is away still gets the tickets per state;
+    the bus's backlog is missing (that absence is what an alert looks for), no scrape error."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from dispatch.dispatcher import GROUP
+    from dispatch.metrics import DispatchCollector
+
+    server, bus = private_redis
+    bus.ensure_group(keys.EVENTS, GROUP)
+    registry = CollectorRegistry()
+    registry.register(DispatchCollector(store, bus, GROUP))
+    assert "sc_bus_lag" in generate_latest(registry).decode()
+    server.stop()
+    scraped = generate_latest(registry).decode()
+    assert 'sc_tickets{state="dispatched"} 0.0' in scraped and "sc_bus_lag" not in scraped

@@ -13,6 +13,8 @@ from cockpit import access
 from cockpit.pages import PAGES
 from config.i18n import t
 from config.schema import AppConfig
+from dispatch.api.errors import RETRY_AFTER_S
+from dispatch.api.health import readiness
 from dispatch.desk import Desk
 from dispatch.store import MediaRow, Store
 from geo.layers import DistrictLayers
@@ -48,16 +50,8 @@ def _file_routes(server, cfg: AppConfig, store: Store, frames: FrameCache | None
     @server.route("/readyz")
     def ready():
         """Ready: the account and ticket database answers, and the bus when there is one."""
-        database = store.reachable()
-        bus = frames.bus.reachable() if frames else True
-        body = {
-            "status": "ready" if database and bus else "waiting",
-            "database": "ok" if database else "away",
-            "bus": "ok" if bus else "away",
-        }
-        if database and bus:
-            return body
-        return body, 503, {"Retry-After": "5"}
+        body, ok = readiness(store, frames.bus if frames else None)
+        return body if ok else (body, 503, {"Retry-After": str(RETRY_AFTER_S)})
 
     @server.route("/frames/<camera_id>.jpg")
     def frame(camera_id: str):

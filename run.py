@@ -24,6 +24,16 @@ def _account_commands(sub) -> tuple[argparse.ArgumentParser, argparse.ArgumentPa
     return user, display
 
 
+def _backup_commands(sub) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """`backup FOLDER` and `restore FOLDER [--replace]` (see docs/DEPLOY.md)."""
+    backup = sub.add_parser("backup", help="the database and the data dir into a new folder")
+    backup.add_argument("folder", type=Path)
+    restore = sub.add_parser("restore", help="a backup into an empty database and data dir")
+    restore.add_argument("folder", type=Path)
+    restore.add_argument("--replace", action="store_true", help="overwrite a database in use")
+    return backup, restore
+
+
 def _report_commands(sub) -> None:
     """`brief --week 2026-W48|--month 2026-11` and `history --tickets N --years Y`."""
     brief = sub.add_parser("brief", help="write the weekly or monthly brief as a PDF")
@@ -95,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--revoke", action="store_true", help="revoke the subject's tokens")
     user, display = _account_commands(sub)
     _report_commands(sub)
+    backup, restore = _backup_commands(sub)
     sim = sub.add_parser("sim", help="play the scenario timeline into the bus")
     sim.add_argument("--speed", type=float, help="time multiplier (default from config)")
     sim.add_argument("--once", action="store_true", help="play the timeline once, do not loop")
@@ -108,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
         token,
         user,
         display,
+        backup,
+        restore,
         sim,
         vision,
         train,
@@ -142,6 +155,10 @@ def _serve(command: str, cfg, args) -> int:
         return reports.run_report(cfg, command, args)
     elif command == "display-token":
         return tools.manage_display_token(cfg, args.action, args.name)
+    elif command in ("backup", "restore"):
+        from stack.backup import run_backup
+
+        return run_backup(cfg, command, args.folder, getattr(args, "replace", False))
     elif command == "sim":
         services.serve_sim(cfg, args.speed, loop=False if args.once else None)
     elif command == "vision":

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,13 +85,15 @@ def demo_config(
     return path, load_config(path)
 
 
-def start_demo(config: Path, data: Path) -> Demo:
-    """`run.py demo --no-sim --no-vision` on free ports; returns once the cockpit answers."""
+def start_demo(
+    config: Path, data: Path, flags: tuple[str, ...] = ("--no-sim", "--no-vision")
+) -> Demo:
+    """`run.py demo` (by default without simulator and vision) on free ports; returns once the
+    cockpit answers, its later output read on by a thread (a full pipe would stall it)."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update(COCKPIT_PORT=str(free_port()), API_PORT=str(free_port()), SC_DATA_DIR=str(data))
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "run.py"), "demo", "--config", str(config)]
-        + ["--no-sim", "--no-vision"],
+        [sys.executable, str(PROJECT_ROOT / "run.py"), "demo", "--config", str(config), *flags],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -102,8 +105,16 @@ def start_demo(config: Path, data: Path) -> Demo:
         if found := re.search(r"bus: (redis://\S+)", line):
             redis_url = found.group(1)
         if found := re.search(r"running: open (http://\S+)", line):
+            threading.Thread(target=_drain, args=(process,), daemon=True).start()
             return Demo(process, redis_url, found.group(1), data)
     raise SystemExit("the demo did not start")
+
+
+def _drain(process: subprocess.Popen) -> None:
+    """Read the demo's output on, echoing warnings and errors."""
+    for line in process.stdout:
+        if "WARNING" in line or "ERROR" in line or "Traceback" in line:
+            print(f"  demo: {line.rstrip()}", file=sys.stderr)
 
 
 def stop_demo(demo: Demo) -> None:

@@ -16,6 +16,7 @@ from config.api import ApiConfig
 from config.categories import CategoryConfig
 from config.display import WallConfig
 from config.emergency import EmergencyConfig
+from config.retention import RetentionConfig
 from config.trends import Classification, TrendsConfig
 from config.types import (
     ANY_AREA,
@@ -390,6 +391,7 @@ class AppConfig(Strict):
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     services: ServicesConfig = Field(default_factory=ServicesConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
     vision: VisionConfig = Field(default_factory=VisionConfig)
     wall: WallConfig = Field(default_factory=WallConfig)

@@ -17,6 +17,7 @@ from dispatch.desk import Desk
 from dispatch.filing import Filed, Filer
 from dispatch.metrics import count_filed
 from dispatch.publish import ticket_change
+from dispatch.retention import Retention
 from dispatch.routing import Router
 from dispatch.store import Store, TicketRow, UnitPositionRow
 from dispatch.warnings import Warnings
@@ -47,6 +48,7 @@ class Dispatcher:
         self.desk = Desk(cfg, store, bus, router, clock)
         self.verifier = self.desk.verifier
         self.warnings = Warnings(cfg, store, bus, clock)
+        self.retention = Retention(store, cfg.services.data_dir, cfg.retention)
 
     def handle(self, record: Record) -> None:
         """Bus handler: route each record type to its method. The database away is not the
@@ -167,14 +169,15 @@ def run_dispatcher(
 
 
 def _ticker(dispatcher: Dispatcher, stop: threading.Event, every_s: float) -> None:
-    """Raise and escalate overdue warnings, and dispatch findings left unconfirmed too long,
-    every `every_s` seconds."""
+    """Raise and escalate overdue warnings, dispatch findings left unconfirmed too long and
+    refresh the trends' facts every `every_s` seconds; sweep old evidence when it is time."""
     outage = Outage(log, "the ticket database (deadline ticks)")
     while not stop.wait(every_s):
         try:
             dispatcher.warnings.tick()
             dispatcher.desk.dispatch_unconfirmed()
             facts.refresh(dispatcher.store, dispatcher.cfg, dispatcher.calendar)
+            dispatcher.retention.tick()
             outage.ok()
         except (OperationalError, *BUS_DOWN) as exc:  # away: the next tick retries
             outage.failed(exc)

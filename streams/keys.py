@@ -40,6 +40,12 @@ def camera_lease(camera_id: str, namespace: str = NAMESPACE) -> str:
     return f"{namespace}:vision:lease:{camera_id}"
 
 
+def zone_quiet(camera_id: str, namespace: str = NAMESPACE) -> str:
+    """Hash zone id -> epoch until which the zone stays quiet after its last event (outlives
+    the worker that fired it, so that the camera's next holder does not report it again)."""
+    return f"{namespace}:vision:quiet:{camera_id}"
+
+
 def vision_workers(namespace: str = NAMESPACE) -> str:
     """Sorted set of live vision workers, scored by the time their heartbeat expires."""
     return f"{namespace}:vision:workers"

@@ -81,6 +81,19 @@ class Leases:
         self._release(keys=[keys.camera_lease(camera, self.ns)], args=[self.worker_id])
         self.held.discard(camera)
 
+    def remember_quiet(self, quiet: list[tuple[str, str, float]]) -> None:
+        """(camera, zone, until): the zone reported a problem and stays quiet until `until`
+        (epoch s), whichever worker holds the camera then."""
+        pipe = self.r.pipeline(transaction=False)
+        for camera, zone, until in quiet:
+            pipe.hset(keys.zone_quiet(camera, self.ns), zone, f"{until:.3f}")
+        pipe.execute()
+
+    def quiet_zones(self, camera: str) -> dict[str, float]:
+        """Zone id -> until when it stays quiet, as the camera's earlier holders left it."""
+        raw = self.r.hgetall(keys.zone_quiet(camera, self.ns))
+        return {zone.decode(): float(until) for zone, until in raw.items()}
+
     def holder(self, camera: str) -> str | None:
         """The worker holding the camera's lease now, if any."""
         raw = self.r.get(keys.camera_lease(camera, self.ns))

@@ -130,6 +130,10 @@ class ZoneRule:
         self.seen_frames = 0
         self.best_conf = 0.0
 
+    def rest_until(self, until: float) -> None:
+        """Stay quiet until `until`, as after an event (one an earlier worker reported)."""
+        self.hold.quiet_until = max(self.hold.quiet_until, until)
+
     def relevant(self, dets: Detections) -> Detections:
         """This rule's classes inside its zone."""
         return self.zone.select(dets.of_classes(self.rule.classes), self.by)
@@ -214,6 +218,10 @@ class IllegalParkingRule(ZoneRule):
         super().__init__(rule, zone, tz)
         self.candidates: list[Candidate] = []
         self.quiet_until = -math.inf
+
+    def rest_until(self, until: float) -> None:
+        """Stay quiet until `until`, as after an event (one an earlier worker reported)."""
+        self.quiet_until = max(self.quiet_until, until)
 
     def present(self, dets: Detections) -> bool:
         """A vehicle in `dets` stands where one has stood still for a little while (the

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import socket
 import threading
@@ -55,6 +56,7 @@ class CameraPipeline:
     detected: int = 0
     window: list[float] = field(default_factory=list)
     recheck_state: dict[str, bool] = field(default_factory=dict)
+    quiet: dict[str, float] = field(default_factory=dict)  # zone -> quiet until (earlier holders)
     lag_s: float = 0.0  # age of the newest analysed frame when its analysis finished
     last_image: np.ndarray | None = None
     next_wall_frame: float = 0.0
@@ -175,17 +177,30 @@ class VisionWorker:
                 self.unsent = [r for r in out if isinstance(r, Event)][-UNSENT_MAX:]
                 raise
         self.unsent = []
+        self._remember_quiet([r for r in out if isinstance(r, Event) and r.camera_id])
         return analysed
 
+    def _remember_quiet(self, events: list[Event]) -> None:
+        """Each reported zone's cooldown, kept in Redis for whoever holds the camera next."""
+        if events:
+            self.leases.remember_quiet(
+                [
+                    (e.camera_id, e.zone_id, e.detected_at + self.rule_cfg[e.rule_id].cooldown_s)
+                    for e in events
+                ]  # fmt: skip
+            )
+
     def _refresh_leases(self, now: float) -> None:
-        gained, lost = self.leases.refresh(now)
-        for camera_id in lost:
+        """Renew and rebalance the leases, then analyse exactly the cameras held (state, not
+        news: a refresh that Redis cut short is made good by the next one)."""
+        self.leases.refresh(now)
+        for camera_id in set(self.pipelines) - self.leases.held:
             self._drop(camera_id)
-        for camera_id in sorted(gained):
-            self._start(camera_id, now)
+        for camera_id in sorted(self.leases.held - set(self.pipelines)):
+            self._start(camera_id, now, self.leases.quiet_zones(camera_id))
         self.next_lease_at = now + self.v.lease_ttl_s / 3
 
-    def _start(self, camera_id: str, now: float) -> None:
+    def _start(self, camera_id: str, now: float, quiet: dict[str, float]) -> None:
         camera = self.cameras[camera_id]
         source = FrameSource(
             camera_id,
@@ -201,6 +216,7 @@ class VisionWorker:
             MotionGate(self.v.motion_threshold, self.v.full_check_s),
             Tracker(camera.analysis_fps),
             Health(now, self.v.offline_after_s),
+            quiet=quiet,
         )
         log.info("worker %s took camera %s", self.worker_id, camera_id)
 
@@ -241,6 +257,8 @@ class VisionWorker:
                 self.cfg.district.timezone,
                 (w / cw, h / ch),
             )
+            for rule in p.rules:  # what the camera's earlier holders reported stays reported
+                rule.rest_until(p.quiet.get(rule.zone.id, -math.inf))
         if p.gate.needs_detection(image, at):
             with INFERENCE.time():
                 found = self.detector.detect(image)

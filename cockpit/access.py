@@ -137,10 +137,17 @@ def secret_key(cfg: AppConfig) -> str:
     if os.environ.get("SC_COCKPIT_SECRET"):
         return os.environ["SC_COCKPIT_SECRET"]
     path = Path(cfg.services.data_dir).resolve() / "cockpit-secret"
-    if not path.exists():
+    if not path.exists():  # replicas starting together on one data dir: the first key wins
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
+        draft = path.with_name(f".cockpit-secret-{os.getpid()}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -230,9 +237,11 @@ def content_policy(app: dash.Dash, cfg: AppConfig):
 
 
 def install(
-    app: dash.Dash, socketio: SocketIO, cfg: AppConfig, store: Store, gate: Gate
+    app: dash.Dash, socketio: SocketIO, cfg: AppConfig, store: Store, gate: Gate, bus=None
 ) -> Limiter:
-    """Guard every route of the cockpit's Flask server and its Socket.IO connections."""
+    """Guard every route of the cockpit's Flask server and its Socket.IO connections. Sign-in
+    attempts are counted in the bus's Redis when there is one (replicas count together; in
+    this process while Redis is away)."""
     server: Flask = app.server
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, _HideTokens) for f in werkzeug_log.filters):  # once per process
@@ -244,7 +253,10 @@ def install(
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=int(cfg.services.session_hours * 3600),
     )
-    limiter = Limiter(get_remote_address, app=server, storage_uri="memory://")
+    uri, options = bus.rate_limits() if bus is not None else ("memory://", {})
+    limiter = Limiter(get_remote_address, app=server, storage_uri=uri, storage_options=options,
+                      in_memory_fallback_enabled=bus is not None,
+                      key_prefix=f"{bus.namespace}:limits:cockpit" if bus else "")  # fmt: skip
     per_minute = f"{cfg.services.login_attempts_per_minute} per minute"
 
     @server.before_request

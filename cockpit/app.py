@@ -96,5 +96,5 @@ def create_app(
     socketio = SocketIO(
         app.server, async_mode="threading", cors_allowed_origins=access.origin_check(cfg)
     )
-    access.install(app, socketio, cfg, store, gate)
+    access.install(app, socketio, cfg, store, gate, frames.bus if frames else None)
     return app, socketio, gate

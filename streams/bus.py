@@ -73,6 +73,11 @@ class Bus:
                 return int(info.get("pending") or 0), int(info.get("lag") or 0)
         return None
 
+    def rate_limits(self) -> tuple[str, dict]:
+        """(storage URI, storage options) for the `limits` library to count in this Redis, so
+        that every replica behind one address counts a client's failures together."""
+        return "redis://", {"connection_pool": self.client.connection_pool}
+
     def reachable(self) -> bool:
         """Whether Redis answers now (readiness checks, `run.py status`)."""
         try:

@@ -84,7 +84,7 @@ def create_api(
         gazetteer=Gazetteer(layers),
         clock=clock,
         incidents=Incidents(cfg, store, EmergencyMap(layers, cfg.district.crs), bus),
-        guesses=Guesses(cfg.api.failed_credentials_per_minute),
+        guesses=Guesses(cfg.api.failed_credentials_per_minute, bus),
     )
     app.add_middleware(
         BodyLimit,

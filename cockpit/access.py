@@ -236,12 +236,22 @@ def content_policy(app: dash.Dash, cfg: AppConfig):
     return policy
 
 
+def _limiter(server: Flask, bus) -> Limiter:
+    """Sign-in attempts counted in the bus's Redis (replicas together; this process while
+    Redis is away), or in this process without a bus."""
+    if bus is None:
+        return Limiter(get_remote_address, app=server, storage_uri="memory://")
+    uri, options = bus.rate_limits()
+    return Limiter(get_remote_address, app=server, storage_uri=uri, storage_options=options,
+                   in_memory_fallback_enabled=True,
+                   key_prefix=f"{bus.namespace}:limits:cockpit")  # fmt: skip
+
+
 def install(
     app: dash.Dash, socketio: SocketIO, cfg: AppConfig, store: Store, gate: Gate, bus=None
 ) -> Limiter:
-    """Guard every route of the cockpit's Flask server and its Socket.IO connections. Sign-in
-    attempts are counted in the bus's Redis when there is one (replicas count together; in
-    this process while Redis is away)."""
+    """Guard every route of the cockpit's Flask server and its Socket.IO connections (sign-in
+    attempts counted as `_limiter` says)."""
     server: Flask = app.server
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, _HideTokens) for f in werkzeug_log.filters):  # once per process
@@ -253,10 +263,7 @@ def install(
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=int(cfg.services.session_hours * 3600),
     )
-    uri, options = bus.rate_limits() if bus is not None else ("memory://", {})
-    limiter = Limiter(get_remote_address, app=server, storage_uri=uri, storage_options=options,
-                      in_memory_fallback_enabled=bus is not None,
-                      key_prefix=f"{bus.namespace}:limits:cockpit" if bus else "")  # fmt: skip
+    limiter = _limiter(server, bus)
     per_minute = f"{cfg.services.login_attempts_per_minute} per minute"
 
     @server.before_request

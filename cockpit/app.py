@@ -8,6 +8,7 @@ import dash
 from dash import html
 from flask import Response, abort, send_from_directory
 from flask_socketio import SocketIO
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cockpit import access
 from cockpit.pages import PAGES
@@ -92,6 +93,9 @@ def create_app(
     for page in PAGES:
         page.register(app, cfg, layers, gate, desk)
     app.layout = html.Div(dash.page_container, className="root")
+    hops = cfg.services.proxy_hops
+    if hops:  # behind a reverse proxy: the client's address and scheme are the proxy's word
+        app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _file_routes(app.server, cfg, store, frames)
     socketio = SocketIO(
         app.server, async_mode="threading", cors_allowed_origins=access.origin_check(cfg)

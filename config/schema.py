@@ -367,6 +367,14 @@ class ServicesConfig(Strict):
         description="browser origins allowed to open the cockpit's live connection besides its "
         "own address, e.g. https://cockpit.example.gov.cn behind a proxy",
     )
+    proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=3,
+        description="reverse proxies in front of the cockpit and the API that set "
+        "X-Forwarded-For/-Proto (0: browsers and units connect directly); rate limits then "
+        "count the address the proxy saw",
+    )
     session_hours: float = Field(default=12, gt=0, le=24 * 7, description="sign-in lasts this")
     login_attempts_per_minute: int = Field(
         default=10, ge=1, description="sign-ins and display tokens tried per client per minute"

@@ -133,4 +133,6 @@ def serve_api(cfg: AppConfig) -> None:
                  lambda: database_state(ctx.store))  # fmt: skip
     serve_metrics()
     log.info("api on http://%s:%d", host, port)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    hops = cfg.services.proxy_hops  # behind a proxy, the client is the address it forwards
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                proxy_headers=hops > 0, forwarded_allow_ips="*" if hops else None)  # fmt: skip

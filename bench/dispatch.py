@@ -20,6 +20,8 @@ import argparse
 import os
 import platform
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,10 +32,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from config.loader import load_config  # noqa: E402
-from dispatch.dispatcher import Dispatcher, run_dispatcher  # noqa: E402
+from config.paths import DEMO_CONFIG, PROJECT_ROOT  # noqa: E402
+from dispatch.dispatcher import (  # noqa: E402
+    GROUP,  # noqa: E402
+    Dispatcher,
+    run_dispatcher,
+)
 from dispatch.routing import Router  # noqa: E402
 from dispatch.store import EventLinkRow, Store, TicketRow, default_database_url  # noqa: E402
 from geo.index import DistrictIndex  # noqa: E402
@@ -203,6 +211,46 @@ def flat_out(rig: Rig, args, filed_before: int, tickets_before: int) -> None:
     )
 
 
+def flat_out_processes(rig: Rig, args, filed_before: int, redis_url: str, url: str) -> None:
+    """The backlog drained by `args.processes` `run.py dispatcher` processes, timed from the
+    first event published to the last filed (they are all reading before it starts)."""
+    folder = Path(tempfile.mkdtemp(prefix="sc-bench-cfg-"))
+    shutil.copytree(DEMO_CONFIG.parent, folder, dirs_exist_ok=True)
+    tree = yaml.safe_load((folder / DEMO_CONFIG.name).read_text())
+    for unit_type in tree["unit_types"]:
+        unit_type["workload_cap"] = 1_000_000
+    if args.no_merge:
+        tree["dispatch"]["merge_radius_m"] = 0
+    (folder / DEMO_CONFIG.name).write_text(yaml.safe_dump(tree, allow_unicode=True))
+    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": url,
+           "SC_DATA_DIR": str(rig.cfg.services.data_dir)}  # fmt: skip
+    argv = [sys.executable, str(PROJECT_ROOT / "run.py"), "dispatcher", "--config",
+            str(folder / DEMO_CONFIG.name)]  # fmt: skip
+    workers = [subprocess.Popen([*argv, "--name", f"bench-proc-{n}"], env=env)
+               for n in range(args.processes)]  # fmt: skip
+
+    def reading() -> int:
+        consumers = rig.bus.client.xinfo_consumers(rig.bus.key(keys.EVENTS), GROUP)
+        return sum(1 for c in consumers if str(c["name"]).find("bench-proc-") >= 0)
+
+    while reading() < args.processes:
+        time.sleep(0.1)  # each process joins the group when it starts reading
+    backlog = [make_event(rig.rng, rig.pool, filed_before + n) for n in range(args.backlog)]
+    began = time.perf_counter()
+    for start in range(0, len(backlog), 200):
+        rig.bus.publish_many(backlog[start : start + 200])
+    while linked_count(rig) < filed_before + args.backlog:
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - began
+    for worker in workers:
+        worker.terminate()
+        worker.wait(30)
+    print(
+        f"flat out: {args.backlog} events drained in {elapsed:.2f} s = "
+        f"{args.backlog / elapsed:,.0f} events/s ({args.processes} dispatcher processes)"
+    )
+
+
 def run(args) -> None:
     """Both measurements on a private Redis and the configured (or a scratch) database."""
     tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))
@@ -216,7 +264,10 @@ def run(args) -> None:
     rng = random.Random(7)
     rig = Rig(cfg, bus, store, index, rng, places(rng, 300))
     order = paced(rig, args)
-    flat_out(rig, args, int(args.rate * args.seconds), len(order))
+    if args.processes:
+        flat_out_processes(rig, args, int(args.rate * args.seconds), redis.url, url)
+    else:
+        flat_out(rig, args, int(args.rate * args.seconds), len(order))
     print(
         f"database: {store.engine.dialect.name}; machine: {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}"
@@ -234,6 +285,9 @@ if __name__ == "__main__":
     parser.add_argument("--backlog", type=int, default=5000, help="events for the flat-out run")
     parser.add_argument(
         "--dispatchers", type=int, default=1, help="dispatchers draining the backlog together"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=0, help="drain with N run.py dispatcher processes"
     )
     parser.add_argument(
         "--no-merge", action="store_true", help="merge radius 0: every event makes a new ticket"

@@ -73,11 +73,15 @@ ROUTES: dict[str, frozenset[str]] = {
 
 
 class _HideTokens(logging.Filter):
-    """Request logs (Werkzeug's, at INFO) never show a display token from a kiosk URL."""
+    """Request logs (Werkzeug's, at INFO) never show a display token from a kiosk URL, nor
+    the error line Werkzeug writes when a closed WebSocket's last frame reaches it."""
 
     _TOKEN = re.compile(r"(token=)[^&\s\"']+")
+    _FRAME = re.compile(r"code 400, message Bad request \w+ \(['\"]\\x8[0-9a]")
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if self._FRAME.search(record.getMessage()):
+            return False  # a WebSocket's last frames read as a request after it closed: noise
         record.msg = self._TOKEN.sub(r"\1[hidden]", str(record.msg))
         if record.args:
             record.args = tuple(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
@@ -28,14 +29,20 @@ log = logging.getLogger(__name__)
 _MERGEABLE = frozenset(MERGEABLE)  # checked for every fresh ticket of a batch, per event
 
 
-def _one_filer_per_category(session: Session, events: list[Event]) -> None:
-    """On PostgreSQL, hold a lock per category of the batch until it commits (taken in one
-    order, so never a deadlock): two dispatchers never decide "merge or new?" for the same kind
-    of problem at once, which the merge radius needs (no index can say "nothing within 250 m")."""
+def _filing_locks(session: Session, events: list[Event], cells: Callable) -> None:
+    """On PostgreSQL, hold a lock per (category, place) of the batch until it commits, taken in
+    one order (never a deadlock): two dispatchers never decide "merge or new?" for the same
+    kind of problem in the same neighbourhood at once, which the merge radius needs (no index
+    can say "nothing within 250 m"), while problems far apart are filed in parallel."""
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite lets one writer at a time in anyway
-    for key in sorted({zlib.crc32(f"filing:{e.category}".encode()) for e in events}):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    keys = sorted({zlib.crc32(f"filing:{e.category}:{cell}".encode()) for e in events
+                   for cell in cells(e)})  # fmt: skip
+    session.execute(
+        text("SELECT count(pg_advisory_xact_lock(k)) FROM "
+             "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS ordered"),
+        {"keys": keys},
+    )  # fmt: skip
 
 
 def _answers(event: Event) -> str:
@@ -77,7 +84,7 @@ class Filer:
         the filing reopened. Raises IntegrityError if another dispatcher filed one first."""
         filed = Filed([], [])
         with self.store.session() as session:
-            _one_filer_per_category(session, events)
+            _filing_locks(session, events, self._cells)
             units = _UnitState(unit_fixes(session), workloads(session))
             fresh: list[TicketRow] = []
             earlier = self._earlier(session, events)  # redeliveries: filed before
@@ -127,6 +134,16 @@ class Filer:
                     **event.reporter.model_dump(),
                 )
             )
+
+    def _cells(self, event: Event) -> list[str]:
+        """The grid cells (a merge radius wide) whose problems the event may merge with: its
+        own and the eight around it; a camera zone's, when there is no merge radius."""
+        radius = self.cfg.dispatch.merge_radius_m
+        if radius <= 0:
+            return [f"zone:{event.camera_id}:{event.zone_id}"] if event.camera_id else []
+        x, y = self.router.index.projector.to_metric(event.lon, event.lat)
+        col, row = int(math.floor(x / radius)), int(math.floor(y / radius))
+        return [f"{col + dc}:{row + dr}" for dc in (-1, 0, 1) for dr in (-1, 0, 1)]
 
     def _merge_target(
         self, session: Session, event: Event, fresh: list[TicketRow]

@@ -109,7 +109,7 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
         line={"color": "rgba(61, 220, 132, 0.55)", "width": 2},
         name=t("legend.tracks", lang),
         meta="tracks",
-        hovertemplate="%{text}<extra></extra>",
+        hoverinfo="skip",  # the units' markers say who; the line only where they went
     )
     traces = [
         tracks,

@@ -78,7 +78,7 @@ class WallView:
                 "view": self._view,
                 "cameras": self._cameras(lang),
                 "units": self._units(lang, now),
-                "tracks": self._tracks(lang),
+                "tracks": self._tracks(),
                 "tickets": self._tickets(lang),
                 "events": self._events(now),
                 "kpis": self._kpis(now),
@@ -108,22 +108,18 @@ class WallView:
             )
         return _columns(rows, self._shift)
 
-    def _tracks(self, lang: str) -> dict:
-        """Every unit's way over the last half hour, as one line trace (None between units)."""
+    def _tracks(self) -> dict:
+        """Every unit's way over the last half hour, as one line trace (None between units),
+        to 0.1 m: a wall redraws it on every push, so it carries nothing else."""
         lon: list = []
         lat: list = []
-        text: list = []
-        ids: list = []
-        for unit_id, track in sorted(self.state.tracks.items()):
+        for _unit_id, track in sorted(self.state.tracks.items()):
             if len(track) < 2:
                 continue
-            label = self._unit_name(unit_id, lang)
-            points = _columns([((f.lon, f.lat), None, label, unit_id) for f in track], self._shift)
-            lon += points["lon"] + [None]
-            lat += points["lat"] + [None]
-            text += points["text"] + [None]
-            ids += points["ids"] + [None]
-        return {"lon": lon, "lat": lat, "text": text, "ids": ids, "color": []}
+            points = _columns([((f.lon, f.lat), None, "", "") for f in track], self._shift)
+            lon += [round(x, 6) for x in points["lon"]] + [None]
+            lat += [round(y, 6) for y in points["lat"]] + [None]
+        return {"lon": lon, "lat": lat, "text": [], "ids": [], "color": []}
 
     def _units(self, lang: str, now: float) -> dict:
         """Each unit at its last fix, coloured by how long it has been on its current ticket's

@@ -6,6 +6,7 @@ fold can start from the store and the streams' history and then follow the live 
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from collections import deque
@@ -28,7 +29,14 @@ A = AlertLevel
 
 
 TRACK_S = 30 * 60  # how much of each unit's way is drawn behind it
-TRACK_POINTS = 720  # at most this many fixes per track (one every 2.5 s for 30 min)
+TRACK_POINTS = 300  # at most this many points per track
+TRACK_STEP_S, TRACK_STEP_M = 30, 60  # a track keeps a fix this long or this far from the last
+
+
+def _apart_m(a: UnitPosition, b: UnitPosition) -> float:
+    """Metres between two nearby fixes (flat-earth approximation, ample for a track's step)."""
+    dx = (a.lon - b.lon) * 111_320 * math.cos(math.radians(a.lat))
+    return math.hypot(dx, (a.lat - b.lat) * 110_540)
 
 
 class LiveState:
@@ -37,7 +45,8 @@ class LiveState:
 
     def __init__(self, cfg: AppConfig):
         self.units: dict[str, UnitPosition] = {}
-        # Each unit's fixes of the last TRACK_S seconds (its track on the map).
+        # Each unit's way over the last TRACK_S seconds (its track on the map): a fix every
+        # TRACK_STEP_S or TRACK_STEP_M, and its latest.
         self.tracks: dict[str, deque[UnitPosition]] = {}
         self.events: deque[Event] = deque(maxlen=500)
         self.tickets: dict[str, TicketChange] = {}  # open tickets only
@@ -63,7 +72,14 @@ class LiveState:
                 return False
             self.units[record.unit_id] = record
             track = self.tracks.setdefault(record.unit_id, deque(maxlen=TRACK_POINTS))
-            track.append(record)
+            near = len(track) >= 2 and (
+                record.fix_time - track[-2].fix_time < TRACK_STEP_S
+                and _apart_m(record, track[-2]) < TRACK_STEP_M
+            )
+            if near:  # the line's end follows the unit; the points behind it stay sparse
+                track[-1] = record
+            else:
+                track.append(record)
             while track and track[0].fix_time < record.fix_time - TRACK_S:
                 track.popleft()
         elif isinstance(record, TicketChange):

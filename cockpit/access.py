@@ -77,7 +77,7 @@ class _HideTokens(logging.Filter):
     the error line Werkzeug writes when a closed WebSocket's last frame reaches it."""
 
     _TOKEN = re.compile(r"(token=)[^&\s\"']+")
-    _FRAME = re.compile(r"code 400, message Bad request \w+ \(['\"]\\x8[0-9a]")
+    _FRAME = re.compile(r"code 400, message Bad [\w/. ]+ \(['\"]\\x[89a-f]")  # binary: not HTTP
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self._FRAME.search(record.getMessage()):

@@ -1,6 +1,7 @@
 """Dispatch benchmark: event -> assigned ticket latency, and sustained events/s with merging.
 
     python bench/dispatch.py [--rate 200] [--seconds 10] [--backlog 5000] [--dispatchers 3]
+                             [--processes 3] [--no-merge]
 
 Runs the real dispatcher (bus consumer, routing, merging, deadlines, audit, ticket-change
 publishing) against a private redis-server and the default SQLite store in a temporary data dir,
@@ -11,7 +12,8 @@ new ticket gets a unit. Events land on a pool of places, so about half of them m
    that shows the event filed (new ticket dispatched to a unit, or merged);
 2. flat out: `backlog` events published first, then the time for `dispatchers` fresh
    dispatchers (threads of this process, each its own consumer and database connections) to
-   drain them together (sustained events/s).
+   drain them together (sustained events/s); with `--processes N`, N `run.py dispatcher`
+   processes instead, all reading before the backlog is published.
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ def header(
                         **{
                             "data-up": t("live.connected", lang),
                             "data-down": t("live.disconnected", lang),
+                            "data-feed-down": t("live.feed_down", lang),
                         },
                     ),
                     *extra,

@@ -40,6 +40,8 @@ class Pusher:
         lang = pick_lang((message or {}).get("lang"))
         join_room(lang)
         self.socketio.emit("live", self.view.payload(lang), to=request.sid)
+        if self.bus_outage.since is not None:  # what it shows may be old: say why
+            self.socketio.emit("link", {"feed": False}, to=request.sid)
 
     def on_watch_incidents(self, _message=None) -> None:
         """An incident page listens: it is told the incidents' revision whenever it changes
@@ -74,11 +76,16 @@ class Pusher:
                 pinned_changed = self._check_pinned()
             try:
                 self.feed.poll(block_ms=int(PUSH_INTERVAL_S * 1000))
-                self.bus_outage.ok()
-            except BUS_DOWN as exc:  # the bus may restart; keep the screens up and retry
+            except BUS_DOWN as exc:  # the bus may restart; keep the screens up, say so, retry
+                if self.bus_outage.since is None:
+                    self.socketio.emit("link", {"feed": False})
                 self.bus_outage.failed(exc)
                 self.stop.wait(1)
                 continue
+            if self.bus_outage.since is not None:  # back: say so, and push at once
+                self.bus_outage.ok()
+                self.socketio.emit("link", {"feed": True})
+                pushed = -1
             stale = time.monotonic() - pushed_at >= REFRESH_S
             if self.state.version != pushed or pinned_changed or stale:
                 pushed, pushed_at = self.state.version, time.monotonic()

@@ -60,6 +60,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "live.connected": {"zh": "实时连接", "en": "Live"},
     "live.last_update": {"zh": "{s}秒前更新", "en": "updated {s} s ago"},
     "live.disconnected": {"zh": "连接中断，正在重连", "en": "Disconnected, reconnecting"},
+    "live.feed_down": {"zh": "数据源中断，等待恢复", "en": "Feed interrupted, waiting for it"},
     # Signing in to the cockpit (cockpit/access.py).
     "login.title": {"zh": "登录驾驶舱", "en": "Sign in to the cockpit"},
     "login.name": {"zh": "用户名", "en": "User name"},

@@ -101,9 +101,30 @@ def test_embedded_redis_listens_on_loopback_only(tmp_path):
         assert info["bind"].split()[0] == "127.0.0.1"
 
 
+def _wall_watching(demo) -> tuple:
+    """A wall's live connection to the demo's cockpit (its display token): the ("link", feed
+    up?) and ("live", version) messages it receives, in order."""
+    import requests
+    import socketio
+
+    secret = next(line.split()[2] for line in demo["tokens"].read_text().splitlines()
+                  if line.startswith("display"))  # fmt: skip
+    kiosk = requests.Session()
+    kiosk.get(f"{demo['url']}/kiosk?token={secret}", allow_redirects=False, timeout=30)
+    heard: list[tuple[str, object]] = []
+    client = socketio.Client()
+    client.on("link", lambda m: heard.append(("link", m["feed"])))
+    client.on("live", lambda p: heard.append(("live", p["version"])))
+    client.on("connect", lambda: client.emit("join", {"lang": "en"}))
+    cookie = "; ".join(f"{k}={v}" for k, v in kiosk.cookies.items())
+    client.connect(demo["url"], headers={"Cookie": cookie}, transports=["websocket"])
+    return client, heard
+
+
 def test_the_demo_restarts_its_redis_when_it_is_killed(tmp_path):
     """Kill -9 the demo's embedded redis-server: it is started again on the same port with its
-    data, and an event published afterwards still becomes a ticket."""
+    data, the walls are told that the feed is down and, once it is back, get a fresh push at
+    once; an event published afterwards still becomes a ticket."""
     import os
     import signal
 
@@ -112,6 +133,8 @@ def test_the_demo_restarts_its_redis_when_it_is_killed(tmp_path):
     from tests.support.browser import running_demo
 
     with running_demo(tmp_path / "data", "--no-sim", "--no-vision") as demo:
+        wall, heard = _wall_watching(demo)
+        wait_until(lambda: "live" in {kind for kind, _ in heard}, 30, "the wall's first push")
         before = demo["bus"].client.info("server")["process_id"]
         demo["bus"].client.xadd("sc:probe", {"kept": "1"})
         demo["bus"].client.execute_command("BGREWRITEAOF")  # the AOF holds the probe
@@ -128,6 +151,13 @@ def test_the_demo_restarts_its_redis_when_it_is_killed(tmp_path):
 
         wait_until(serving, 30, "the same URL served by a new redis-server")
         assert demo["bus"].client.xlen("sc:probe") == 1  # its data came back
+        # The wall heard "feed down", then "feed up" followed by a push, within 30 s.
+        wait_until(lambda: ("link", True) in heard, 30, "the wall told the feed is back")
+        back = heard.index(("link", True))
+        assert heard.index(("link", False)) < back
+        wait_until(lambda: any(kind == "live" for kind, _ in heard[back + 1 :]), 10,
+                   "a push once the feed is back")  # fmt: skip
+        wall.disconnect()
         event = Event(category="bin_overflow", lon=120.1725, lat=30.2767, detected_at=time.time())
         store = Store(default_database_url(demo["data"]))
 

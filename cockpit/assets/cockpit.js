@@ -2,11 +2,14 @@
 (function () {
   "use strict";
 
-  function setLinkState(up) {
+  // true: live; false: no connection to the cockpit; "feed": connected, but the cockpit
+  // cannot read the event bus (it says so, and again when the bus is back).
+  function setLinkState(state) {
     var el = document.getElementById("link-state");
     if (!el) { return; }
-    el.textContent = el.getAttribute(up ? "data-up" : "data-down");
-    el.className = "link " + (up ? "up" : "down");
+    var shown = state === true ? "data-up" : (state === "feed" ? "data-feed-down" : "data-down");
+    el.textContent = el.getAttribute(shown);
+    el.className = "link " + (state === true ? "up" : "down");
   }
 
   function currentLang() {
@@ -28,6 +31,7 @@
     });
     socket.on("disconnect", function () { setLinkState(false); });
     socket.on("live", receive);
+    socket.on("link", function (message) { setLinkState(message.feed ? true : "feed"); });
     window.streetCockpitSocket = socket;
   }
 

@@ -172,3 +172,29 @@ def test_a_scrape_while_redis_is_away_leaves_out_only_the_bus(private_redis, sto
     server.stop()
     scraped = generate_latest(registry).decode()
     assert 'sc_tickets{state="dispatched"} 0.0' in scraped and "sc_bus_lag" not in scraped
+
+
+def test_failed_credentials_count_across_processes_and_locally_while_redis_is_away(
+    private_redis,
+):
+    """Two API processes' counters (two Guesses on one Redis) add up; with Redis stopped each
+    counts on its own, so guessing is still limited and nothing fails."""
+    from types import SimpleNamespace
+
+    from dispatch.api.guesses import Guesses, TooManyGuesses
+
+    server, bus = private_redis
+    caller = SimpleNamespace(scope={"client": ("203.0.113.9", 5000)})
+    first, second = Guesses(4, bus), Guesses(4, bus)
+    for guesses in (first, second, first, second):
+        guesses.check(caller)
+        guesses.failed(caller)
+    with pytest.raises(TooManyGuesses):  # four in all, two each: the shared count says no
+        second.check(caller)
+    server.stop()
+    alone = Guesses(2, bus)
+    for _ in range(2):
+        alone.check(caller)
+        alone.failed(caller)
+    with pytest.raises(TooManyGuesses):
+        alone.check(caller)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def _backup_commands(sub) -> tuple[argparse.ArgumentParser, argparse.ArgumentPar
     """`backup FOLDER` and `restore FOLDER [--replace]` (see docs/DEPLOY.md)."""
     backup = sub.add_parser("backup", help="the database and the data dir into a new folder")
     backup.add_argument("folder", type=Path)
+    backup.add_argument("--dated", action="store_true", help="into a new FOLDER/YYYY-MM-DDTHHMMSS")
     restore = sub.add_parser("restore", help="a backup into an empty database and data dir")
     restore.add_argument("folder", type=Path)
     restore.add_argument("--replace", action="store_true", help="overwrite a database in use")
@@ -158,7 +160,10 @@ def _serve(command: str, cfg, args) -> int:
     elif command in ("backup", "restore"):
         from stack.backup import run_backup
 
-        return run_backup(cfg, command, args.folder, getattr(args, "replace", False))
+        folder = args.folder
+        if getattr(args, "dated", False):
+            folder = folder / dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%S")
+        return run_backup(cfg, command, folder, getattr(args, "replace", False))
     elif command == "sim":
         services.serve_sim(cfg, args.speed, loop=False if args.once else None)
     elif command == "vision":

@@ -81,8 +81,10 @@ def test_a_site_backed_up_comes_back_whole(api_stack, database_url, empty_url, t
         assert _site(restored)["tickets"][0][0] == ticket.id
     finally:
         restored.dispose()
-    # A backup never writes into a folder that holds something.
+    # A backup never writes into a folder that holds something; --dated makes a new one in it.
     assert _run(site, "backup", str(folder)).returncode == 2
+    assert _run(site, "backup", str(folder), "--dated").returncode == 0
+    assert len(list(folder.glob("*/manifest.json"))) == 1
 
 
 def test_restore_names_a_folder_that_is_not_a_backup(tmp_path):

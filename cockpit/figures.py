@@ -61,13 +61,23 @@ def on_tiles(cfg: AppConfig):
     return from_wgs84(cfg.map.tile_datum if cfg.map.tile_url else "wgs84")
 
 
+LAYER_ORDER = ("communities", "water", "grids", "streets", "bridges", "metro", "boundary")
+TOGGLED = ("grids", "communities", "streets")  # the layers an operator may hide on the live map
+
+
+def layer_positions(cfg: AppConfig, layers: DistrictLayers) -> dict[str, int]:
+    """Where each of the district's layers sits in the map's layers (after the tiles, if any)."""
+    present = [kind for kind in LAYER_ORDER if layers.get(kind) is not None]
+    return {kind: (1 if cfg.map.tile_url else 0) + n for n, kind in enumerate(present)}
+
+
 def district_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
     """The district's own layers (and the tile layer, if any) as map layers below the traces."""
     result = []
     shift = on_tiles(cfg)
     if cfg.map.tile_url:
         result.append({"sourcetype": "raster", "source": [cfg.map.tile_url], "below": "traces"})
-    for kind in ("communities", "water", "grids", "streets", "bridges", "metro", "boundary"):
+    for kind in LAYER_ORDER:
         frame = layers.get(kind)
         if frame is None:
             continue

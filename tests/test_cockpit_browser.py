@@ -590,3 +590,32 @@ def test_the_map_is_whole_again_after_visiting_another_page(demo, pages, demo_cf
     page.wait_for_selector("#live-map .js-plotly-plot", timeout=30_000)
     wait_until(lambda: len(view.trace_ids("units:sanitation")) == 6, 40, "units drawn again")
     assert view.problems == []
+
+
+def test_an_operator_hides_and_shows_the_grids_and_streets(demo, pages, demo_cfg, artifacts):
+    """The live map's layer toggles hide a district layer and bring it back (not on a wall)."""
+    from cockpit.figures import layer_positions
+    from geo.layers import load_layers
+
+    positions = layer_positions(demo_cfg, load_layers(demo_cfg))
+    view = pages(demo["url"] + "/?lang=en", account=_person(demo))
+    page = view.page
+    visible = ("(i) => document.querySelector('#live-map .js-plotly-plot')"
+               ".layout.map.layers[i].visible !== false")  # fmt: skip
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#live-map .js-plotly-plot');"
+        " return gd && gd.layout && gd.layout.map; }",
+        timeout=30_000,
+    )
+    assert page.evaluate(visible, positions["grids"])
+    page.get_by_label("Grids").uncheck()
+    page.get_by_label("Streets").uncheck()
+    page.wait_for_function(f"() => !({visible})({positions['grids']})", timeout=10_000)
+    assert not page.evaluate(visible, positions["streets"])
+    assert page.evaluate(visible, positions["communities"])
+    page.screenshot(path=str(artifacts / "live-map-layers-hidden-1920x1080-en.png"))
+    page.get_by_label("Grids").check()
+    page.wait_for_function(f"() => ({visible})({positions['grids']})", timeout=10_000)
+    assert view.problems == []
+    kiosk = pages(_kiosk(demo, "en"))
+    assert kiosk.page.locator("#layer-toggles").count() == 0, "a wall has no controls"

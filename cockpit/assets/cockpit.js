@@ -248,6 +248,15 @@
 
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.cockpit = {
+      // The live map's layer toggles: each option's value is its layer's place in the map.
+      layers: function (shown, options) {
+        var patch = new window.dash_clientside.Patch();
+        (options || []).forEach(function (option) {
+          patch.assign(["layout", "map", "layers", option.value, "visible"],
+                       (shown || []).indexOf(option.value) >= 0);
+        });
+        return patch.build();
+      },
       apply: function (payload) {
         var nu = window.dash_clientside.no_update;
         if (!payload) { return [nu, nu, nu, nu, nu, nu, nu, nu, nu]; }

@@ -4,12 +4,12 @@ overdue warnings and the ticket feed, updated by pushes (never polled)."""
 from __future__ import annotations
 
 import dash
-from dash import ClientsideFunction, Input, Output, dcc, html
+from dash import ClientsideFunction, Input, Output, State, dcc, html
 
 from cockpit import ids
 from cockpit.access import USERS, Gate
 from cockpit.chrome import denied, header
-from cockpit.figures import base_map
+from cockpit.figures import TOGGLED, base_map, layer_positions
 from cockpit.pages.cameras import wall_tiles
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
@@ -76,6 +76,20 @@ def _last_update(cfg: AppConfig, lang: str) -> html.Span:
     )
 
 
+def _layer_toggles(cfg: AppConfig, layers: DistrictLayers, lang: str) -> dcc.Checklist:
+    """Show or hide the district's grids, communities and streets (not on a kiosk wall)."""
+    positions = layer_positions(cfg, layers)
+    options = [{"label": t(f"layer.{kind}", lang), "value": positions[kind]}
+               for kind in TOGGLED if kind in positions]  # fmt: skip
+    return dcc.Checklist(
+        id=ids.LAYER_TOGGLES,
+        className="layer-toggles",
+        options=options,
+        value=[option["value"] for option in options],
+        inline=True,
+    )
+
+
 def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = False) -> html.Div:
     """The live map page in one language; as a kiosk wall it takes turns with its other views
     (`wall.views`, every `wall.rotate_s`) and says how fresh its data is."""
@@ -102,6 +116,7 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool =
                     ),
                     _side(lang),
                     html.Div(id="emergency-banner", className="emergency-banner", hidden=True),
+                    *(() if kiosk else (_layer_toggles(cfg, layers, lang),)),
                     *((wall_tiles(cfg, lang),) if kiosk and "cameras" in cfg.wall.views else ()),
                 ],
             ),
@@ -131,5 +146,12 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
         Output(ids.ALERT_COUNT, "className"),
         Output(ids.ALERTS, "children"),
         Input(ids.LIVE, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(  # in the browser only: no request, nothing to guard
+        ClientsideFunction(namespace="cockpit", function_name="layers"),
+        Output(ids.MAP, "figure", allow_duplicate=True),
+        Input(ids.LAYER_TOGGLES, "value"),
+        State(ids.LAYER_TOGGLES, "options"),
         prevent_initial_call=True,
     )

@@ -134,5 +134,8 @@ def serve_api(cfg: AppConfig) -> None:
     serve_metrics()
     log.info("api on http://%s:%d", host, port)
     hops = cfg.services.proxy_hops  # behind a proxy, the client is the address it forwards
+    # Idle connections are kept longer than clients (phones, the crews, a proxy) wait between
+    # requests: a server closing one as a request arrives was a "connection aborted" for them.
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                proxy_headers=hops > 0, forwarded_allow_ips="*" if hops else None)  # fmt: skip
+                proxy_headers=hops > 0, forwarded_allow_ips="*" if hops else None,
+                timeout_keep_alive=75)  # fmt: skip

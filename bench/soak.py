@@ -191,6 +191,10 @@ def soak(args) -> None:
                     print(" ".join(f"{c:>6}" for c in row), flush=True)
                     window_start, samples = time.time(), []
                 time.sleep(0.2)
+            if samples:  # the last window, however short
+                with wall.lock:
+                    row = _row(args.minutes, samples, wall, window_start, store)
+                print(" ".join(f"{c:>6}" for c in row), flush=True)
             wall.client.disconnect()
         finally:
             stop_demo(demo)

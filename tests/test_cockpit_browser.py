@@ -120,13 +120,17 @@ def _zone_event(cfg, camera_id: str, category: str = "bin_overflow", **extra) ->
     )
 
 
-def _ticket_of(demo, camera_id: str, status: str | None = None) -> dict | None:
-    """The open ticket of a camera zone, through the operators' API."""
+def _ticket_of(
+    demo, camera_id: str, status: str | None = None, category: str | None = None
+) -> dict | None:
+    """The open ticket of a camera zone (of one category: tests share cameras), through the
+    operators' API."""
     query = f"?status={status}" if status else ""
     listed = requests.get(
         f"{demo['api']}/api/v1/tickets{query}", headers=_operator(demo), timeout=10
     ).json()
-    return next((t for t in listed if t["camera_id"] == camera_id), None)
+    return next((t for t in listed if t["camera_id"] == camera_id
+                 and category in (None, t["category"])), None)  # fmt: skip
 
 
 def _snapshot(demo, name: str) -> str:
@@ -451,7 +455,8 @@ def test_operator_confirms_a_finding_and_reassigns_it_from_the_desk(
     operator finds it on the desk, confirms it to a grid worker, then re-assigns it; the units'
     phones (the API) see each move, and the timeline names the operator."""
     demo["bus"].publish(_zone_event(demo_cfg, "cam-04", category="facility_damage"))
-    ticket = wait_until(lambda: _ticket_of(demo, "cam-04"), 60, "the cam-04 finding filed")
+    ticket = wait_until(lambda: _ticket_of(demo, "cam-04", category="facility_damage"), 60,
+                        "the cam-04 finding filed")  # fmt: skip
     assert ticket["status"] == "new"
     view = pages(f"{demo['url']}/desk", account=_person(demo), ready="#desk-table td")
     page = view.page

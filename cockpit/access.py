@@ -37,6 +37,7 @@ from flask import (
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_socketio import SocketIO
+from werkzeug.serving import WSGIRequestHandler
 
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
@@ -73,21 +74,32 @@ ROUTES: dict[str, frozenset[str]] = {
 
 
 class _HideTokens(logging.Filter):
-    """Request logs (Werkzeug's, at INFO) never show a display token from a kiosk URL, nor
-    the error line Werkzeug writes when a closed WebSocket's last frame reaches it."""
+    """Request logs (Werkzeug's, at INFO) never show a display token from a kiosk URL."""
 
     _TOKEN = re.compile(r"(token=)[^&\s\"']+")
-    _FRAME = re.compile(r"code 400, message Bad [\w/. ]+ \(['\"]\\x[89a-f]")  # binary: not HTTP
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._FRAME.search(record.getMessage()):
-            return False  # a WebSocket's last frames read as a request after it closed: noise
         record.msg = self._TOKEN.sub(r"\1[hidden]", str(record.msg))
         if record.args:
             record.args = tuple(
                 self._TOKEN.sub(r"\1[hidden]", a) if isinstance(a, str) else a for a in record.args
             )
         return True
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Werkzeug's handler, except that a request line with bytes no HTTP client sends (a
+    closed WebSocket's last frames, read as the next request on its connection; a port
+    scanner's TLS hello) ends the connection without a 400 and an error line in the log."""
+
+    def parse_request(self) -> bool:
+        if _BINARY.search(self.raw_requestline.rstrip(b"\r\n")):
+            self.close_connection = True
+            return False
+        return super().parse_request()
+
+
+_BINARY = re.compile(rb"[^\t\x20-\x7e]")  # outside printable ASCII and tab
 
 
 class Gate:

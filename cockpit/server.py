@@ -18,7 +18,7 @@ def serve_cockpit(cfg: AppConfig) -> None:
     refuses to start without an admin whose password is their own."""
     from werkzeug.serving import run_simple
 
-    from cockpit.access import cut_off
+    from cockpit.access import QuietHandler, cut_off
     from cockpit.app import create_app
     from cockpit.feed import BusFeed
     from cockpit.payload import WallView
@@ -65,4 +65,6 @@ def serve_cockpit(cfg: AppConfig) -> None:
     host, port = cfg.services.cockpit_host, cfg.services.cockpit_port
     log.info("cockpit on http://%s:%d", host, port)
     # The threading-mode server Flask-SocketIO itself runs, minus Flask's console banner.
-    run_simple(host, port, app.server, threaded=True, use_reloader=False)
+    run_simple(
+        host, port, app.server, threaded=True, use_reloader=False, request_handler=QuietHandler
+    )

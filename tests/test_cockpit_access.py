@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import socket
 import time
 
 import pytest
@@ -334,3 +335,33 @@ def test_only_leaders_and_admins_download_trends(cockpit):
         answer = _export(cockpit.session(who), cockpit.url, "xlsx")
         assert answer.status_code in (204, 302, 401, 403), (who, answer.status_code)
         assert "trends-download" not in answer.text
+
+
+def _send_raw(url: str, raw: bytes) -> bytes:
+    """Writes `raw` to the cockpit's port and reads its whole answer (the server closes)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(raw)
+        conn.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := conn.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_stray_websocket_frames_end_the_connection_without_an_error_line(cockpit, caplog):
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    # A closed WebSocket's last masked frames, read as the next request line (seen in CI as
+    # "code 400, message Bad request version ('Ô%\\x1b#<')"), and a TLS hello: no answer, no line.
+    for raw in (
+        b"\x88\x82\x01 \x02 \xd4%\x1b#<\r\n",
+        b"\x81\x85\x9a x y\r\n",
+        b"\x16\x03\x01\x02\x00\x01",
+    ):
+        assert _send_raw(cockpit.url, raw) == b""
+    # An HTTP line that is merely wrong is still answered and logged.
+    assert b"400" in _send_raw(cockpit.url, b"GET /x HTTP/1.1 extra\r\n\r\n")
+    wait_until(
+        lambda: "code 400" in caplog.text and "GET /x HTTP/1.1 extra" in caplog.text, 5, "logged"
+    )
+    assert "\\x" not in caplog.text and "Ô" not in caplog.text, caplog.text

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import requests
 from werkzeug.serving import make_server
 
-from cockpit.access import cut_off
+from cockpit.access import QuietHandler, cut_off
 from cockpit.app import create_app
 from dispatch import accounts, tokens
 from streams.embedded import free_port
@@ -29,7 +29,9 @@ class CockpitServer:
         self.app, self.socketio, self.gate = create_app(cfg, layers, store)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.server = make_server("127.0.0.1", port, self.app.server, threaded=True)
+        self.server = make_server(
+            "127.0.0.1", port, self.app.server, threaded=True, request_handler=QuietHandler
+        )
         self.stop = threading.Event()
         self.threads = [
             threading.Thread(target=self.server.serve_forever, daemon=True),

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from config.i18n import t
 from config.schema import AppConfig
-from dispatch.desk import Desk
+from dispatch.desk import MAX_EXTENSION_H, Desk
 from dispatch.desk_query import TicketFilter
 from dispatch.errors import DeskError
+from dispatch.lifecycle import running_deadline
 from dispatch.states import TicketState
 from dispatch.store import MediaRow, TicketRow
 from streams.records import without_nul
@@ -27,6 +28,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "reject": (S.NEW,),
     "dispatch": (S.DISPATCHED, S.ACCEPTED, S.RETURNED, S.REOPENED, S.ESCALATED),
     "priority": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED, S.ESCALATED),
+    "extend": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED, S.ESCALATED),
     "escalate": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED),
     "verify_ok": (S.RESOLVED,),
     "verify_fail": (S.RESOLVED,),
@@ -76,25 +78,11 @@ def local(moment: dt.datetime | None, zone, fmt: str = "%m-%d %H:%M") -> str:
     return moment.astimezone(zone).strftime(fmt) if moment else "—"
 
 
-def next_due(ticket: TicketRow) -> tuple[str, dt.datetime] | None:
-    """The stage whose clock is running and when it is due (None when nothing is)."""
-    if ticket.status in (S.RESOLVED, S.VERIFIED, S.CLOSED):
-        return None
-    for stage, done, due in (
-        ("accept", ticket.accepted_at, ticket.accept_due),
-        ("arrive", ticket.arrived_at, ticket.arrive_due),
-        ("resolve", None, ticket.resolve_due),
-    ):
-        if done is None and due is not None:
-            return stage, due
-    return None
-
-
 def row(cfg: AppConfig, ticket: TicketRow, lang: str, now: dt.datetime) -> dict:
     """One table row."""
     zone = cfg.district.zone
     names = {c.id: getattr(c.names, lang) for c in cfg.categories}
-    due = next_due(ticket)
+    due = running_deadline(ticket)
     late = due is not None and due[1] < now
     return {
         "id": ticket.id,
@@ -113,7 +101,7 @@ def row(cfg: AppConfig, ticket: TicketRow, lang: str, now: dt.datetime) -> dict:
 
 
 def _clock(ticket: TicketRow, lang: str, now: dt.datetime) -> html.Div:
-    due = next_due(ticket)
+    due = running_deadline(ticket)
     if due is None:
         return html.Div(t(f"status.{ticket.status}", lang), className="due")
     minutes = int((due[1] - now).total_seconds() // 60)
@@ -219,6 +207,9 @@ def act(desk: Desk, ticket_id: str, action: str, actor: str, choice: dict) -> Ti
         return desk.dispatch(ticket_id, unit, actor, note or "re-assigned at the desk")
     if action == "priority":
         return desk.set_priority(ticket_id, int(priority or 0), actor, note)
+    if action == "extend":
+        hours = _int_in(choice.get("hours"), 1, MAX_EXTENSION_H) or 0  # forged values: refused
+        return desk.extend(ticket_id, hours, actor, note)
     if action in ("escalate", "close") and not note:
         raise DeskError("say why (note)", 422)
     if action == "escalate":

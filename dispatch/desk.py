@@ -21,6 +21,7 @@ from dispatch.calendar import district_calendar, stage_deadlines
 from dispatch.errors import DeskError
 from dispatch.lifecycle import (
     TransitionError,
+    extend_deadline,
     record_note,
     reopen,
     transition,
@@ -43,6 +44,7 @@ from dispatch.verification import Verifier
 from streams.bus import Bus
 
 S = TicketState
+MAX_EXTENSION_H = 72  # three days: longer than that is a new plan, not an extension
 
 
 class Desk(TicketReads):
@@ -192,6 +194,21 @@ class Desk(TicketReads):
             note = f"priority {ticket.priority} -> {priority}: {reason.strip()[:500]}"
             ticket.priority = priority
             record_note(session, ticket, actor, utc(self.clock()), note)
+            session.commit()
+        self._publish(ticket)
+        return ticket
+
+    def extend(self, ticket_id: str, hours: float, actor: str, reason: str) -> TicketRow:
+        """More time for the running stage and those after it, with the reason (延期); its
+        overdue warning clears at the next tick if the new deadline is still ahead."""
+        if not 0 < hours <= MAX_EXTENSION_H or not reason.strip():
+            raise DeskError(f"extend by 1 to {MAX_EXTENSION_H} hours, with a reason", 422)
+        with self.store.session() as session:
+            ticket = ticket_row(session, ticket_id)
+            try:
+                extend_deadline(session, ticket, hours, actor, utc(self.clock()), reason.strip())
+            except TransitionError as exc:
+                raise DeskError(str(exc), 409) from None
             session.commit()
         self._publish(ticket)
         return ticket

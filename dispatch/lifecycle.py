@@ -26,6 +26,10 @@ from streams.records import without_nul
 S = TicketState
 
 
+# Each stage's deadline column, in the order the stages run.
+DUE_COLUMNS = {"accept": "accept_due", "arrive": "arrive_due", "resolve": "resolve_due"}
+
+
 class TransitionError(ValueError):
     """A move the state machine does not allow; says which ticket, which state, what is allowed."""
 
@@ -143,3 +147,36 @@ def reopen(
         transition(
             session, ticket, S.DISPATCHED, "dispatcher", at, "back to the same unit", unit_id=unit
         )
+
+
+def running_deadline(ticket: TicketRow) -> tuple[str, dt.datetime] | None:
+    """The stage whose clock is running and when it is due (None when nothing is)."""
+    if ticket.status in (S.RESOLVED, S.VERIFIED, S.CLOSED):
+        return None
+    for stage, done in (("accept", ticket.accepted_at), ("arrive", ticket.arrived_at)):
+        due = getattr(ticket, DUE_COLUMNS[stage])
+        if done is None and due is not None:
+            return stage, due
+    return ("resolve", ticket.resolve_due) if ticket.resolve_due is not None else None
+
+
+def extend_deadline(
+    session: Session, ticket: TicketRow, hours: float, actor: str, at: dt.datetime, reason: str
+) -> str:
+    """Give the running stage, and the stages after it, `hours` more (an extension, 延期);
+    audited with the old and new deadline and the reason. Returns the audit note."""
+    running = running_deadline(ticket)
+    if running is None:
+        raise TransitionError(f"ticket {ticket.id} is {ticket.status}: no deadline is running")
+    stage, before = running
+    shift = dt.timedelta(hours=hours)
+    stages = list(DUE_COLUMNS)
+    for later in stages[stages.index(stage) :]:
+        due = getattr(ticket, DUE_COLUMNS[later])
+        if due is not None:
+            setattr(ticket, DUE_COLUMNS[later], due + shift)
+    stamp = "%Y-%m-%d %H:%M UTC"
+    after = before + shift
+    note = f"{stage} deadline {before:{stamp}} -> {after:{stamp}}: {without_nul(reason)[:400]}"
+    record_note(session, ticket, actor, at, note)
+    return note

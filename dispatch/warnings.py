@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from config.schema import AppConfig
 from dispatch.calendar import district_calendar
 from dispatch.errors import DeskError
-from dispatch.lifecycle import transition
+from dispatch.lifecycle import DUE_COLUMNS, transition
 from dispatch.publish import ticket_alert, ticket_change, utc
 from dispatch.states import ESCALATE_FROM, MERGEABLE, STAGE_DONE, TicketState
 from dispatch.store import Store, TicketRow, WarningRow
@@ -204,7 +204,9 @@ class Warnings:
             if warning.stage == "verify":
                 done = ticket.status != S.RESOLVED
             else:
-                done = ticket.status in STAGE_DONE[warning.stage]
+                due = getattr(ticket, DUE_COLUMNS[warning.stage])
+                moved = due is not None and due != warning.due_at  # extended: raised anew if due
+                done = ticket.status in STAGE_DONE[warning.stage] or moved
             if done:
                 warning.cleared_at = at
                 changed.append((warning, A.CLEARED, ticket))

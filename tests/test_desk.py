@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from cockpit import desk_view
 from dispatch import kpi
 from dispatch.desk_query import TicketFilter, ticket_page
 from dispatch.errors import DeskError
@@ -107,6 +108,46 @@ def test_operators_confirm_reassign_reprioritise_escalate_and_reject(api_stack):
     camera_ticket = wait_ticket(api_stack, finding.event_id)
     rejected = desk.close(camera_ticket.id, "false_positive", "operator:wang", "a parked van")
     assert (rejected.status, rejected.close_reason) == ("closed", "false_positive")
+
+
+def test_an_extension_moves_the_running_and_later_deadlines_and_clears_the_warning(api_stack):
+    place_units(api_stack)
+    desk, warnings = api_stack.desk, api_stack.warnings
+    report = _report(api_stack, "bin_overflow", 400)
+    api_stack.bus.publish(report)
+    ticket = wait_ticket(api_stack, report.event_id)
+    assert ticket.status == "dispatched"
+    before = (ticket.accept_due, ticket.arrive_due, ticket.resolve_due)
+    late = ticket.accept_due.timestamp() + 60
+    assert [w.stage for w in warnings.tick(late)] == ["accept"]
+
+    for hours, reason in ((2, " "), (0, "crew busy"), (73, "crew busy")):
+        with pytest.raises(DeskError, match="1 to 72 hours, with a reason"):
+            desk.extend(ticket.id, hours, "operator:wang", reason)
+    with pytest.raises(DeskError, match="1 to 72 hours"):  # a forged choice from the page
+        desk_view.act(desk, ticket.id, "extend", "operator:wang", {"hours": "9e9", "note": "x"})
+    extended = desk_view.act(
+        desk, ticket.id, "extend", "operator:wang", {"hours": "2", "note": "crew at a fire call"}
+    )
+    shift = dt.timedelta(hours=2)
+    assert (extended.accept_due, extended.arrive_due, extended.resolve_due) == tuple(
+        due + shift for due in before
+    )
+    note = desk.audit(ticket.id)[-1].note
+    assert note.startswith("accept deadline ") and note.endswith(": crew at a fire call")
+    # The overdue warning clears; it is raised again only once the new deadline passes.
+    assert warnings.tick(late + 60) == [] and warnings.active() == []
+    again = warnings.tick(extended.accept_due.timestamp() + 60)
+    assert [(w.stage, w.due_at) for w in again] == [("accept", extended.accept_due)]
+
+    # Once accepted, an extension moves the arrive and resolve deadlines only.
+    desk.accept(ticket.id, extended.unit_id)
+    later = desk.extend(ticket.id, 24, "operator:wang", "road closed for a parade")
+    assert later.accept_due == extended.accept_due
+    assert later.arrive_due == extended.arrive_due + dt.timedelta(hours=24)
+    desk.close(ticket.id, "no_action_needed", "operator:wang", "gone")
+    with pytest.raises(DeskError, match="no deadline is running"):
+        desk.extend(ticket.id, 1, "operator:wang", "too late")
 
 
 def test_unconfirmed_findings_wait_then_dispatch_and_rejections_are_counted(api_stack):

@@ -28,6 +28,7 @@ PATH = "/desk"
 # Leaders read the desk (the trends page drills down to it); only the desk roles act.
 ROLES = DESK | {"leader"}
 NAV = "nav.desk"
+EXTEND_HOURS = (1, 2, 4, 8, 24, 48, 72)  # the extensions offered (the desk takes up to 72 h)
 SOURCES = ("camera", "hotline", "citizen", "patrol", "operator", "scenario")
 COLUMNS = (
     "short",
@@ -126,6 +127,14 @@ def _actions(cfg: AppConfig, lang: str, hidden: bool = False) -> html.Div:
                 id=_id("priority"),
                 options=[{"label": t(f"priority.{p}", lang), "value": p} for p in (1, 2, 3)],
                 placeholder=t("desk.priority", lang),
+                searchable=False,
+            ),
+            dcc.Dropdown(
+                id=_id("hours"),
+                options=[
+                    {"label": t("desk.hours_n", lang).format(h=h), "value": h} for h in EXTEND_HOURS
+                ],
+                placeholder=t("desk.extend_by", lang),
                 searchable=False,
             ),
             dcc.Input(id=_id("note"), placeholder=t("desk.note", lang), maxLength=500),
@@ -312,13 +321,16 @@ def _register_actions(app: dash.Dash, gate: Gate, desk: Desk) -> None:
         State(_id("to-unit"), "value"),
         State(_id("reason"), "value"),
         State(_id("priority"), "value"),
+        State(_id("hours"), "value"),
         State(_id("note"), "value"),
         State(_id("target"), "value"),
         State(_id("refresh"), "data"),
         State(_id("lang"), "data"),
         prevent_initial_call=True,
     )
-    def _apply(clicks, ticket_id, action, unit, reason, priority, note, target, refresh, lang):
+    def _apply(
+        clicks, ticket_id, action, unit, reason, priority, hours, note, target, refresh, lang
+    ):
         lang = pick_lang(lang)
         if not clicks or not ticket_id or not action:
             return t("desk.pick_action", lang), dash.no_update
@@ -330,6 +342,7 @@ def _register_actions(app: dash.Dash, gate: Gate, desk: Desk) -> None:
             "unit": unit,
             "reason": reason,
             "priority": priority,
+            "hours": hours,
             "note": note,
             "target": target,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from dash import html
@@ -241,6 +242,14 @@ def _day(value) -> str | None:
         return dt.date.fromisoformat(str(value)[:10]).isoformat()
     except ValueError:
         return None
+
+
+def ticket_in_address(query: dict) -> str | None:
+    """The ticket a link asks the desk to open (`/desk?ticket=ID`), if it looks like an id."""
+    value = query.get("ticket")
+    if isinstance(value, str) and re.fullmatch(r"[0-9A-Za-z-]{4,64}", value):
+        return value
+    return None
 
 
 def from_address(cfg, query: dict) -> tuple[dict, dict]:

@@ -80,7 +80,7 @@ class WallView:
                 "units": self._units(lang, now),
                 "tracks": self._tracks(),
                 "tickets": self._tickets(lang),
-                "events": self._events(now),
+                "events": self._events(now, lang),
                 "kpis": self._kpis(now),
                 "feed": self._feed(lang),
                 "alerts": self._alerts(now, lang),
@@ -167,10 +167,17 @@ class WallView:
             )
         return _columns(rows, self._shift)
 
-    def _events(self, now: float) -> dict:
+    def _events(self, now: float, lang: str) -> dict:
+        """Findings and reports of the last minutes, named and timed as the feed shows them."""
         recent = [e for e in self.state.events if now - e.detected_at <= RECENT_EVENT_S]
-        rows = [((e.lon, e.lat), None, e.category, e.event_id) for e in recent]
+        rows = [((e.lon, e.lat), None, f"{self._category_name(e.category, lang)} · "
+                 f"{dt.datetime.fromtimestamp(e.detected_at, self._zone):%H:%M}", e.event_id)
+                for e in recent]  # fmt: skip
         return _columns(rows, self._shift)
+
+    def _category_name(self, category: str, lang: str) -> str:
+        known = {c.id for c in self.cfg.categories}
+        return getattr(self.cfg.category(category).names, lang) if category in known else category
 
     def _kpis(self, now: float) -> dict:
         stale = self.cfg.services.position_stale_s

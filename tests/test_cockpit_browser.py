@@ -624,3 +624,66 @@ def test_an_operator_hides_and_shows_the_grids_and_streets(demo, pages, demo_cfg
     assert view.problems == []
     kiosk = pages(_kiosk(demo, "en"))
     assert kiosk.page.locator("#layer-toggles").count() == 0, "a wall has no controls"
+
+
+def _quiet_spot(cfg) -> tuple[float, float]:
+    """A place in the district far from every camera, zone and unit home (so a click there
+    picks the one marker put there)."""
+    from sim.district import HEIGHT_M, WIDTH_M, to_lon_lat
+
+    taken = [c.position for c in cfg.cameras] + [u.home for u in cfg.units]
+    taken += [z.map_anchor for c in cfg.cameras for z in c.zones]
+
+    def clearance(spot) -> float:
+        return min(abs(spot[0] - x) * 0.65 + abs(spot[1] - y) for x, y in taken)
+
+    candidates = [
+        to_lon_lat(x, y) for x in range(150, WIDTH_M, 150) for y in range(150, HEIGHT_M, 150)
+    ]
+    return tuple(max(candidates, key=clearance))
+
+
+MARKER_XY = """([kind, id]) => {
+    const gd = document.querySelector('#live-map .js-plotly-plot');
+    const trace = gd.data.find(t => t.meta === kind);
+    const i = Array.from(trace.customdata).indexOf(id);
+    const map = gd._fullLayout.map._subplot.map;
+    const at = map.project([trace.lon[i], trace.lat[i]]);
+    const box = map.getContainer().getBoundingClientRect();
+    return [box.left + at.x, box.top + at.y];
+}"""
+
+
+def test_a_click_on_a_ticket_shows_it_and_opens_it_on_the_desk(demo, pages, demo_cfg, artifacts):
+    """Click anything on the live map: a ticket's marker says what it is and links to the desk,
+    which opens with that ticket's detail."""
+    lon, lat = _quiet_spot(demo_cfg)
+    marker = f"map-click-{uuid.uuid4().hex[:8]}"
+    report = Event(category="dirty_road", source="hotline", lon=lon, lat=lat, description=marker)
+    view = pages(demo["url"], account=_person(demo))
+    page = view.page
+    demo["bus"].publish(report)
+    listed = lambda: requests.get(  # noqa: E731
+        f"{demo['api']}/api/v1/tickets", headers=_operator(demo), timeout=10
+    ).json()
+    ticket = wait_until(lambda: next((t for t in listed() if t["description"] == marker), None),
+                        60, "the report filed")  # fmt: skip
+    wait_until(lambda: ticket["id"] in view.trace_ids("tickets"), 30, "the ticket on the map")
+    view.wait_for_dark_map()
+    x, y = page.evaluate(MARKER_XY, ["tickets", ticket["id"]])
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    detail = page.locator("#map-detail")
+    # The fresh finding lies over its ticket: the panel shows the ticket (category, state).
+    detail.locator(".map-detail-text", has_text="道路脏污 · 待派单").wait_for(timeout=30_000)
+    link = detail.locator("a.map-detail-link")
+    assert link.inner_text() == "在工单台打开"
+    assert link.get_attribute("href") == f"/desk?lang=zh&ticket={ticket['id']}"
+    page.screenshot(path=str(artifacts / "live-map-detail-1920x1080.png"))
+    page.click("#map-detail-close")
+    detail.wait_for(state="hidden", timeout=10_000)
+    page.mouse.click(x, y)
+    link.click()
+    page.locator("#desk-detail h2", has_text=ticket["id"][:8]).wait_for(timeout=30_000)
+    assert page.locator("#desk-total").inner_text() == "共 1 件"
+    assert view.problems == []

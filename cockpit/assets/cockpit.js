@@ -257,6 +257,46 @@
         });
         return patch.build();
       },
+      // A click on the map: what was picked, with a link to where it is worked on (a ticket
+      // on the desk, a unit's tickets, a camera on the camera wall) when the person may go.
+      details: function (click, closed, labels) {
+        var ctx = window.dash_clientside.callback_context;
+        var closing = ctx.triggered.some(function (t) { return t.prop_id.indexOf("close") >= 0; });
+        var point = click && click.points && click.points[0];
+        if (closing || !point) { return [[], true]; }
+        var gd = document.querySelector("#live-map .js-plotly-plot");
+        var trace = gd && gd.data ? gd.data[point.curveNumber] || {} : {};
+        var kind = String(trace.meta || "");
+        var id = encodeURIComponent(String(point.customdata || ""));
+        if (kind === "events") {  // a fresh finding over its ticket: the ticket is what to open
+          var tickets = gd.data.find(function (t) { return t.meta === "tickets"; }) || {};
+          var i = (tickets.lon || []).findIndex(function (lon, n) {
+            return lon === point.lon && tickets.lat[n] === point.lat;
+          });
+          if (i >= 0) {
+            kind = "tickets";
+            id = encodeURIComponent(String(tickets.customdata[i]));
+            point = {text: tickets.text[i]};
+          }
+        }
+        var lang = "?lang=" + labels.lang;
+        var link = null;
+        if (kind === "tickets" && labels.desk) {
+          link = [labels.ticket, "/desk" + lang + "&ticket=" + id];
+        } else if (kind.indexOf("units:") === 0 && labels.desk) {
+          link = [labels.unit, "/desk" + lang + "&unit=" + id];
+        } else if (kind === "cameras" && labels.cameras) {
+          link = [labels.camera, "/cameras" + lang + "#cam-" + id];
+        }
+        var text = String(point.text || point.hovertext || trace.name || "");
+        var body = [{type: "Div", namespace: "dash_html_components",
+                     props: {className: "map-detail-text", children: text}}];
+        if (link) {
+          body.push({type: "A", namespace: "dash_html_components",
+                     props: {className: "map-detail-link", href: link[1], children: link[0]}});
+        }
+        return [body, false];
+      },
       apply: function (payload) {
         var nu = window.dash_clientside.no_update;
         if (!payload) { return [nu, nu, nu, nu, nu, nu, nu, nu, nu]; }

@@ -168,12 +168,15 @@ def page_layout(
     """The desk in one language, filtered as its address asks (links from the trends page);
     without `can_act` (a leader reading) its actions are hidden, and refused on the server."""
     initial, drill = desk_view.from_address(cfg, query or {})
+    opened = desk_view.ticket_in_address(query or {})  # from the live map: that ticket, open
+    if opened:
+        initial["search"] = opened
     columns = [{"name": t(f"desk.col.{c}", lang), "id": c} for c in COLUMNS]
     return html.Div(
         className="cockpit desk",
         children=[
             dcc.Store(id=_id("lang"), data=lang),
-            dcc.Store(id=_id("selected")),
+            dcc.Store(id=_id("selected"), data=opened),
             dcc.Store(id=_id("refresh"), data=0),
             dcc.Store(id=_id("drill"), data=drill),
             header(cfg, lang, PATH, live=False),
@@ -298,7 +301,6 @@ def _register_detail(app: dash.Dash, cfg: AppConfig, gate: Gate, desk: Desk) -> 
         Input(_id("selected"), "data"),
         Input(_id("refresh"), "data"),
         State(_id("lang"), "data"),
-        prevent_initial_call=True,
     )
     def _detail(ticket_id, _refresh, lang):
         lang = pick_lang(lang)

@@ -90,7 +90,35 @@ def _layer_toggles(cfg: AppConfig, layers: DistrictLayers, lang: str) -> dcc.Che
     )
 
 
-def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = False) -> html.Div:
+def _detail_panel(lang: str, links: dict[str, bool]) -> html.Div:
+    """What a click on the map picked (a ticket, a unit, a camera, a place), with a link to
+    where it is worked on when the person may go there; filled in the browser."""
+    labels = {key: t(f"map.detail.{key}", lang) for key in ("ticket", "unit", "camera")}
+    return html.Div(
+        id=ids.MAP_DETAIL,
+        className="map-detail",
+        hidden=True,
+        children=[
+            dcc.Store(id=ids.MAP_DETAIL_LABELS, data={**labels, **links, "lang": lang}),
+            html.Button(
+                "×",
+                id=ids.MAP_DETAIL_CLOSE,
+                className="map-detail-close",
+                title=t("map.detail.close", lang),
+                n_clicks=0,
+            ),  # fmt: skip
+            html.Div(id=ids.MAP_DETAIL_BODY),
+        ],
+    )
+
+
+def page_layout(
+    cfg: AppConfig,
+    layers: DistrictLayers,
+    lang: str,
+    kiosk: bool = False,
+    links: dict[str, bool] | None = None,
+) -> html.Div:
     """The live map page in one language; as a kiosk wall it takes turns with its other views
     (`wall.views`, every `wall.rotate_s`) and says how fresh its data is."""
     extra = (_last_update(cfg, lang),) if kiosk else ()
@@ -116,7 +144,11 @@ def page_layout(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool =
                     ),
                     _side(lang),
                     html.Div(id="emergency-banner", className="emergency-banner", hidden=True),
-                    *(() if kiosk else (_layer_toggles(cfg, layers, lang),)),
+                    *(
+                        ()
+                        if kiosk
+                        else (_layer_toggles(cfg, layers, lang), _detail_panel(lang, links or {}))
+                    ),  # fmt: skip
                     *((wall_tiles(cfg, lang),) if kiosk and "cameras" in cfg.wall.views else ()),
                 ],
             ),
@@ -130,7 +162,8 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
     def layout(lang: str | None = None, **_query) -> html.Div:
         if not gate.page_allowed(PATH):
             return denied(pick_lang(lang))
-        return page_layout(cfg, layers, pick_lang(lang))
+        links = {"desk": gate.page_allowed("/desk"), "cameras": gate.page_allowed("/cameras")}
+        return page_layout(cfg, layers, pick_lang(lang), links=links)
 
     dash.register_page("live_map", path=PATH, layout=layout, title=t("title"))
     # The browser applies each pushed payload to the map, the tiles, the warnings and the feed.
@@ -146,6 +179,15 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
         Output(ids.ALERT_COUNT, "className"),
         Output(ids.ALERTS, "children"),
         Input(ids.LIVE, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(  # in the browser only: no request, nothing to guard
+        ClientsideFunction(namespace="cockpit", function_name="details"),
+        Output(ids.MAP_DETAIL_BODY, "children"),
+        Output(ids.MAP_DETAIL, "hidden"),
+        Input(ids.MAP, "clickData"),
+        Input(ids.MAP_DETAIL_CLOSE, "n_clicks"),
+        State(ids.MAP_DETAIL_LABELS, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(  # in the browser only: no request, nothing to guard

@@ -192,6 +192,17 @@ class Page:
             timeout=timeout_ms,
         )
 
+    def wait_for_map_idle(self) -> None:
+        """Until MapLibre has drawn everything it has (after a resize or a new pixel ratio)."""
+        self.page.evaluate(
+            """() => new Promise((done) => {
+                const gd = document.querySelector('#live-map .js-plotly-plot');
+                const map = gd._fullLayout.map._subplot.map;
+                map.once('idle', () => done(true));
+                map.triggerRepaint();
+            })"""
+        )
+
     def trace_ids(self, name: str) -> list[str]:
         """customdata (record ids) of one live trace on the map."""
         return self.page.evaluate(

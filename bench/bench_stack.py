@@ -63,22 +63,15 @@ class Demo:
 
 
 def demo_config(
-    folder: Path,
-    units: int | None = None,
-    cameras: int | None = None,
-    merge_m: float | None = None,
-    settings: dict[str, dict] | None = None,
+    folder: Path, units: int | None = None, cameras: int | None = None, merge_m: float | None = None
 ) -> tuple[Path, AppConfig]:
     """The demo district copied to `folder`, with as many units and cameras as asked (copies of
-    the demo's under new ids), distance merging set to `merge_m` and `settings` merged into
-    their sections (`{"map": {"max_canvas_px": 0}}`)."""
+    the demo's under new ids) and distance merging set to `merge_m`."""
     shutil.copytree(DEMO_CONFIG.parent, folder, dirs_exist_ok=True)
     path = folder / DEMO_CONFIG.name
     tree = yaml.safe_load(path.read_text())
     if merge_m is not None:
         tree["dispatch"]["merge_radius_m"] = merge_m
-    for section, values in (settings or {}).items():
-        tree.setdefault(section, {}).update(values)
     for section, count in (("units", units), ("cameras", cameras)):
         if count is None:
             continue

@@ -1,7 +1,6 @@
 """Wall benchmark: push-to-paint latency of a 4K kiosk wall under a busy district.
 
     python bench/wall.py [--tickets 500] [--units 60] [--samples 40] [--size 3840x2160]
-                         [--canvas-px N]   (the map's max_canvas_px; default: the config's)
 
 Starts the demo stack (no simulator, no vision) on the demo district with report merging off,
 files `--tickets` open tickets and puts `--units` units on the map, opens the wall through its
@@ -60,10 +59,7 @@ def measure(args) -> list[float]:
 
     width, height = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
-        settings = {} if args.canvas_px is None else {"map": {"max_canvas_px": args.canvas_px}}
-        config, cfg = demo_config(
-            Path(tmp) / "config", units=args.units, merge_m=0, settings=settings
-        )
+        config, cfg = demo_config(Path(tmp) / "config", units=args.units, merge_m=0)
         demo = start_demo(config, Path(tmp) / "data")
         try:
             bus = Bus(connect(demo.redis_url))
@@ -76,7 +72,8 @@ def measure(args) -> list[float]:
                 page.goto(demo.kiosk_url())
                 page.wait_for_selector(".link.up", timeout=60_000)
                 page.wait_for_function(
-                    f"parseInt(document.querySelector('#kpi-open').textContent) >= {args.tickets}",
+                    "(n) => parseInt(document.querySelector('#kpi-open').textContent) >= n",
+                    arg=args.tickets,
                     timeout=180_000,
                 )
                 latencies = []
@@ -104,15 +101,13 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=60)
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--size", default="3840x2160")
-    parser.add_argument("--canvas-px", type=int, default=None, help="map.max_canvas_px")
     args = parser.parse_args()
     latencies = sorted(measure(args))
     p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}")
     print(
         f"wall {args.size}, {args.tickets} open tickets, {args.units} units, "
-        f"{len(latencies)} samples, map canvas limit "
-        f"{'config' if args.canvas_px is None else args.canvas_px} px"
+        f"{len(latencies)} samples"
     )
     print(
         f"push-to-paint ms: p50 {statistics.median(latencies):.0f}  p95 {p95:.0f}  "

@@ -44,7 +44,6 @@ def view_settings(cfg: AppConfig) -> dict:
         "marker_px": {i: MARKER_PX[name.split(":")[0]] for name, i in index.items()},
         "base_layer": BASE_LAYER,
         "background": BACKGROUND,
-        "max_canvas_px": cfg.map.max_canvas_px,
     }
 
 

@@ -93,13 +93,6 @@ class MapConfig(Strict):
         default=30, gt=0, description="a unit on one ticket stage this long turns amber"
     )
     unit_red_min: float = Field(default=60, gt=0, description="... and red after this long")
-    max_canvas_px: int = Field(
-        default=2560,
-        ge=0,
-        description="the map is drawn with at most this many pixels across and scaled up on "
-        "wider screens (a 4K wall without a strong GPU repaints a quarter of the pixels; "
-        "text stays legible from a few metres); 0 draws every screen pixel",
-    )
     tile_datum: Literal["wgs84", "gcj02"] = Field(
         default="wgs84",
         description="the datum of the tiles: gcj02 for AutoNavi/Amap or Tencent tiles (the map "

@@ -202,19 +202,7 @@
       map.on("idle", paint);
     }
     paintBase(map);
-    limitCanvas(map);
     return true;
-  }
-
-  // On a screen wider than `max_canvas_px` the map is drawn with fewer pixels and scaled up:
-  // software WebGL on a 4K wall repaints a quarter of the pixels of a full-size canvas.
-  function limitCanvas(map) {
-    var limit = view && view.max_canvas_px;
-    var width = map.getContainer().clientWidth;
-    if (!map.setPixelRatio || !width) { return; }
-    var ratio = window.devicePixelRatio || 1;
-    if (limit) { ratio = Math.min(ratio, limit / width); }
-    if (Math.abs(map.getPixelRatio() - ratio) > 0.01) { map.setPixelRatio(ratio); }
   }
 
   // Plotly creates the map asynchronously, possibly after the push that drew it: keep looking

@@ -15,7 +15,8 @@ from cockpit.state import LiveState
 from config.i18n import t
 from config.schema import AppConfig
 from config.sources import watched_cameras
-from dispatch.states import TicketState
+from dispatch.publish import busy_rank
+from dispatch.states import UNIT_BUSY, TicketState
 from streams.records import AlertLevel, TicketChange
 
 S = TicketState
@@ -37,9 +38,8 @@ FEED_LENGTH = 8
 ALERT_LENGTH = 4  # the panel shows the most pressing warnings; the count says how many in all
 
 
-# A unit's stages, least to most engaged.
-UNIT_BUSY = (TicketState.DISPATCHED, TicketState.ACCEPTED, TicketState.ON_SITE)
-UNIT_AMBER, UNIT_RED = "#ffb020", "#ff4d4f"
+UNIT_AMBER, UNIT_RED = "#ffb020", "#ff4d4f"  # long on one stage: amber, then red
+UNIT_SEEN = "#c9a35a"  # ... and an operator has acknowledged it (muted until it moves on)
 
 
 class WallView:
@@ -126,12 +126,11 @@ class WallView:
         stage (its type's colour, amber past `map.unit_amber_min`, red past `unit_red_min`)."""
         busy: dict[str, TicketChange] = {}
         for ticket in self.state.tickets.values():
+            if not ticket.unit_id or ticket.status not in UNIT_BUSY:
+                continue
             held = busy.get(ticket.unit_id)
-            if (
-                ticket.unit_id
-                and ticket.status in UNIT_BUSY
-                and (held is None or UNIT_BUSY.index(ticket.status) > UNIT_BUSY.index(held.status))
-            ):
+            rank = busy_rank(ticket.status, ticket.status_since or ticket.changed_at)
+            if held is None or rank > busy_rank(held.status, held.status_since or held.changed_at):
                 busy[ticket.unit_id] = ticket
         by_type: dict[str, list] = {f"units:{ut.id}": [] for ut in self.cfg.unit_types}
         for unit_id, fix in sorted(self.state.units.items()):
@@ -140,15 +139,24 @@ class WallView:
             colour = self._type_colour[unit.type]
             ticket = busy.get(unit_id)
             if ticket is not None:
-                minutes = max(0, int((now - ticket.changed_at) // 60))
-                label += f" · {t('status.' + ticket.status, lang)} "
-                label += t("map.minutes", lang).format(m=minutes)
-                if minutes >= self.cfg.map.unit_red_min:
-                    colour = UNIT_RED
-                elif minutes >= self.cfg.map.unit_amber_min:
-                    colour = UNIT_AMBER
+                colour, label = self._time_in_status(unit_id, ticket, now, colour, label, lang)
             by_type[f"units:{unit.type}"].append(((fix.lon, fix.lat), colour, label, unit_id))
         return {trace: _columns(rows, self._shift) for trace, rows in by_type.items()}
+
+    def _time_in_status(self, unit_id, ticket, now, colour, label, lang) -> tuple[str, str]:
+        """A busy unit's colour and label: how long on its ticket's stage (amber, then red,
+        past the thresholds), and who acknowledged that, until the ticket moves on."""
+        since = ticket.status_since or ticket.changed_at
+        minutes = max(0, int((now - since) // 60))
+        label += f" · {t('status.' + ticket.status, lang)} "
+        label += t("map.minutes", lang).format(m=minutes)
+        if minutes < self.cfg.map.unit_amber_min:
+            return colour, label
+        ack = self.state.unit_acks.get(unit_id)
+        if ack is not None and (ack.ticket_id, ack.status_since) == (ticket.ticket_id, since):
+            who = ack.actor.split(":", 1)[-1]
+            return UNIT_SEEN, label + " · " + t("map.unit_seen", lang).format(who=who)
+        return (UNIT_RED if minutes >= self.cfg.map.unit_red_min else UNIT_AMBER), label
 
     def _tickets(self, lang: str) -> dict:
         rows = []

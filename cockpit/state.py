@@ -21,6 +21,7 @@ from streams.records import (
     Record,
     TicketAlert,
     TicketChange,
+    UnitAck,
     UnitPosition,
 )
 
@@ -53,6 +54,7 @@ class LiveState:
         self._ticket_versions: dict[str, int] = {}
         self.health: dict[str, CameraHealth] = {}
         self.alerts: dict[int, ActiveAlert] = {}  # raised and not yet cleared, by warning id
+        self.unit_acks: dict[str, UnitAck] = {}  # the latest acknowledgement of each unit
         self._cleared: set[int] = set()  # a warning id, once cleared, never comes back
         self.version = 0
         self.epoch = uuid.uuid4().hex  # a restarted cockpit counts versions from 0 again
@@ -105,6 +107,11 @@ class LiveState:
             self.health[record.camera_id] = record
         elif isinstance(record, TicketAlert):
             return self._apply_alert(record)
+        elif isinstance(record, UnitAck):
+            old = self.unit_acks.get(record.unit_id)
+            if old is not None and old.at >= record.at:
+                return False
+            self.unit_acks[record.unit_id] = record
         return True
 
     def _apply_alert(self, alert: TicketAlert) -> bool:

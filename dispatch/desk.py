@@ -28,10 +28,10 @@ from dispatch.lifecycle import (
     verify_and_close,
 )
 from dispatch.media import Photo, clean_photo, save_photo
-from dispatch.publish import ticket_change, utc
+from dispatch.publish import busy_rank, status_since, ticket_change, utc
 from dispatch.reads import TicketReads, ticket_row, unit_fixes, workloads
 from dispatch.routing import Router
-from dispatch.states import CloseReason, TicketState
+from dispatch.states import UNIT_BUSY, CloseReason, TicketState
 from dispatch.store import (
     AuditRow,
     EventLinkRow,
@@ -42,6 +42,7 @@ from dispatch.store import (
 )
 from dispatch.verification import Verifier
 from streams.bus import Bus
+from streams.records import UnitAck
 
 S = TicketState
 MAX_EXTENSION_H = 72  # three days: longer than that is a new plan, not an extension
@@ -211,6 +212,31 @@ class Desk(TicketReads):
                 raise DeskError(str(exc), 409) from None
             session.commit()
         self._publish(ticket)
+        return ticket
+
+    def acknowledge_unit(self, unit_id: str, actor: str) -> TicketRow:
+        """An operator has seen that `unit_id` is long on its ticket's stage (and contacted the
+        crew): noted on that ticket and announced, so every map shows the unit as seen until
+        the ticket moves on. The ticket is the unit's most engaged, longest on its stage."""
+        if unit_id not in {u.id for u in self.cfg.units}:
+            raise DeskError(f"no unit {unit_id!r}", 404)
+        busy = select(TicketRow).where(
+            TicketRow.unit_id == unit_id, TicketRow.status.in_(UNIT_BUSY)
+        )
+        with self.store.session() as session:
+            tickets = list(session.scalars(busy.with_for_update()))
+            if not tickets:
+                raise DeskError(f"unit {unit_id} has no ticket in hand", 409)
+            ticket = max(tickets, key=lambda row: busy_rank(row.status, status_since(row)))
+            since = status_since(ticket)
+            minutes = int((self.clock() - since) // 60)
+            note = f"seen: {unit_id} {ticket.status} for {minutes} min"
+            record_note(session, ticket, actor, utc(self.clock()), note)
+            session.commit()
+        self._publish(ticket)
+        if self.bus:
+            self.bus.publish(UnitAck(unit_id=unit_id, ticket_id=ticket.id, status_since=since,
+                                     actor=actor, at=self.clock()))  # fmt: skip
         return ticket
 
     def verify(self, ticket_id: str, ok: bool, actor: str, note: str = "") -> TicketRow:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dispatch.states import STAMPS, UNIT_BUSY
 from dispatch.store import TicketRow, WarningRow
 from streams.records import TicketAlert, TicketChange
 
@@ -32,7 +33,21 @@ def ticket_change(ticket: TicketRow) -> TicketChange:
         source=ticket.source,
         description=ticket.description,
         reports=ticket.merged_events,
+        status_since=status_since(ticket),
     )
+
+
+def busy_rank(status: str, since: float | None) -> tuple[int, float]:
+    """Orders a unit's tickets: the most engaged stage first, then the longest on it (the one
+    the map's time-in-status shows)."""
+    return UNIT_BUSY.index(status), -(since or 0.0)
+
+
+def status_since(ticket: TicketRow) -> float | None:
+    """When the ticket (last) reached its status; None for states without their own stamp."""
+    stamp = STAMPS.get(ticket.status)
+    moment = getattr(ticket, stamp) if stamp else None
+    return moment.timestamp() if moment else None
 
 
 def ticket_alert(

@@ -56,6 +56,9 @@ OPEN_STATES = (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENE
 MERGEABLE = (*OPEN_STATES, S.RESOLVED)
 # What a field unit still has to do something about (or is waiting on the re-check of).
 UNIT_SHOWN = (S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.REOPENED, S.RESOLVED)
+# A field unit's stages on a ticket, least to most engaged (the map's time-in-status counts
+# on the most engaged of its tickets).
+UNIT_BUSY = (S.DISPATCHED, S.ACCEPTED, S.ON_SITE)
 # Where each stage's clock stops: the ticket reached one of these states.
 STAGE_DONE = {
     "accept": (S.ACCEPTED, S.ON_SITE, S.RESOLVED, S.VERIFIED, S.CLOSED),

@@ -136,6 +136,9 @@ class TicketChange(Record):
     source: str | None = None
     description: str = ""
     reports: int = Field(default=1, ge=1, description="events merged into this ticket")
+    status_since: float | None = Field(
+        default=None, description="when the ticket reached its status (notes do not move it)"
+    )
 
 
 class ZoneCheck(Record):
@@ -179,9 +182,22 @@ class TicketAlert(Record):
     actor: str | None = None
 
 
+class UnitAck(Record):
+    """An operator has seen that a unit is long on one ticket's stage (amber or red on the map);
+    it holds until the ticket moves on (`status_since` is the stage it acknowledges)."""
+
+    STREAM: ClassVar[str] = keys.ALERTS
+    TYPE: ClassVar[str] = "unit_ack"
+    unit_id: str
+    ticket_id: str
+    status_since: float
+    actor: str
+    at: float = Field(default_factory=time.time)
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.TYPE: cls
-    for cls in (Event, CameraHealth, UnitPosition, TicketChange, ZoneCheck, TicketAlert)
+    for cls in (Event, CameraHealth, UnitPosition, TicketChange, ZoneCheck, TicketAlert, UnitAck)
 }
 
 

@@ -337,6 +337,38 @@ def test_only_leaders_and_admins_download_trends(cockpit):
         assert "trends-download" not in answer.text
 
 
+def _acknowledge(cockpit, who: str, unit: str) -> requests.Response:
+    """The live map's "seen" button for a unit, as the browser posts its callback (its output
+    carries the suffix Dash gives a duplicate output, read from the app's dependencies)."""
+    url = cockpit.url
+    listed = cockpit.session("admin").get(f"{url}/_dash-dependencies", timeout=30).json()
+    output = next(d["output"] for d in listed if d["output"].startswith("map-detail-message.c"))
+    body = {
+        "output": output,
+        "outputs": {"id": "map-detail-message", "property": "children"},
+        "inputs": [{"id": "map-detail-ack", "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": "map-detail-picked", "property": "data", "value": unit},
+            {"id": "ui-lang", "property": "data", "value": "en"},
+        ],
+        "changedPropIds": ["map-detail-ack.n_clicks"],
+    }
+    return cockpit.session(who).post(f"{url}/_dash-update-component", json=body, timeout=30)
+
+
+def test_only_desk_roles_acknowledge_a_unit_on_the_map(cockpit):
+    """The button is shown to operators only; the callback itself checks the role too."""
+    reached = "unit grd-01 has no ticket in hand"  # the desk was asked: nothing in hand here
+    for who in sorted(DESK):
+        answer = _acknowledge(cockpit, who, "grd-01")
+        assert answer.status_code == 200 and reached in answer.text, (who, answer.text[:300])
+    for who in ("leader", "viewer", "display", "anonymous"):
+        answer = _acknowledge(cockpit, who, "grd-01")
+        assert reached not in answer.text, who
+        assert answer.status_code in (302, 401, 403) or "may not" in answer.text, (
+            who, answer.status_code, answer.text[:300])  # fmt: skip
+
+
 def _send_raw(url: str, raw: bytes) -> bytes:
     """Writes `raw` to the cockpit's port and reads its whole answer (the server closes)."""
     host, port = url.removeprefix("http://").split(":")

@@ -629,9 +629,9 @@ def test_an_operator_hides_and_shows_the_grids_and_streets(demo, pages, demo_cfg
     assert kiosk.page.locator("#layer-toggles").count() == 0, "a wall has no controls"
 
 
-def _quiet_spot(cfg) -> tuple[float, float]:
+def _quiet_spot(cfg, rank: int = 0) -> tuple[float, float]:
     """A place in the district far from every camera, zone and unit home (so a click there
-    picks the one marker put there)."""
+    picks the one marker put there): the quietest, or the `rank`-th quietest."""
     from sim.district import HEIGHT_M, WIDTH_M, to_lon_lat
 
     taken = [c.position for c in cfg.cameras] + [u.home for u in cfg.units]
@@ -643,7 +643,7 @@ def _quiet_spot(cfg) -> tuple[float, float]:
     candidates = [
         to_lon_lat(x, y) for x in range(150, WIDTH_M, 150) for y in range(150, HEIGHT_M, 150)
     ]
-    return tuple(max(candidates, key=clearance))
+    return tuple(sorted(candidates, key=clearance, reverse=True)[rank * 3])  # apart
 
 
 MARKER_XY = """([kind, id]) => {
@@ -701,3 +701,87 @@ def test_a_click_on_a_ticket_shows_it_and_opens_it_on_the_desk(demo, pages, demo
     page.locator("#desk-detail h2", has_text=ticket["id"][:8]).wait_for(timeout=30_000)
     assert page.locator("#desk-total").inner_text() == "共 1 件"
     assert view.problems == []
+
+
+def _unit_colour(view, unit) -> str | None:
+    return view.page.evaluate(
+        """([kind, id]) => {
+            const gd = document.querySelector('#live-map .js-plotly-plot');
+            const trace = gd && gd.data.find(t => t.meta === kind);
+            const i = trace ? Array.from(trace.customdata || []).indexOf(id) : -1;
+            return i < 0 ? null : trace.marker.color[i];
+        }""",
+        [f"units:{unit.type}", unit.id],
+    )
+
+
+def _unit_on_site_for_70_min(demo, demo_cfg, unit) -> str:
+    """A ticket the unit accepted and reached through its phone's API, then (as if an hour
+    had passed) its arrival moved 70 minutes back in the store and announced."""
+    from dispatch.publish import ticket_change
+    from dispatch.store import Store, TicketRow, default_database_url
+
+    lon, lat = _quiet_spot(demo_cfg, rank=2)
+    marker = f"unit-ack-{uuid.uuid4().hex[:8]}"
+    demo["bus"].publish(Event(category="dirty_road", source="hotline", lon=lon, lat=lat,
+                              description=marker))  # fmt: skip
+    listed = lambda: requests.get(  # noqa: E731
+        f"{demo['api']}/api/v1/tickets", headers=_operator(demo), timeout=10
+    ).json()
+    ticket = wait_until(lambda: next((t for t in listed() if t["description"] == marker), None),
+                        60, "the report filed")  # fmt: skip
+    api = f"{demo['api']}/api/v1/tickets/{ticket['id']}"
+    sent = requests.post(f"{api}/dispatch", json={"unit_id": unit.id, "note": "test"},
+                         headers=_operator(demo), timeout=10)  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    crew = {"Authorization": f"Bearer {_token(demo, 'unit', unit.id)}"}
+    assert requests.post(f"{api}/accept", headers=crew, timeout=10).status_code == 200
+    assert requests.post(f"{api}/arrive", json={}, headers=crew, timeout=10).status_code == 200
+    store = Store(default_database_url(demo["data"]))
+    with store.session() as session:
+        row = session.get(TicketRow, ticket["id"])
+        row.arrived_at -= dt.timedelta(minutes=70)
+        row.version += 1
+        session.commit()
+        demo["bus"].publish(ticket_change(row))
+    store.dispose()
+    return ticket["id"]
+
+
+def test_an_operator_acknowledges_a_unit_long_on_site_from_the_map(demo, pages, demo_cfg):
+    """A unit red on the map (70 min on site): an operator clicks it, says it has been seen;
+    every map shows it as seen by them. A viewer gets no such button."""
+    from cockpit.payload import UNIT_RED, UNIT_SEEN
+
+    unit = next(u for u in demo_cfg.units if u.id == "grd-05")
+    lon, lat = _quiet_spot(demo_cfg, rank=1)
+    demo["bus"].publish(UnitPosition(unit_id=unit.id, lon=lon, lat=lat))
+    _unit_on_site_for_70_min(demo, demo_cfg, unit)
+    watcher = pages(demo["url"], account=_person(demo, "viewer"))
+    view = pages(demo["url"], account=_person(demo))
+    page = view.page
+    wait_until(lambda: _unit_colour(view, unit) == UNIT_RED, 30, "the unit red on the map")
+    view.wait_for_dark_map()
+    ack = page.locator("#map-detail-ack")
+
+    def click_unit(on) -> bool:
+        on.wait_for_map_idle()
+        x, y = on.page.evaluate(MARKER_XY, [f"units:{unit.type}", unit.id])
+        on.page.mouse.move(x, y)
+        on.page.mouse.click(x, y)
+        text = on.page.locator("#map-detail-body", has_text=re.compile(r"已到场 7\d分钟"))
+        try:
+            text.wait_for(timeout=2_000)
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    wait_until(lambda: click_unit(view), 60, "the unit's panel")
+    ack.click()
+    page.locator("#map-detail-message", has_text="已记录").wait_for(timeout=30_000)
+    for screen in (view, watcher):
+        wait_until(lambda s=screen: _unit_colour(s, unit) == UNIT_SEEN, 30, "seen on every map")
+    wait_until(lambda: click_unit(watcher), 60, "the viewer's panel")
+    assert "demo-operator 已知悉" in watcher.page.locator("#map-detail-body").inner_text()
+    assert watcher.page.locator("#map-detail-ack").is_hidden(), "a viewer cannot acknowledge"
+    assert view.problems == [] and watcher.problems == []

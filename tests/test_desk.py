@@ -12,7 +12,8 @@ from dispatch import kpi
 from dispatch.desk_query import TicketFilter, ticket_page
 from dispatch.errors import DeskError
 from sim.district import to_lon_lat
-from streams.records import Event
+from streams import keys
+from streams.records import Event, UnitAck, decode
 from tests.support.api import camera_event, place_units, wait_ticket
 
 
@@ -148,6 +149,35 @@ def test_an_extension_moves_the_running_and_later_deadlines_and_clears_the_warni
     desk.close(ticket.id, "no_action_needed", "operator:wang", "gone")
     with pytest.raises(DeskError, match="no deadline is running"):
         desk.extend(ticket.id, 1, "operator:wang", "too late")
+
+
+def test_an_operator_acknowledges_a_unit_long_on_site(api_stack):
+    place_units(api_stack)
+    desk = api_stack.desk
+    report = _report(api_stack, "bin_overflow", 700)
+    api_stack.bus.publish(report)
+    ticket = wait_ticket(api_stack, report.event_id)
+    unit = ticket.unit_id
+    desk.accept(ticket.id, unit)
+    desk.arrive(ticket.id, unit)
+    api_stack.clock.advance(70 * 60)
+    with pytest.raises(DeskError, match="no unit 'nobody'"):
+        desk.acknowledge_unit("nobody", "operator:wang")
+    idle = next(u.id for u in api_stack.cfg.units if u.id != unit and u.type != "supervisor")
+    with pytest.raises(DeskError, match="has no ticket in hand"):
+        desk.acknowledge_unit(idle, "operator:wang")
+
+    seen = desk.acknowledge_unit(unit, "operator:wang")
+    assert seen.id == ticket.id
+    assert desk.audit(ticket.id)[-1].note == f"seen: {unit} on_site for 70 min"
+    acks = [decode(f) for _, f in api_stack.bus.client.xrange(api_stack.bus.key(keys.ALERTS))]
+    ack = next(a for a in acks if isinstance(a, UnitAck))
+    assert (ack.unit_id, ack.ticket_id, ack.actor) == (unit, ticket.id, "operator:wang")
+    assert ack.status_since == seen.arrived_at.timestamp()  # the stage it was seen on
+    changes = [
+        decode(f) for _, f in api_stack.bus.client.xrange(api_stack.bus.key(keys.TICKET_CHANGES))
+    ]
+    assert changes[-1].status_since == ack.status_since  # the note did not restart its clock
 
 
 def test_unconfirmed_findings_wait_then_dispatch_and_rejections_are_counted(api_stack):

@@ -222,7 +222,7 @@ def test_deadlines_count_working_hours_only(dispatcher, store):
 def test_killed_and_restarted_dispatcher_leaves_one_ticket_per_event(
     redis_url, bus, database_url, tmp_path
 ):
-    total = 12_000  # enough that the first dispatcher is mid-stream when it is killed
+    total = 4_000  # enough that the first dispatcher is mid-stream when it is killed
     events = [
         Event(
             event_id=f"crash-{n:05d}",

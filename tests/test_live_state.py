@@ -6,7 +6,14 @@ import pytest
 
 from cockpit.payload import WallView
 from config.paths import PROJECT_ROOT
-from streams.records import CameraHealth, Event, TicketAlert, TicketChange, UnitPosition
+from streams.records import (
+    CameraHealth,
+    Event,
+    TicketAlert,
+    TicketChange,
+    UnitAck,
+    UnitPosition,
+)
 from tests.support.waiting import wait_until
 from tests.support.wall import Wall
 
@@ -323,3 +330,39 @@ def test_units_turn_amber_then_red_the_longer_they_sit_on_one_stage(demo_cfg):
     assert colours[crews[0].id] == UNIT_AMBER and "Dispatched 35 min" in texts[crews[0].id]
     assert colours[crews[1].id] == UNIT_RED and "On site 65 min" in texts[crews[1].id]
     assert colours[crews[2].id] not in (UNIT_AMBER, UNIT_RED) and "min" not in texts[crews[2].id]
+
+
+def test_a_note_does_not_reset_a_units_clock_and_an_acknowledgement_holds_until_it_moves_on(
+    demo_cfg,
+):
+    from cockpit.payload import UNIT_RED, UNIT_SEEN
+
+    start = 1_800_000_000.0
+    wall = Wall(demo_cfg, lambda: start)
+    crew = next(u for u in demo_cfg.units if u.type == "sanitation")
+    wall.apply(UnitPosition(unit_id=crew.id, lon=crew.home[0], lat=crew.home[1], fix_time=start))
+    on_site = start - 65 * 60
+
+    def ticket(version: int, status: str, changed_at: float, since: float) -> TicketChange:
+        return TicketChange(ticket_id="t-late", version=version, status=status,
+                            category="bin_overflow", lon=crew.home[0], lat=crew.home[1],
+                            unit_id=crew.id, changed_at=changed_at, status_since=since)  # fmt: skip
+
+    def shown() -> tuple[str, str]:
+        trace = wall.payload("zh")["units"]["units:sanitation"]
+        i = trace["ids"].index(crew.id)
+        return trace["color"][i], trace["text"][i]
+
+    wall.apply(ticket(1, "on_site", on_site, on_site))
+    # An operator changed the priority a minute ago: a new version, the same stage since 65 min.
+    wall.apply(ticket(2, "on_site", start - 60, on_site))
+    colour, text = shown()
+    assert colour == UNIT_RED and "65分钟" in text
+    # Acknowledged (for this ticket and stage): muted, and says by whom.
+    wall.apply(UnitAck(unit_id=crew.id, ticket_id="t-late", status_since=on_site,
+                       actor="operator:wang", at=start))  # fmt: skip
+    colour, text = shown()
+    assert colour == UNIT_SEEN and "wang 已知悉" in text
+    # An acknowledgement of an earlier stage does not carry over to the next one.
+    wall.apply(ticket(3, "dispatched", start, start - 40 * 60))
+    assert shown()[0] != UNIT_SEEN

@@ -263,7 +263,7 @@
         var ctx = window.dash_clientside.callback_context;
         var closing = ctx.triggered.some(function (t) { return t.prop_id.indexOf("close") >= 0; });
         var point = click && click.points && click.points[0];
-        if (closing || !point) { return [[], true]; }
+        if (closing || !point) { return [[], true, true, null, ""]; }
         var gd = document.querySelector("#live-map .js-plotly-plot");
         var trace = gd && gd.data ? gd.data[point.curveNumber] || {} : {};
         var kind = String(trace.meta || "");
@@ -295,7 +295,11 @@
           body.push({type: "A", namespace: "dash_html_components",
                      props: {className: "map-detail-link", href: link[1], children: link[0]}});
         }
-        return [body, false];
+        // A unit long on one stage (amber or red): operators may say they have seen it.
+        var colours = trace.marker && Array.isArray(trace.marker.color) ? trace.marker.color : [];
+        var late = kind.indexOf("units:") === 0 && labels.ack &&
+          labels.late.indexOf(colours[point.pointNumber]) >= 0;
+        return [body, false, !late, late ? String(point.customdata) : null, ""];
       },
       apply: function (payload) {
         var nu = window.dash_clientside.no_update;

@@ -3,21 +3,27 @@ overdue warnings and the ticket feed, updated by pushes (never polled)."""
 
 from __future__ import annotations
 
+import logging
+
 import dash
 from dash import ClientsideFunction, Input, Output, State, dcc, html
+from flask import g
 
 from cockpit import ids
-from cockpit.access import USERS, Gate
+from cockpit.access import DESK, USERS, Gate
 from cockpit.chrome import denied, header
 from cockpit.figures import TOGGLED, base_map, layer_positions
 from cockpit.pages.cameras import wall_tiles
+from cockpit.payload import UNIT_AMBER, UNIT_RED
 from config.i18n import pick_lang, t
 from config.schema import AppConfig
+from dispatch.errors import DeskError
 from geo.layers import DistrictLayers
 
 PATH = "/"
 ROLES = USERS
 NAV = "nav.live_map"
+log = logging.getLogger(__name__)
 
 
 def _kpi(kpi_id: str, label: str) -> html.Div:
@@ -92,14 +98,17 @@ def _layer_toggles(cfg: AppConfig, layers: DistrictLayers, lang: str) -> dcc.Che
 
 def _detail_panel(lang: str, links: dict[str, bool]) -> html.Div:
     """What a click on the map picked (a ticket, a unit, a camera, a place), with a link to
-    where it is worked on when the person may go there; filled in the browser."""
+    where it is worked on when the person may go there, and for a unit long on one stage
+    (amber or red) a button for operators to say they have seen it; filled in the browser."""
     labels = {key: t(f"map.detail.{key}", lang) for key in ("ticket", "unit", "camera")}
+    labels |= {"late": [UNIT_AMBER, UNIT_RED], "lang": lang}
     return html.Div(
         id=ids.MAP_DETAIL,
         className="map-detail",
         hidden=True,
         children=[
-            dcc.Store(id=ids.MAP_DETAIL_LABELS, data={**labels, **links, "lang": lang}),
+            dcc.Store(id=ids.MAP_DETAIL_LABELS, data={**labels, **links}),
+            dcc.Store(id=ids.MAP_DETAIL_PICKED),
             html.Button(
                 "×",
                 id=ids.MAP_DETAIL_CLOSE,
@@ -108,6 +117,14 @@ def _detail_panel(lang: str, links: dict[str, bool]) -> html.Div:
                 n_clicks=0,
             ),  # fmt: skip
             html.Div(id=ids.MAP_DETAIL_BODY),
+            html.Button(
+                t("map.detail.ack", lang),
+                id=ids.MAP_DETAIL_ACK,
+                className="map-detail-ack",
+                hidden=True,
+                n_clicks=0,
+            ),  # fmt: skip
+            html.Div(id=ids.MAP_DETAIL_MESSAGE, className="map-detail-message"),
         ],
     )
 
@@ -156,13 +173,19 @@ def page_layout(
     )
 
 
-def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate, _desk) -> None:
+def _may_acknowledge() -> bool:
+    principal = getattr(g, "principal", None)
+    return principal is not None and principal.role in DESK
+
+
+def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate, desk) -> None:
     """Add the page (at PATH, in the language of `?lang=`) and its callbacks to the app."""
 
     def layout(lang: str | None = None, **_query) -> html.Div:
         if not gate.page_allowed(PATH):
             return denied(pick_lang(lang))
-        links = {"desk": gate.page_allowed("/desk"), "cameras": gate.page_allowed("/cameras")}
+        links = {"desk": gate.page_allowed("/desk"), "cameras": gate.page_allowed("/cameras"),
+                 "ack": _may_acknowledge()}  # fmt: skip
         return page_layout(cfg, layers, pick_lang(lang), links=links)
 
     dash.register_page("live_map", path=PATH, layout=layout, title=t("title"))
@@ -185,6 +208,9 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
         ClientsideFunction(namespace="cockpit", function_name="details"),
         Output(ids.MAP_DETAIL_BODY, "children"),
         Output(ids.MAP_DETAIL, "hidden"),
+        Output(ids.MAP_DETAIL_ACK, "hidden"),
+        Output(ids.MAP_DETAIL_PICKED, "data"),
+        Output(ids.MAP_DETAIL_MESSAGE, "children"),
         Input(ids.MAP, "clickData"),
         Input(ids.MAP_DETAIL_CLOSE, "n_clicks"),
         State(ids.MAP_DETAIL_LABELS, "data"),
@@ -197,3 +223,29 @@ def register(app: dash.Dash, cfg: AppConfig, layers: DistrictLayers, gate: Gate,
         State(ids.LAYER_TOGGLES, "options"),
         prevent_initial_call=True,
     )
+    _register_acknowledge(app, desk)
+
+
+def _register_acknowledge(app: dash.Dash, desk) -> None:
+    @app.callback(
+        Output(ids.MAP_DETAIL_MESSAGE, "children", allow_duplicate=True),
+        Input(ids.MAP_DETAIL_ACK, "n_clicks"),
+        State(ids.MAP_DETAIL_PICKED, "data"),
+        State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def _acknowledge(clicks, picked, lang):
+        """An operator has seen a unit long on one stage: noted on its ticket, shown on all maps."""
+        lang = pick_lang(lang)
+        if not clicks or not isinstance(picked, str):
+            raise dash.exceptions.PreventUpdate
+        if not _may_acknowledge() or desk is None:
+            return t("access.denied", lang)
+        principal = g.principal
+        actor = f"{principal.role}:{principal.name}"[:64]
+        try:
+            desk.acknowledge_unit(picked[:64], actor)
+        except DeskError as refused:
+            return f"{t('desk.refused', lang)}: {refused}"
+        log.info("%s acknowledged unit %s", actor, picked[:64])
+        return t("map.detail.acked", lang).format(who=principal.name)

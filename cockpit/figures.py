@@ -23,6 +23,7 @@ MARKER_PX = {"cameras": 14, "tickets": 17, "events": 34, "units": 12, "tracks": 
 
 LAYER_STYLE = {
     "communities": {"type": "fill", "color": "rgba(56, 88, 140, 0.18)"},
+    "buildings": {"type": "fill", "color": "rgba(150, 172, 205, 0.2)"},
     "water": {"type": "fill", "color": "rgba(40, 110, 190, 0.55)"},
     "metro": {"type": "line", "color": "rgba(230, 80, 160, 0.75)", "line": {"width": 4}},
     "grids": {"type": "line", "color": "rgba(120, 160, 220, 0.45)", "line": {"width": 1}},
@@ -61,35 +62,59 @@ def on_tiles(cfg: AppConfig):
     return from_wgs84(cfg.map.tile_datum if cfg.map.tile_url else "wgs84")
 
 
-LAYER_ORDER = ("communities", "water", "grids", "streets", "bridges", "metro", "boundary")
-TOGGLED = ("grids", "communities", "streets")  # the layers an operator may hide on the live map
+LAYER_ORDER = (
+    "communities", "water", "buildings", "grids", "streets", "bridges", "metro", "boundary",
+)  # fmt: skip
+TOGGLED = ("grids", "communities", "buildings", "streets")  # an operator may hide these
+WALL_SKIPS = frozenset({"buildings"})  # too fine to read across a room, and costly to repaint
+
+
+def shown_layers(layers: DistrictLayers, kiosk: bool = False) -> list[str]:
+    """The district's layers a map draws, in order (a wall leaves out the buildings)."""
+    return [k for k in LAYER_ORDER if layers.get(k) is not None and not (kiosk and k in WALL_SKIPS)]
 
 
 def layer_positions(cfg: AppConfig, layers: DistrictLayers) -> dict[str, int]:
-    """Where each of the district's layers sits in the map's layers (after the tiles, if any)."""
-    present = [kind for kind in LAYER_ORDER if layers.get(kind) is not None]
+    """Where each of the district's layers sits in the live map's layers (after the tiles, if
+    any), on an operator's screen."""
+    present = shown_layers(layers)
     return {kind: (1 if cfg.map.tile_url else 0) + n for n, kind in enumerate(present)}
 
 
-def district_layers(cfg: AppConfig, layers: DistrictLayers) -> list[dict]:
+def district_layers(
+    cfg: AppConfig, layers: DistrictLayers, kinds: list[str] | tuple[str, ...] = LAYER_ORDER
+) -> list[dict]:
     """The district's own layers (and the tile layer, if any) as map layers below the traces."""
     result = []
-    shift = on_tiles(cfg)
     if cfg.map.tile_url:
         result.append({"sourcetype": "raster", "source": [cfg.map.tile_url], "below": "traces"})
-    for kind in LAYER_ORDER:
+    datum = cfg.map.tile_datum if cfg.map.tile_url else "wgs84"
+    for kind in kinds:
         frame = layers.get(kind)
         if frame is None:
             continue
-        frame = frame[["id", "geometry"]].copy()
-        frame["geometry"] = shapely.transform(
-            frame.geometry.to_numpy(), lambda xy: np.column_stack(shift(xy[:, 0], xy[:, 1]))
-        )
-        geojson = json.loads(frame.to_json())
-        result.append(
-            {"sourcetype": "geojson", "source": geojson, "below": "traces", **LAYER_STYLE[kind]}
-        )
+        source = _geojson(frame, datum, on_tiles(cfg))
+        result.append({"sourcetype": "geojson", "source": source, "below": "traces",
+                       **LAYER_STYLE[kind]})  # fmt: skip
     return result
+
+
+# A layer's GeoJSON, made once per frame and datum (every page load draws the same district).
+_GEOJSON: dict[tuple[int, str], tuple[object, dict]] = {}
+
+
+def _geojson(frame, datum: str, shift) -> dict:
+    cached = _GEOJSON.get((id(frame), datum))
+    if cached is not None and cached[0] is frame:  # the frame itself, not one at its old address
+        return cached[1]
+    plain = frame[["id", "geometry"]].copy()
+    plain["geometry"] = shapely.transform(  # to 0.1 m: the page carries every vertex
+        plain.geometry.to_numpy(),
+        lambda xy: np.round(np.column_stack(shift(xy[:, 0], xy[:, 1])), 6),
+    )
+    geojson = json.loads(plain.to_json())
+    _GEOJSON[(id(frame), datum)] = (frame, geojson)
+    return geojson
 
 
 def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -> go.Scattermap:
@@ -108,7 +133,7 @@ def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -
     )
 
 
-def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
+def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = False) -> go.Figure:
     """The map with the district's layers and empty live traces (filled by pushes)."""
     tracks = go.Scattermap(
         lon=[],
@@ -142,7 +167,7 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str) -> go.Figure:
             "style": BASE_STYLE,
             "center": {"lon": lon, "lat": lat},
             "zoom": cfg.district.zoom,
-            "layers": district_layers(cfg, layers),
+            "layers": district_layers(cfg, layers, shown_layers(layers, kiosk)),
         },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         paper_bgcolor=BACKGROUND,

@@ -35,6 +35,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "layer.grids": {"zh": "网格", "en": "Grids"},
     "layer.communities": {"zh": "社区", "en": "Communities"},
     "layer.streets": {"zh": "街道", "en": "Streets"},
+    "layer.buildings": {"zh": "建筑", "en": "Buildings"},
     "legend.tickets": {"zh": "工单", "en": "Tickets"},
     "legend.tracks": {"zh": "人员近30分钟轨迹", "en": "Units' last 30 min"},
     "legend.pois": {"zh": "学校、养老院、医院", "en": "Schools, elderly homes, hospitals"},

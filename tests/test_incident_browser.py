@@ -154,7 +154,7 @@ def test_a_pinned_incident_takes_over_every_wall(cockpit, browser, demo_cfg, dem
     """Pinned: the wall stops rotating on the map, shows the incident's banner and rings, and its
     camera wall keeps the cameras that see the site; unpinned: the wall goes back to normal."""
     from cockpit.emergency_watch import EmergencyWatch
-    from cockpit.figures import district_layers
+    from cockpit.figures import district_layers, shown_layers
     from cockpit.payload import WallView
     from cockpit.state import LiveState
     from dispatch.incidents import Incidents
@@ -192,7 +192,8 @@ def test_a_pinned_incident_takes_over_every_wall(cockpit, browser, demo_cfg, dem
     )
     assert shown == pinned["emergency"]["cameras"]
     layers = "() => document.querySelector('#live-map .js-plotly-plot').layout.map.layers.length"
-    base = len(district_layers(demo_cfg, demo_layers))  # the district's own map layers
+    wall_layers = shown_layers(demo_layers, kiosk=True)  # a wall leaves out the buildings
+    base = len(district_layers(demo_cfg, demo_layers, wall_layers))  # the district's own
     wait_until(lambda: page.evaluate(layers) == base + 3, 20, "the three rings on the map")
 
     incidents.pin(opened.id, False, "coordinator:zhao", NOW)

@@ -156,7 +156,7 @@ def page_layout(
                     dcc.Graph(
                         id=ids.MAP,
                         className="map",
-                        figure=base_map(cfg, layers, lang),
+                        figure=base_map(cfg, layers, lang, kiosk),
                         config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
                     ),
                     _side(lang),

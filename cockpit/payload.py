@@ -32,6 +32,7 @@ STATUS_COLORS = {
 }
 # Cameras: white when online, red when offline, grey when unknown (units use the greens).
 HEALTH_COLORS = {True: "#f5f7fa", False: "#ff4d4f", None: "#6b7a90"}
+PICTURE_PROBLEM = "#ffb020"  # online, but frozen, dark, blurred or turned away
 HEALTH_LABELS = {True: "health.online", False: "health.offline", None: "health.unknown"}
 RECENT_EVENT_S = 120  # events pulse on the map for two minutes
 FEED_LENGTH = 8
@@ -98,14 +99,12 @@ class WallView:
         for camera in self._watched:
             health = self.state.health.get(camera.id)
             online = health.online if health else None
-            rows.append(
-                (
-                    camera.position,
-                    HEALTH_COLORS[online],
-                    f"{getattr(camera.name, lang)} · {t(HEALTH_LABELS[online], lang)}",
-                    camera.id,
-                )
-            )
+            label = f"{getattr(camera.name, lang)} · {t(HEALTH_LABELS[online], lang)}"
+            colour = HEALTH_COLORS[online]
+            if online and health.problems:  # frames come, but the picture is wrong
+                label += " · " + "、".join(t(f"picture.{p}", lang) for p in health.problems)
+                colour = PICTURE_PROBLEM
+            rows.append((camera.position, colour, label, camera.id))
         return _columns(rows, self._shift)
 
     def _tracks(self) -> dict:

@@ -16,6 +16,7 @@ from config.api import ApiConfig
 from config.categories import CategoryConfig
 from config.display import WallConfig
 from config.emergency import EmergencyConfig
+from config.picture import PictureConfig
 from config.retention import RetentionConfig
 from config.trends import Classification, TrendsConfig
 from config.types import (
@@ -348,6 +349,9 @@ class VisionConfig(Strict):
     )
     wall_frame_width: int = Field(default=480, ge=160, le=1920, description="its width in px")
     workers: int = Field(default=1, ge=1, le=64, description="vision worker processes in the demo")
+    picture: PictureConfig = Field(
+        default_factory=PictureConfig, description="checks of each camera's picture"
+    )
 
 
 class ServicesConfig(Strict):

@@ -99,6 +99,9 @@ class CameraHealth(Record):
     checked_at: float = Field(default_factory=time.time)
     fps: float | None = Field(default=None, ge=0)
     detail: str = ""
+    problems: tuple[str, ...] = Field(
+        default=(), description="what is wrong with the picture: frozen, dark, blurred, shifted"
+    )
 
 
 class UnitPosition(Record):

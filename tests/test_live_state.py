@@ -366,3 +366,18 @@ def test_a_note_does_not_reset_a_units_clock_and_an_acknowledgement_holds_until_
     # An acknowledgement of an earlier stage does not carry over to the next one.
     wall.apply(ticket(3, "dispatched", start, start - 40 * 60))
     assert shown()[0] != UNIT_SEEN
+
+
+def test_a_camera_whose_picture_is_wrong_says_so_on_the_map(demo_cfg):
+    from cockpit.payload import HEALTH_COLORS, PICTURE_PROBLEM
+
+    wall = _state(demo_cfg)
+    camera = demo_cfg.cameras[0]
+    wall.apply(CameraHealth(camera_id=camera.id, online=True, problems=("shifted",)))
+    cameras = wall.payload("zh")["cameras"]
+    i = cameras["ids"].index(camera.id)
+    assert cameras["color"][i] == PICTURE_PROBLEM
+    assert cameras["text"][i].endswith("在线 · 视角偏移，规则暂停"), cameras["text"][i]
+    wall.apply(CameraHealth(camera_id=camera.id, online=True))  # turned back
+    cameras = wall.payload("en")["cameras"]
+    assert cameras["color"][i] == HEALTH_COLORS[True] and "shifted" not in cameras["text"][i]

@@ -296,3 +296,54 @@ def test_rtsp_outage_goes_offline_then_online_and_analysis_resumes(
         f"RSS {rss_start:.0f} -> {rss_end:.0f} MB",
         file=sys.stderr,
     )
+
+
+def _turned_after(clip: Path, out: Path, after_s: float, degrees: float, about) -> Path:
+    """The clip as a camera that was turned by `degrees` (about the pixel `about`) at `after_s`."""
+    import cv2
+
+    source = cv2.VideoCapture(str(clip))
+    fps = source.get(cv2.CAP_PROP_FPS)
+    size = (int(source.get(cv2.CAP_PROP_FRAME_WIDTH)), int(source.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    turn = cv2.getRotationMatrix2D(about, degrees, 1.0)
+    n = 0
+    while True:
+        ok, frame = source.read()
+        if not ok:
+            break
+        if n / fps >= after_s:
+            frame = cv2.warpAffine(frame, turn, size, borderMode=cv2.BORDER_REPLICATE)
+        writer.write(frame)
+        n += 1
+    source.release()
+    writer.release()
+    return out
+
+
+def test_a_turned_camera_is_reported_and_its_rules_pause(demo_cfg, bus, detector, tmp_path):
+    """The camera is turned 3 s in, about its bin, so the overflowing bin stays in its zone:
+    the worker reports the view shifted on the bus and files nothing for the zone, although the
+    bin sits there longer than the rule's dwell."""
+    polygon = zone_polygon("bin_overflow")
+    centre = (
+        sum(x for x, _ in polygon) / len(polygon),
+        sum(y for _, y in polygon) / len(polygon),
+    )
+    story = render_clip(
+        tmp_path / "bin.mp4",
+        Script(duration_s=26, fps=10, overflow=(0.0, None), traffic_per_min=0, walkers_per_min=0),
+        progress=False,
+    )
+    clip = _turned_after(story, tmp_path / "turned.mp4", 3.0, 7.0, centre)
+    picture = demo_cfg.vision.picture.model_copy(update={"check_every_s": 1.0})
+    cfg = config(demo_cfg, camera(str(clip)), tmp_path, picture=picture)
+    worker = VisionWorker(
+        cfg, bus, detector, worker_id="w-turn", data_dir=tmp_path / "data", cameras=cfg.cameras
+    )
+    run_worker(worker, 24)
+    health = [r for r in records(bus, "camera_health") if isinstance(r, CameraHealth)]
+    assert any(h.online and h.problems == ("shifted",) for h in health), health
+    assert health[0].problems == (), "the view before the turn is the reference"
+    events = [r for r in records(bus, "events") if isinstance(r, Event)]
+    assert events == [], [(e.category, e.zone_id, e.detected_at) for e in events]

@@ -31,6 +31,7 @@ from vision.detector import Detector
 from vision.evidence import annotate, place, save_snapshot, wall_frame
 from vision.metrics import CAMERA_FPS, CAMERA_ONLINE, INFERENCE
 from vision.motion import MotionGate
+from vision.picture import SHIFTED, PictureCheck
 from vision.rules import Finding, ZoneRule, build_rules
 from vision.tracker import Tracker
 
@@ -60,6 +61,7 @@ class CameraPipeline:
     lag_s: float = 0.0  # age of the newest analysed frame when its analysis finished
     last_image: np.ndarray | None = None
     next_wall_frame: float = 0.0
+    picture: PictureCheck | None = None  # frozen, dark, blurred, view shifted
 
     def analysis_fps(self, now: float) -> float:
         """Frames analysed per second over the last 10 s."""
@@ -217,6 +219,7 @@ class VisionWorker:
             Tracker(camera.analysis_fps),
             Health(now, self.v.offline_after_s),
             quiet=quiet,
+            picture=PictureCheck(self.v.picture),
         )
         log.info("worker %s took camera %s", self.worker_id, camera_id)
 
@@ -243,6 +246,7 @@ class VisionWorker:
                 checked_at=now,
                 fps=round(p.analysis_fps(now), 2),
                 detail=detail,
+                problems=p.picture.problems if p.health.online else (),
             )
         ]
 
@@ -267,9 +271,14 @@ class VisionWorker:
         p.analysed += 1
         p.window.append(at)
         p.last_image = image
+        if p.picture.update(image, at):
+            p.last_health_at = -math.inf  # news: the health record goes out on the next pass
+            log.warning("camera %s picture: %s", p.camera.id, ", ".join(p.picture.problems) or "ok")
+        # A turned camera's zones lie elsewhere: its rules see nothing until it is back.
+        seen = Detections() if SHIFTED in p.picture.problems else p.dets
         events: list[Record] = []
         for rule in p.rules:
-            for finding in rule.update(p.dets, at):
+            for finding in rule.update(seen, at):
                 events.append(self._event(p, rule, finding, image))
         self._wall_frame(p, image, at)
         return events

@@ -64,6 +64,7 @@ def _file_routes(server, cfg: AppConfig, store: Store, frames: FrameCache | None
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Captured-At"] = f"{found.captured_at:.3f}"
         response.headers["X-Detections"] = str(found.detections)
+        response.headers["X-Picture"] = ",".join(found.problems)
         return response
 
 

@@ -25,6 +25,7 @@ class Frame:
     jpeg: bytes
     captured_at: float
     detections: int
+    problems: tuple[str, ...] = ()  # what is wrong with the picture (frozen, dark, ...)
 
 
 class FrameCache:
@@ -42,6 +43,7 @@ class FrameCache:
             "jpeg": frame.jpeg,
             "at": repr(frame.captured_at),
             "detections": str(frame.detections),
+            "problems": ",".join(frame.problems),
         }
         try:
             pipe = self.bus.client.pipeline(transaction=True)
@@ -56,11 +58,14 @@ class FrameCache:
         frame cache unreachable for now)."""
         key = keys.camera_frame(camera_id, self.bus.namespace)
         try:
-            jpeg, at, detections = self.bus.client.hmget(key, "jpeg", "at", "detections")
+            jpeg, at, detections, problems = self.bus.client.hmget(
+                key, "jpeg", "at", "detections", "problems"
+            )
         except redis.RedisError as exc:
             self.outage.failed(exc)  # once per outage, not once per tile and second
             return None
         self.outage.ok()
         if jpeg is None or at is None:
             return None
-        return Frame(bytes(jpeg), float(at), int(detections or 0))
+        named = tuple(p for p in (problems or b"").decode().split(",") if p)
+        return Frame(bytes(jpeg), float(at), int(detections or 0), named)

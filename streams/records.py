@@ -89,6 +89,10 @@ class Event(Record):
     )
 
 
+# What can be wrong with a camera's picture while its frames still arrive.
+PICTURE_PROBLEMS = ("frozen", "dark", "blurred", "shifted")
+
+
 class CameraHealth(Record):
     """Whether a camera delivers frames, published on every change and periodically."""
 

@@ -268,8 +268,10 @@ def test_the_camera_walls_frame_cache_keeps_the_latest_frame_and_lets_it_expire(
     cache = FrameCache(bus)
     assert cache.get("cam-01") is None
     cache.put("cam-01", Frame(b"\xff\xd8\xff first", 10.0, 1))
-    cache.put("cam-01", Frame(b"\xff\xd8\xff second", 11.5, 3))
-    assert cache.get("cam-01") == Frame(b"\xff\xd8\xff second", 11.5, 3)
+    cache.put("cam-01", Frame(b"\xff\xd8\xff second", 11.5, 3, ("shifted", "dark")))
+    assert cache.get("cam-01") == Frame(b"\xff\xd8\xff second", 11.5, 3, ("shifted", "dark"))
+    cache.put("cam-01", Frame(b"\xff\xd8\xff third", 12.0, 0))  # the picture is right again
+    assert cache.get("cam-01").problems == ()
     assert 0 < bus.client.ttl(keys.camera_frame("cam-01", bus.namespace)) <= TTL_S
     assert cache.get("cam-02") is None
 

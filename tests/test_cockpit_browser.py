@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import threading
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -562,6 +563,15 @@ def test_camera_wall_shows_a_running_workers_frame_with_its_boxes(
         assert "目标" in tile.locator(".cam-state").inner_text()
         others = page.locator("#cam-cam-01")
         wait_until(lambda: "offline" in others.get_attribute("class"), 15, "cam-01 offline")
+        # A worker that finds cam-02 turned away says so with its frame: the tile says it too.
+        from streams.frames import Frame, FrameCache
+
+        jpeg = cv2.imencode(".jpg", np.full((270, 480, 3), 90, np.uint8))[1].tobytes()
+        FrameCache(demo["bus"]).put("cam-02", Frame(jpeg, time.time(), 0, ("shifted",)))
+        turned = page.locator("#cam-cam-02")
+        wait_until(lambda: "picture-problem" in (turned.get_attribute("class") or ""), 15,
+                   "cam-02's tile telling its view shifted")  # fmt: skip
+        assert "视角偏移，规则暂停" in turned.locator(".cam-state").inner_text()
         page.screenshot(path=str(artifacts / "camera-wall-1920x1080.png"))
         tile.click()
         page.locator("#camera-zoom").wait_for(state="visible")

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 
 from config.picture import PictureConfig
+from streams.records import PICTURE_PROBLEMS
 
 WIDTH = 320  # pictures are compared at this width: cheap, and enough for landmarks
-FROZEN, DARK, BLURRED, SHIFTED = "frozen", "dark", "blurred", "shifted"
-PROBLEMS = (FROZEN, DARK, BLURRED, SHIFTED)
+FROZEN, DARK, BLURRED, SHIFTED = PICTURE_PROBLEMS
 
 
 @dataclass

@@ -291,7 +291,7 @@ class VisionWorker:
         p.next_wall_frame = at + every
         caption = f"{p.camera.id} {self._hms(at)}"
         jpeg = wall_frame(image, p.rules, p.dets, self.v.wall_frame_width, caption)
-        self.frames.put(p.camera.id, Frame(jpeg, at, len(p.dets.xyxy)))
+        self.frames.put(p.camera.id, Frame(jpeg, at, len(p.dets.xyxy), p.picture.problems))
 
     def _event(
         self, p: CameraPipeline, rule: ZoneRule, finding: Finding, image: np.ndarray

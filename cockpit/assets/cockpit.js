@@ -378,7 +378,10 @@
         if (answer.status !== 200) { throw new Error("no frame"); }
         var at = parseFloat(answer.headers.get("X-Captured-At"));
         var found = answer.headers.get("X-Detections");
-        return answer.blob().then(function (blob) { return {blob: blob, at: at, found: found}; });
+        var wrong = (answer.headers.get("X-Picture") || "").split(",").filter(Boolean);
+        return answer.blob().then(function (blob) {
+          return {blob: blob, at: at, found: found, wrong: wrong};
+        });
       })
       .then(function (frame) {
         window.streetCockpitFrameBytes += frame.blob.size;
@@ -387,9 +390,12 @@
         img.src = URL.createObjectURL(frame.blob);
         if (old && old.indexOf("blob:") === 0) { URL.revokeObjectURL(old); }
         var age = Math.max(0, Math.round(Date.now() / 1000 - frame.at));
-        state.textContent = state.getAttribute("data-live").replace("{s}", age) + " · " +
+        // What is wrong with the picture comes first: it is what an operator must act on.
+        state.textContent = frame.wrong.map(function (p) {
+          return state.getAttribute("data-" + p) + " · ";
+        }).join("") + state.getAttribute("data-live").replace("{s}", age) + " · " +
           grid.getAttribute("data-detections").replace("{n}", frame.found);
-        tile.className = "cam-tile live";
+        tile.className = "cam-tile live" + (frame.wrong.length ? " picture-problem" : "");
         tile.setAttribute("data-detections", frame.found);
         var zoom = document.getElementById("camera-zoom");
         if (zoom && !zoom.hidden && zoom.getAttribute("data-camera") === camera) {

@@ -22,6 +22,7 @@ from dispatch.desk import Desk
 from dispatch.states import OPEN_STATES
 from dispatch.store import TicketRow
 from geo.layers import DistrictLayers
+from streams.records import PICTURE_PROBLEMS
 
 PATH = "/cameras"
 ROLES = USERS
@@ -72,6 +73,7 @@ def _tile(camera, lang: str) -> html.Div:
                         **{
                             "data-live": t("cameras.live", lang),
                             "data-offline": t("cameras.offline", lang),
+                            **{f"data-{p}": t(f"picture.{p}", lang) for p in PICTURE_PROBLEMS},
                         },
                     ),
                 ],

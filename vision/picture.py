@@ -35,7 +35,7 @@ class PictureCheck:
 
     cfg: PictureConfig
     problems: tuple[str, ...] = ()
-    shift_px: float = 0.0  # the last measured move, in pixels at WIDTH
+    shift_px: float | None = None  # the move measured by the last check (pixels at WIDTH)
     reference: _Reference | None = None
     _last: np.ndarray | None = None
     _same_since: float | None = None
@@ -65,9 +65,10 @@ class PictureCheck:
         self.problems = tuple(p for p in self.problems if p != SHIFTED)
 
     def _look(self, small: np.ndarray, frozen: bool) -> tuple[str, ...]:
-        found = [FROZEN] if frozen else []
+        self.shift_px = None
         if float(small.mean()) < self.cfg.dark_level:
-            return (*found, DARK)  # nothing more can be told in the dark
+            return (DARK,)  # nothing more can be told in the dark (still frames look frozen)
+        found = [FROZEN] if frozen else []
         sharpness = float(cv2.Laplacian(small, cv2.CV_64F).var())
         keypoints, descriptors = self._orb.detectAndCompute(small, None)
         if self.reference is None:

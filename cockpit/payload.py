@@ -67,6 +67,7 @@ class WallView:
         }
         self._view = view_settings(cfg)
         self._zone = cfg.district.zone  # feed times in district time
+        self._category_names = {c.id: c.names for c in cfg.categories}
 
     def payload(self, lang: str) -> dict:
         """Everything the browser needs to redraw the live parts, in one language."""
@@ -183,8 +184,8 @@ class WallView:
         return _columns(rows, self._shift)
 
     def _category_name(self, category: str, lang: str) -> str:
-        known = {c.id for c in self.cfg.categories}
-        return getattr(self.cfg.category(category).names, lang) if category in known else category
+        names = self._category_names.get(category)
+        return getattr(names, lang) if names else category
 
     def _kpis(self, now: float) -> dict:
         stale = self.cfg.services.position_stale_s

@@ -115,7 +115,7 @@ def _detail_panel(lang: str, links: dict[str, bool]) -> html.Div:
                 className="map-detail-close",
                 title=t("map.detail.close", lang),
                 n_clicks=0,
-            ),  # fmt: skip
+            ),
             html.Div(id=ids.MAP_DETAIL_BODY),
             html.Button(
                 t("map.detail.ack", lang),
@@ -123,7 +123,7 @@ def _detail_panel(lang: str, links: dict[str, bool]) -> html.Div:
                 className="map-detail-ack",
                 hidden=True,
                 n_clicks=0,
-            ),  # fmt: skip
+            ),
             html.Div(id=ids.MAP_DETAIL_MESSAGE, className="map-detail-message"),
         ],
     )
@@ -165,7 +165,7 @@ def page_layout(
                         ()
                         if kiosk
                         else (_layer_toggles(cfg, layers, lang), _detail_panel(lang, links or {}))
-                    ),  # fmt: skip
+                    ),
                     *((wall_tiles(cfg, lang),) if kiosk and "cameras" in cfg.wall.views else ()),
                 ],
             ),

@@ -44,6 +44,25 @@ def _start(data: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the demo did not start")
 
 
+MAP_READY = """() => {
+    const gd = document.querySelector('#live-map .js-plotly-plot');
+    const sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    const tickets = gd && gd.data && gd.data.find(t => t.meta === 'tickets');
+    return !!(sub && sub.map && sub.map.loaded() && tickets && tickets.lon.length);
+}"""
+MAP_IDLE = """() => new Promise((done) => {
+    const map = document.querySelector('#live-map .js-plotly-plot')._fullLayout.map._subplot.map;
+    map.once('idle', () => done(true));
+    map.triggerRepaint();
+})"""
+
+
+def _map_drawn(page) -> None:
+    """Until the live map has its district, its first pushed tickets, and has drawn them all."""
+    page.wait_for_function(MAP_READY, timeout=120_000)
+    page.evaluate(MAP_IDLE)
+
+
 def _shoot(browser, url: str, data: Path, width: int, height: int) -> None:
     users = dict(line.split()[0::2] for line in (data / "demo-users.txt").read_text().splitlines())
     name = "demo-operator"
@@ -58,8 +77,8 @@ def _shoot(browser, url: str, data: Path, width: int, height: int) -> None:
     with page.expect_navigation():
         page.click("button[type=submit]")
     page.wait_for_selector(".link.up", timeout=60_000)
-    page.wait_for_timeout(5000)  # the map's tiles-free style and the first pushes paint
-    page.screenshot(path=str(OUT / f"live-map-{size}.png"))
+    _map_drawn(page)
+    page.screenshot(path=str(OUT / f"live-map-{size}.png"), timeout=120_000)  # 4K: slow in software
     page.goto(f"{url}/desk")
     page.wait_for_selector("#desk-table td", timeout=60_000)
     page.locator("#desk-table td").first.click()
@@ -70,7 +89,12 @@ def _shoot(browser, url: str, data: Path, width: int, height: int) -> None:
     wall = browser.new_page(viewport={"width": width, "height": height})
     wall.goto(f"{url}/kiosk?token={display}")
     wall.wait_for_selector(".link.up", timeout=60_000)
-    wall.wait_for_timeout(5000)
+    wall.evaluate(  # hold the wall on its map view while it is drawn (it rotates every 30 s)
+        "() => { const root = document.querySelector('.cockpit.kiosk');"
+        " root.setAttribute('data-rotate', '3600'); root.setAttribute('data-view', 'map');"
+        " window.dispatchEvent(new Event('resize')); }"
+    )
+    _map_drawn(wall)
     wall.screenshot(path=str(OUT / f"wall-map-{size}.png"))
     wall.evaluate("document.querySelector('.cockpit.kiosk').setAttribute('data-rotate', '5')")
     wall.wait_for_function(  # a function, not an expression: the page's CSP forbids eval

@@ -43,16 +43,16 @@ class PictureCheck:
     _orb: cv2.ORB = field(default_factory=lambda: cv2.ORB_create(nfeatures=600))
 
     def update(self, image: np.ndarray, at: float) -> bool:
-        """Look at the picture if a check is due (frozen is followed on every frame); True
-        when the set of problems changed."""
+        """Look at the picture if a check is due (every `check_every_s`; nothing is done on
+        the frames between); True when the set of problems changed."""
+        if at < self._next_check:
+            return False
+        self._next_check = at + self.cfg.check_every_s
         small = _grey(image)
         same = self._last is not None and float(cv2.absdiff(small, self._last).mean()) < 0.5
         self._last = small
         self._same_since = (self._same_since or at) if same else None
         frozen = self._same_since is not None and at - self._same_since >= self.cfg.frozen_s
-        if at < self._next_check and frozen == (FROZEN in self.problems):
-            return False
-        self._next_check = at + self.cfg.check_every_s
         found = self._look(small, frozen)
         changed = found != self.problems
         self.problems = found

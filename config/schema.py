@@ -14,6 +14,7 @@ from shapely.geometry import Polygon
 
 from config.api import ApiConfig
 from config.categories import CategoryConfig
+from config.detection import CropConfig, GroundConfig
 from config.display import WallConfig
 from config.emergency import EmergencyConfig
 from config.picture import PictureConfig
@@ -321,6 +322,12 @@ class VisionConfig(Strict):
     )
     imgsz: int = Field(default=320, ge=32, le=1920, description="model input size in pixels")
     confidence: float = Field(default=0.35, gt=0, lt=1, description="lowest detection score kept")
+    class_confidence: dict[str, Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=dict, description="class name -> its own lowest score (else confidence)"
+    )
+    threads: int = Field(default=0, ge=0, le=64, description="ONNX Runtime threads; 0: all cores")
+    crops: CropConfig = Field(default_factory=CropConfig, description="where the detector looks")
+    ground: GroundConfig = Field(default_factory=GroundConfig, description="ground-size check")
     tracker: Literal["bytetrack"] = Field(default="bytetrack", description="multi-object tracker")
     motion_threshold: float = Field(
         default=0.002, ge=0, le=1, description="share of changed pixels that counts as motion"

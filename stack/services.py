@@ -100,6 +100,8 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
             v.confidence,
             v.class_map,
             cfg.services.data_dir / "models",
+            v.class_confidence,
+            v.threads,
         )
         from vision.worker import VisionWorker
 

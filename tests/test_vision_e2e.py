@@ -3,6 +3,8 @@ server streaming real footage), a real Redis bus."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import select
 import shutil
@@ -20,7 +22,7 @@ from streams.rechecks import Rechecks
 from streams.records import CameraHealth, Event, ZoneCheck, decode
 from tests.support.waiting import wait_until
 from vision.detector import Detector, ModelError
-from vision.synth.timeline import Script, render_clip, zone_polygon
+from vision.synth.timeline import PARK_ZONE_Z, Script, demo_view, render_clip, zone_polygon
 from vision.train import BUNDLED
 from vision.worker import VisionWorker
 
@@ -68,7 +70,7 @@ def rules() -> list[RuleConfig]:
     ]
 
 
-def camera(source: str, zones=True, size=(640, 576)) -> CameraConfig:
+def camera(source: str, zones=True, size=(640, 576), homography=None, id="cam-t") -> CameraConfig:
     zone_list = (
         [
             ZoneConfig(id=f"z-{kind}", rule=rule, polygon=zone_polygon(kind), map_anchor=ANCHOR)
@@ -82,7 +84,7 @@ def camera(source: str, zones=True, size=(640, 576)) -> CameraConfig:
         else []
     )
     return CameraConfig(
-        id="cam-t",
+        id=id,
         name={"zh": "测试", "en": "test"},
         source=source,
         position=ANCHOR,
@@ -90,6 +92,7 @@ def camera(source: str, zones=True, size=(640, 576)) -> CameraConfig:
         frame_size=size,
         analysis_fps=2,
         zones=zone_list,
+        homography=homography,
     )
 
 
@@ -131,10 +134,25 @@ def test_clip_with_one_parking_and_one_full_bin_yields_exactly_two_events(
         ),
         progress=False,
     )
-    cfg = config(demo_cfg, camera(str(clip)), tmp_path)
+    view, street = demo_view()
+    calibrated = camera(str(clip), homography=view.ground_homography(ANCHOR, 0.0))
+    # The same picture with a calibration for a camera ten times higher: everything measures ten
+    # times too large, so the ground-size check drops the car and the bin.
+    too_high = dataclasses.replace(view, height=view.height * 10)
+    wrong = camera(str(clip), homography=too_high.ground_homography(ANCHOR, 0.0), id="cam-wrong")
+    cfg = config(demo_cfg, calibrated, tmp_path).model_copy(update={"cameras": [calibrated, wrong]})
     data = tmp_path / "data"
     worker = VisionWorker(cfg, bus, detector, worker_id="w-e2e", data_dir=data, cameras=cfg.cameras)
     from prometheus_client import REGISTRY
+
+    def dropped(camera_id: str) -> float:
+        return sum(
+            REGISTRY.get_sample_value(
+                "sc_ground_size_dropped_total", {"camera": camera_id, "class_name": name}
+            )
+            or 0
+            for name in ("car", "van", "truck", "bin_overflow")
+        )
 
     inferences = REGISTRY.get_sample_value("sc_inference_seconds_count") or 0
     run_worker(worker, 46)
@@ -143,17 +161,25 @@ def test_clip_with_one_parking_and_one_full_bin_yields_exactly_two_events(
     assert REGISTRY.get_sample_value("sc_camera_online", {"camera": "cam-t"}) == 1
     assert REGISTRY.get_sample_value("sc_camera_analysed_fps", {"camera": "cam-t"}) > 0
     events = [r for r in records(bus, "events") if isinstance(r, Event)]
-    assert sorted(e.category for e in events) == ["bin_overflow", "illegal_parking"], [
-        (e.category, e.zone_id, e.detected_at) for e in events
-    ]
+    assert sorted((e.camera_id, e.category) for e in events) == [
+        ("cam-t", "bin_overflow"),
+        ("cam-t", "illegal_parking"),
+    ], [(e.camera_id, e.category, e.zone_id, e.detected_at) for e in events]
+    assert dropped("cam-wrong") > 20 and dropped("cam-t") < dropped("cam-wrong") / 10
     for e in events:
-        assert e.camera_id == "cam-t" and e.source == "camera" and (e.lon, e.lat) == ANCHOR
+        assert e.source == "camera"
         assert e.snapshot and (data / e.snapshot).stat().st_size > 10_000
         assert 0.35 <= (e.confidence or 0) <= 1
     parking = next(e for e in events if e.category == "illegal_parking")
     assert parking.track_ids, "the parked car's track id travels with the event"
+    # Placed where the car stands (the calibration), not at the zone's anchor: on the
+    # no-parking kerb to the right of the camera, within the zone's stretch of street ahead.
+    east = (parking.lon - ANCHOR[0]) * 111_320 * math.cos(math.radians(ANCHOR[1]))
+    north = (parking.lat - ANCHOR[1]) * 111_320
+    assert PARK_ZONE_Z[0] - 1 <= north <= PARK_ZONE_Z[1] + 1, north
+    assert street.kerb - 3.0 <= east + view.cam_x <= street.kerb + 1.0, east  # world x
     health = [r for r in records(bus, "camera_health") if isinstance(r, CameraHealth)]
-    assert health and health[0].online and health[0].camera_id == "cam-t"
+    assert health and health[0].online and health[0].camera_id in {"cam-t", "cam-wrong"}
 
 
 def test_worker_answers_verification_rechecks(demo_cfg, bus, detector, tmp_path):

@@ -1,72 +1,24 @@
-"""The detector: one model per worker process, run by PyTorch or an exported, cached runtime.
-Model output becomes `Detections` here and nowhere else."""
+"""The detector: one model per worker process, run by ONNX Runtime alone (the default: no PyTorch
+in the worker) or by Ultralytics with PyTorch or OpenVINO. Model output becomes `Detections`
+here and nowhere else."""
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from vision.detections import Detections
+from vision.export import ModelError, exported
 
+__all__ = ["Detector", "ModelError"]
 log = logging.getLogger(__name__)
-EXPORT_FORMATS = {"onnx": ".onnx", "openvino": "_openvino_model"}
-
-
-class ModelError(ValueError):
-    """The weights cannot be used as configured (missing file, unknown classes)."""
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-def exported(weights: Path, runtime: str, imgsz: int, cache_dir: Path) -> Path:
-    """The exported model for `runtime`, made once per weights file and image size, then reused."""
-    if runtime == "torch":
-        return weights
-    stem = f"{weights.stem}-{_digest(weights)}-{imgsz}"
-    target = cache_dir / f"{stem}{EXPORT_FORMATS[runtime]}"
-    if target.exists():
-        return target
-    if runtime == "openvino" and importlib.util.find_spec("openvino") is None:
-        raise ModelError(
-            "vision.runtime is 'openvino' but the openvino package is not installed: "
-            "pip install openvino, or set vision.runtime to 'onnx' or 'torch'"
-        )
-    from ultralytics import YOLO
-
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    work = cache_dir / f"{stem}.pt"
-    shutil.copyfile(weights, work)
-    log.info("exporting %s for %s at imgsz %d (once; cached)", weights, runtime, imgsz)
-    chatty = logging.getLogger("ultralytics")  # its export banners, not our log's business
-    level = chatty.level
-    chatty.setLevel(logging.WARNING)
-    try:
-        out = Path(
-            YOLO(str(work)).export(
-                format=runtime,
-                imgsz=imgsz,
-                dynamic=False,
-                simplify=runtime == "onnx",
-                verbose=False,
-            )
-        )
-    finally:
-        chatty.setLevel(level)
-    work.unlink(missing_ok=True)
-    if out != target:
-        shutil.move(str(out), str(target))
-    return target
 
 
 class Detector:
-    """Loads a YOLO model once; `detect(image)` returns the boxes under their rule class names."""
+    """Loads a YOLO model once; `detect(image)` returns the boxes under their rule class names,
+    each class kept from its own confidence threshold (`class_confidence`, else `confidence`)."""
 
     def __init__(
         self,
@@ -76,20 +28,42 @@ class Detector:
         confidence: float = 0.35,
         class_map: dict[str, str] | None = None,
         cache_dir: Path = Path("data/models"),
+        class_confidence: dict[str, float] | None = None,
+        threads: int = 0,
     ):
         if not weights.is_file():
             raise ModelError(
                 f"model weights not found: {weights}; set vision.weights to a YOLO .pt file "
                 "(`python run.py train` makes the bundled one)"
             )
-        from ultralytics import YOLO
+        self.imgsz, self.runtime = imgsz, runtime
+        model_file = exported(weights, runtime, imgsz, cache_dir)
+        if runtime == "onnx":
+            from vision.onnx_model import OnnxModel
 
-        self.imgsz, self.confidence = imgsz, confidence
-        self.model = YOLO(str(exported(weights, runtime, imgsz, cache_dir)), task="detect")
-        names = self.model.names
+            self.onnx = OnnxModel(model_file, threads)
+            names = self.onnx.names
+        else:
+            from ultralytics import YOLO
+
+            self.onnx = None
+            self.model = YOLO(str(model_file), task="detect")
+            names = self.model.names
         mapping = class_map or {}
         self.names = [mapping.get(names[i], names[i]) for i in sorted(names)]
         self.lookup = np.array(self.names, dtype=object)
+        chosen = class_confidence or {}
+        self.floor = np.array([chosen.get(n, confidence) for n in self.names], np.float32)
+        self.confidence = float(self.floor.min())  # what the model is asked for; then per class
+
+    def describe(self) -> str:
+        """The runtime in words, for the worker's start-up line."""
+        if self.onnx is not None:
+            import onnxruntime
+
+            threads = self.onnx.threads or "all"
+            return f"ONNX Runtime {onnxruntime.__version__} ({threads} threads, no PyTorch)"
+        return f"Ultralytics {self.runtime}"
 
     def check_classes(self, wanted: dict[str, list[str]]) -> None:
         """Fail with a clear message when a rule consumes a class the model never outputs."""
@@ -105,19 +79,28 @@ class Detector:
 
     def detect(self, image: np.ndarray) -> Detections:
         """Detect objects in one BGR frame."""
-        result = self.model.predict(
-            image, imgsz=self.imgsz, conf=self.confidence, device="cpu", verbose=False
-        )[0]
-        return self.convert(result)
-
-    def convert(self, result) -> Detections:
-        """The one place an Ultralytics result becomes `Detections`."""
-        boxes = result.boxes
-        if boxes is None or len(boxes) == 0:
-            return Detections()
-        cls = boxes.cls.cpu().numpy().astype(int)
+        if self.onnx is not None:
+            xyxy, scores, cls = self.onnx.predict(image, self.confidence)
+        else:
+            result = self.model.predict(
+                image, imgsz=self.imgsz, conf=self.confidence, device="cpu", verbose=False
+            )[0]
+            xyxy, scores, cls = _arrays(result)
+        keep = scores >= self.floor[cls]
         return Detections(
-            xyxy=boxes.xyxy.cpu().numpy().astype(np.float32),
-            confidence=boxes.conf.cpu().numpy().astype(np.float32),
-            class_name=self.lookup[cls],
+            xyxy=xyxy[keep].astype(np.float32),
+            confidence=scores[keep].astype(np.float32),
+            class_name=self.lookup[cls[keep]],
         )
+
+
+def _arrays(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An Ultralytics result's boxes as NumPy arrays."""
+    boxes = result.boxes
+    if boxes is None or len(boxes) == 0:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
+    return (
+        boxes.xyxy.cpu().numpy(),
+        boxes.conf.cpu().numpy(),
+        boxes.cls.cpu().numpy().astype(np.int64),
+    )

@@ -12,7 +12,7 @@ from config.schema import CameraConfig
 from vision.detections import Detections
 from vision.rules import Finding, ZoneRule
 
-RED, AMBER, GREY = (40, 40, 230), (0, 190, 255), (170, 170, 170)
+RED, AMBER, GREY, CYAN = (40, 40, 230), (0, 190, 255), (170, 170, 170), (230, 200, 60)
 
 
 def annotate(
@@ -74,11 +74,22 @@ def place(
 
 
 def wall_frame(
-    image: np.ndarray, rules: list[ZoneRule], dets: Detections, width: int, caption: str
+    image: np.ndarray,
+    rules: list[ZoneRule],
+    dets: Detections,
+    width: int,
+    caption: str,
+    grid: list[np.ndarray] = (),
+    regions: list[tuple[int, int, int, int]] = (),
 ) -> bytes:
-    """A small JPEG for the camera wall: every zone outlined, every detection boxed (the
+    """A small JPEG for the camera wall: the ground calibration grid (calibrated cameras) and
+    the regions the detector looks at, faint; every zone outlined, every detection boxed (the
     drawing at full size, then scaled down), the camera and time on top."""
     out = image.copy()
+    for line in grid:
+        cv2.polylines(out, [line.round().astype(np.int32)], False, CYAN, 1, cv2.LINE_AA)
+    for x0, y0, x1, y1 in regions:
+        cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), GREY, 1)
     for rule in rules:
         cv2.polylines(out, [rule.zone.points.round().astype(np.int32)], True, AMBER, 2)
     for box, name in zip(dets.xyxy, dets.class_name, strict=True):

@@ -26,10 +26,12 @@ from streams.outage import Outage
 from streams.rechecks import Rechecks
 from streams.records import CameraHealth, Event, Record, ZoneCheck
 from vision.capture import FrameSource, Health
+from vision.crops import CropPlan, detect_regions, plan_crops
 from vision.detections import Detections
 from vision.detector import Detector
 from vision.evidence import annotate, place, save_snapshot, wall_frame
-from vision.metrics import CAMERA_FPS, CAMERA_ONLINE, INFERENCE
+from vision.ground import GroundCheck, GroundPlane
+from vision.metrics import CAMERA_FPS, CAMERA_ONLINE, GROUND_DROPPED, INFERENCE
 from vision.motion import MotionGate
 from vision.picture import SHIFTED, PictureCheck
 from vision.rules import Finding, ZoneRule, build_rules
@@ -62,6 +64,9 @@ class CameraPipeline:
     last_image: np.ndarray | None = None
     next_wall_frame: float = 0.0
     picture: PictureCheck | None = None  # frozen, dark, blurred, view shifted
+    crops: CropPlan | None = None  # where the detector looks, set with the first frame
+    ground: GroundCheck | None = None  # sizes checked on a calibrated camera
+    guides: list[np.ndarray] = field(default_factory=list)  # calibration grid for the wall
 
     def analysis_fps(self, now: float) -> float:
         """Frames analysed per second over the last 10 s."""
@@ -113,7 +118,14 @@ class VisionWorker:
         """Analyse until stopped (or for max_seconds); returns the number of frames analysed."""
         stop = stop or threading.Event()
         started, total = time.monotonic(), 0
-        log.info("vision worker %s started: %d cameras to share", self.worker_id, len(self.cameras))
+        log.info(
+            "vision worker %s started: %d cameras to share; %s at %d px, looking at %s",
+            self.worker_id,
+            len(self.cameras),
+            self.detector.describe(),
+            self.v.imgsz,
+            "crops around the zones" if self.v.crops.mode == "zones" else "whole frames",
+        )
         outage = Outage(log, f"Redis for vision worker {self.worker_id}")
         try:
             while not stop.is_set():
@@ -252,20 +264,13 @@ class VisionWorker:
 
     def _analyse(self, p: CameraPipeline, image: np.ndarray, at: float) -> list[Record]:
         """Gate, detect, track, run the rules; the events they confirm."""
-        if not p.rules and p.camera.zones:
-            h, w = image.shape[:2]
-            cw, ch = p.camera.frame_size
-            p.rules = build_rules(
-                p.camera.zones,
-                self.cfg.rules,
-                self.cfg.district.timezone,
-                (w / cw, h / ch),
-            )
-            for rule in p.rules:  # what the camera's earlier holders reported stays reported
-                rule.rest_until(p.quiet.get(rule.zone.id, -math.inf))
+        if p.crops is None:
+            self._prepare(p, image)
         if p.gate.needs_detection(image, at):
             with INFERENCE.time():
-                found = self.detector.detect(image)
+                found = detect_regions(self.detector.detect, image, p.crops)
+            if p.ground is not None:
+                found = self._plausible(p, found)
             p.dets = p.tracker.update(found)
             p.detected += 1
         p.analysed += 1
@@ -283,6 +288,34 @@ class VisionWorker:
         self._wall_frame(p, image, at)
         return events
 
+    def _prepare(self, p: CameraPipeline, image: np.ndarray) -> None:
+        """With the first frame's size: the zone rules, the crops around the zones, and on a
+        calibrated camera the ground-size check and its grid."""
+        h, w = image.shape[:2]
+        cw, ch = p.camera.frame_size
+        scale = (w / cw, h / ch)
+        p.rules = build_rules(p.camera.zones, self.cfg.rules, self.cfg.district.timezone, scale)
+        for rule in p.rules:  # what the camera's earlier holders reported stays reported
+            rule.rest_until(p.quiet.get(rule.zone.id, -math.inf))
+        polygons = [rule.zone.points for rule in p.rules]
+        crops = self.v.crops
+        p.crops = plan_crops(
+            polygons if crops.mode == "zones" else [], (w, h), self.v.imgsz, crops.margin
+        )
+        if p.camera.homography is not None and self.v.ground.enabled:
+            plane = GroundPlane(p.camera.homography, (w, h), scale)
+            p.ground = GroundCheck(plane, self.v.ground.sizes)
+            if polygons:
+                p.guides = plane.grid(np.concatenate(polygons).mean(axis=0))
+
+    def _plausible(self, p: CameraPipeline, found: Detections) -> Detections:
+        before = dict(p.ground.dropped)
+        found = p.ground.filter(found)
+        for name, count in p.ground.dropped.items():
+            if count != before.get(name, 0):
+                GROUND_DROPPED.labels(p.camera.id, name).inc(count - before.get(name, 0))
+        return found
+
     def _wall_frame(self, p: CameraPipeline, image: np.ndarray, at: float) -> None:
         """Now and then, the camera's small annotated frame for the camera wall."""
         every = self.v.wall_frame_s
@@ -290,7 +323,10 @@ class VisionWorker:
             return
         p.next_wall_frame = at + every
         caption = f"{p.camera.id} {self._hms(at)}"
-        jpeg = wall_frame(image, p.rules, p.dets, self.v.wall_frame_width, caption)
+        regions = [] if p.crops.whole_frame else p.crops.regions
+        jpeg = wall_frame(
+            image, p.rules, p.dets, self.v.wall_frame_width, caption, p.guides, regions
+        )
         self.frames.put(p.camera.id, Frame(jpeg, at, len(p.dets.xyxy), p.picture.problems))
 
     def _event(

@@ -51,6 +51,24 @@ class View:
             np.array([self.project(*p) for p in points], dtype=np.float64).round().astype(np.int32)
         )
 
+    def ground_homography(
+        self, position: tuple[float, float], direction_deg: float
+    ) -> list[list[float]]:
+        """This camera's calibration for a map: the 3x3 homography from pixels to [lon, lat] of
+        the ground it sees, standing at `position` and looking `direction_deg` from north."""
+        h, f, c, s = self.height, self.focal, math.cos(self.yaw), math.sin(self.yaw)
+        to_view = np.array([[h, 0, -self.width / 2 * h], [0, 0, f * h], [0, 1, -self.horizon]])
+        unyaw = np.array([[c, s, 0], [-s, c, 0], [0, 0, 1]])  # (x from camera, z) on the ground
+        t = math.radians(direction_deg)
+        to_map = np.array(
+            [[math.cos(t), math.sin(t), 0], [-math.sin(t), math.cos(t), 0], [0, 0, 1]]
+        )
+        lon, lat = position
+        m_lon = 111_320.0 * math.cos(math.radians(lat))
+        to_degrees = np.array([[1 / m_lon, 0, lon], [0, 1 / 111_320.0, lat], [0, 0, 1]])
+        matrix = to_degrees @ to_map @ unyaw @ to_view
+        return matrix.tolist()
+
     def depth(self, x: float, z: float) -> float:
         """Distance along the viewing axis (for painter's order)."""
         dx = x - self.cam_x

@@ -1,0 +1,148 @@
+"""The worker's runtime without PyTorch: the ONNX runner gives Ultralytics' own answers on real
+footage, a worker process never imports PyTorch and stays small, per-class confidence, and the
+tracker's ids."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from config.paths import PROJECT_ROOT
+from tests.test_vision_e2e import VTEST, WEIGHTS
+from vision.detections import Detections
+from vision.detector import Detector
+from vision.export import export_path
+from vision.tracker import Tracker
+
+pytestmark = pytest.mark.skipif(not VTEST.exists(), reason=f"the shared clip {VTEST} is missing")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(VTEST))
+    out = []
+    for index in range(601):
+        ok, image = capture.read()
+        assert ok, f"{VTEST} ended at frame {index}"
+        if index % 150 == 0:
+            out.append(image)
+    capture.release()
+    return out
+
+
+def test_onnx_runner_gives_ultralytics_own_boxes_on_real_footage(cache, frames):
+    """Letterbox, decode and NMS done in NumPy match Ultralytics' predictor on the same export:
+    same classes, same scores, boxes within a tenth of a pixel (whole frames and crops)."""
+    ours = Detector(WEIGHTS, "onnx", 320, 0.25, {}, cache)
+    from ultralytics import YOLO
+
+    theirs = YOLO(str(export_path(WEIGHTS, "onnx", 320, cache)), task="detect")
+    compared = 0
+    for image in frames:
+        for part in (image, image[0:320, 448:768], image[100:300, 0:500]):
+            mine = ours.detect(part)
+            boxes = theirs.predict(part, imgsz=320, conf=0.25, verbose=False)[0].boxes
+            assert len(mine) == len(boxes)
+            order_a, order_b = np.argsort(-mine.confidence), np.argsort(-boxes.conf.numpy())
+            assert np.allclose(mine.confidence[order_a], boxes.conf.numpy()[order_b], atol=1e-4)
+            assert np.abs(mine.xyxy[order_a] - boxes.xyxy.numpy()[order_b]).max() < 0.1
+            names = [ours.names[int(c)] for c in boxes.cls.numpy()[order_b]]
+            assert list(mine.class_name[order_a]) == names
+            compared += len(mine)
+    assert compared > 50  # the frames have plenty of boxes to compare
+
+
+WORKER_PROBE = """
+import json, sys
+from pathlib import Path
+import cv2
+import vision.worker, stack.services  # everything a vision worker process imports
+from vision.detector import Detector
+from vision.tracker import Tracker
+detector = Detector(Path(sys.argv[1]), "onnx", 320, 0.35, {}, Path(sys.argv[2]))
+trackers = [Tracker(2) for _ in range(24)]
+capture = cv2.VideoCapture(sys.argv[3])
+boxes = 0
+for index in range(48):
+    ok, image = capture.read()
+    found = trackers[index % 24].update(detector.detect(image))
+    boxes += len(found)
+# The peak of this process image (ru_maxrss would count the forking test process's peak too).
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"torch": "torch" in sys.modules, "boxes": boxes, "rss_mb": peak / 1024}))
+"""
+
+
+def test_a_worker_process_never_imports_pytorch_and_stays_small(tmp_path):
+    """The export runs in a child process; the worker itself detects and tracks on real footage
+    for 24 cameras' trackers without PyTorch, under the 500 MB goal (PyTorch alone is 800 MB)."""
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_PROBE, str(WEIGHTS), str(tmp_path), str(VTEST)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["torch"] is False
+    assert probe["boxes"] > 0
+    assert probe["rss_mb"] < 500, probe
+    assert export_path(WEIGHTS, "onnx", 320, tmp_path).exists()  # made by the child, cached
+
+
+def test_each_class_keeps_boxes_from_its_own_confidence(cache, frames):
+    everyone = Detector(WEIGHTS, "onnx", 320, 0.25, {}, cache)
+    strict = Detector(WEIGHTS, "onnx", 320, 0.25, {}, cache, class_confidence={"litter": 0.6})
+    image = frames[0]
+    loose, tight = everyone.detect(image), strict.detect(image)
+    litter = loose.class_name == "litter"
+    assert (loose.confidence[litter] < 0.6).any() and (loose.confidence[litter] >= 0.6).any()
+    assert sorted(tight.confidence[tight.class_name == "litter"]) == sorted(
+        loose.confidence[litter & (loose.confidence >= 0.6)]
+    )
+    assert len(tight[tight.class_name != "litter"]) == len(loose[~litter])  # others untouched
+
+
+def _frame(*boxes: tuple[str, tuple[float, float, float, float], float]) -> Detections:
+    return Detections.of(list(boxes))
+
+
+def test_tracker_follows_a_moving_vehicle_through_a_weak_frame_and_a_gap():
+    tracker = Tracker(analysis_fps=2, memory_s=3)  # a lost track is kept 6 frames
+    ids = []
+    for step in range(5):  # a car driving right, 12 px per frame
+        x = 100 + 12 * step
+        ids.append(int(tracker.update(_frame(("car", (x, 50, x + 60, 90), 0.8))).track_id[0]))
+    weak = tracker.update(_frame(("car", (160, 50, 220, 90), 0.15)))  # half hidden: weak box
+    ids.append(int(weak.track_id[0]))
+    for _ in range(3):  # not seen at all for three frames
+        tracker.update(Detections())
+    back = tracker.update(_frame(("car", (208, 50, 268, 90), 0.8)))  # where it would be by now
+    assert ids == [1] * 6 and int(back.track_id[0]) == 1
+
+
+def test_tracker_keeps_two_things_apart_and_forgets_after_its_memory():
+    tracker = Tracker(analysis_fps=2, memory_s=1)  # kept 2 frames
+    first = tracker.update(_frame(("car", (0, 0, 50, 40), 0.9), ("person", (200, 0, 220, 60), 0.9)))
+    assert list(first.track_id) == [1, 2]
+    swapped = tracker.update(
+        _frame(("person", (201, 1, 221, 61), 0.9), ("car", (1, 0, 51, 40), 0.9))
+    )
+    assert list(swapped.track_id) == [2, 1]
+    weak_newcomer = tracker.update(_frame(("litter", (400, 400, 420, 410), 0.2)))
+    assert list(weak_newcomer.track_id) == [-1]  # a weak box alone starts nothing
+    for _ in range(3):
+        tracker.update(Detections())
+    again = tracker.update(_frame(("car", (1, 0, 51, 40), 0.9)))
+    assert int(again.track_id[0]) == 3  # forgotten: a new id

@@ -317,8 +317,15 @@ class VisionConfig(Strict):
         description="model class name -> class name the rules use (e.g. COCO 'car' -> 'car'); "
         "classes not listed keep their own name",
     )
-    runtime: Literal["torch", "onnx", "openvino"] = Field(
-        default="onnx", description="inference runtime; exports are cached under the data dir"
+    runtime: Literal["auto", "openvino", "onnx", "torch"] = Field(
+        default="auto",
+        description="inference runtime: 'auto' is the fastest installed (OpenVINO, else ONNX "
+        "Runtime); exports are cached under the data dir",
+    )
+    quantized: Path | None = Field(
+        default=Path("vision/models/street-yolo11n-int8_openvino_model"),
+        description="OpenVINO INT8 model `run.py quantize` made from these weights (used with "
+        "OpenVINO when it matches them; none: float only)",
     )
     imgsz: int = Field(default=320, ge=32, le=1920, description="model input size in pixels")
     confidence: float = Field(default=0.35, gt=0, lt=1, description="lowest detection score kept")

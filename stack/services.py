@@ -102,6 +102,7 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
             cfg.services.data_dir / "models",
             v.class_confidence,
             v.threads,
+            project_path(v.quantized) if v.quantized else None,
         )
         from vision.worker import VisionWorker
 

@@ -45,6 +45,27 @@ def evaluate_model(cfg: AppConfig, weights: Path | None) -> None:
     print(format_metrics(evaluate(cfg.services.data_dir, weights, cfg.vision.imgsz)))
 
 
+def quantize_model(cfg: AppConfig, weights: Path | None) -> None:
+    """`run.py quantize`: INT8 for OpenVINO, written to vision.quantized if it keeps accuracy."""
+    from config.paths import project_path
+    from vision.detector import ModelError
+    from vision.quantize import quantize
+
+    weights = _weights_file(weights, "--weights") or project_path(cfg.vision.weights)
+    if cfg.vision.quantized is None:
+        raise ServiceError("vision.quantized is none: set the folder the INT8 model goes to")
+    try:
+        record = quantize(
+            weights, cfg.services.data_dir, project_path(cfg.vision.quantized), cfg.vision.imgsz
+        )
+    except ModelError as exc:
+        raise ServiceError(str(exc)) from exc
+    print(
+        f"INT8 model written to {cfg.vision.quantized}: mAP50 {record['map50_float']:.3f} "
+        f"(float) -> {record['map50_int8']:.3f} (INT8)"
+    )
+
+
 def render_demo_clips(
     cfg: AppConfig, force: bool = False, processes: int = 2, stop: threading.Event | None = None
 ) -> list[Path]:

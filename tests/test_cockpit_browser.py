@@ -539,7 +539,7 @@ def test_camera_wall_shows_a_running_workers_frame_with_its_boxes(
     )
     camera = next(c for c in demo_cfg.cameras if c.id == "cam-05")
     camera = camera.model_copy(update={"source": str(clip)})
-    detector = Detector(BUNDLED, "onnx", 320, 0.35, {}, tmp_path / "models")
+    detector = Detector(BUNDLED, "auto", 320, 0.35, {}, tmp_path / "models")
     worker = VisionWorker(
         demo_cfg, demo["bus"], detector, "w-wall", data_dir=tmp_path / "data", cameras=[camera]
     )

@@ -84,7 +84,7 @@ def test_a_killed_workers_cameras_are_taken_over_and_reported_once(bus, redis_ur
     clips |= {"c3": clips["c1"], "c4": clips["c2"]}
     config = _config(tmp_path / "config", clips)
     data = tmp_path / "data"
-    Detector(BUNDLED, "onnx", 320, 0.35, {}, data / "models")  # export once, before both start
+    Detector(BUNDLED, "auto", 320, 0.35, {}, data / "models")  # export once, before both start
     env = {**os.environ, "REDIS_URL": redis_url, "SC_DATA_DIR": str(data)}
     env.pop("DATABASE_URL", None)
 

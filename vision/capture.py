@@ -92,6 +92,8 @@ class FrameSource:
             OPEN_TIMEOUT_MS,
             cv2.CAP_PROP_READ_TIMEOUT_MSEC,
             READ_TIMEOUT_MS,
+            cv2.CAP_PROP_N_THREADS,  # one decoding thread per camera: a worker holds dozens,
+            1,  # and FFmpeg's default (one per core each) only adds buffers and switching
         ]
         cap = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():

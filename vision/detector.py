@@ -1,6 +1,6 @@
-"""The detector: one model per worker process, run by ONNX Runtime alone (the default: no PyTorch
-in the worker) or by Ultralytics with PyTorch or OpenVINO. Model output becomes `Detections`
-here and nowhere else."""
+"""The detector: one model per worker process, run by OpenVINO or ONNX Runtime alone (no PyTorch
+in the worker; `auto` picks the fastest installed) or by Ultralytics with PyTorch. Model output
+becomes `Detections` here and nowhere else."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vision.detections import Detections
-from vision.export import ModelError, exported
+from vision.export import ModelError, exported, matching_int8
 
 __all__ = ["Detector", "ModelError"]
 log = logging.getLogger(__name__)
@@ -30,25 +30,31 @@ class Detector:
         cache_dir: Path = Path("data/models"),
         class_confidence: dict[str, float] | None = None,
         threads: int = 0,
+        quantized: Path | None = None,
     ):
         if not weights.is_file():
             raise ModelError(
                 f"model weights not found: {weights}; set vision.weights to a YOLO .pt file "
                 "(`python run.py train` makes the bundled one)"
             )
-        self.imgsz, self.runtime = imgsz, runtime
-        model_file = exported(weights, runtime, imgsz, cache_dir)
-        if runtime == "onnx":
-            from vision.onnx_model import OnnxModel
+        if runtime == "auto":
+            from vision.runtimes import fastest_runtime
 
-            self.onnx = OnnxModel(model_file, threads)
-            names = self.onnx.names
-        else:
+            runtime = fastest_runtime()
+        self.imgsz, self.runtime = imgsz, runtime
+        int8 = matching_int8(quantized, weights, imgsz) if runtime == "openvino" else None
+        model_file = int8 or exported(weights, runtime, imgsz, cache_dir)
+        if runtime == "torch":
             from ultralytics import YOLO
 
-            self.onnx = None
+            self.exported = None
             self.model = YOLO(str(model_file), task="detect")
             names = self.model.names
+        else:
+            from vision.runtimes import load
+
+            self.exported = load(model_file, runtime, threads)
+            names = self.exported.names
         mapping = class_map or {}
         self.names = [mapping.get(names[i], names[i]) for i in sorted(names)]
         self.lookup = np.array(self.names, dtype=object)
@@ -58,12 +64,10 @@ class Detector:
 
     def describe(self) -> str:
         """The runtime in words, for the worker's start-up line."""
-        if self.onnx is not None:
-            import onnxruntime
-
-            threads = self.onnx.threads or "all"
-            return f"ONNX Runtime {onnxruntime.__version__} ({threads} threads, no PyTorch)"
-        return f"Ultralytics {self.runtime}"
+        if self.exported is not None:
+            threads = self.exported.threads or "all"
+            return f"{self.exported.label} ({threads} threads, no PyTorch)"
+        return "Ultralytics with PyTorch"
 
     def check_classes(self, wanted: dict[str, list[str]]) -> None:
         """Fail with a clear message when a rule consumes a class the model never outputs."""
@@ -79,8 +83,8 @@ class Detector:
 
     def detect(self, image: np.ndarray) -> Detections:
         """Detect objects in one BGR frame."""
-        if self.onnx is not None:
-            xyxy, scores, cls = self.onnx.predict(image, self.confidence)
+        if self.exported is not None:
+            xyxy, scores, cls = self.exported.predict(image, self.confidence)
         else:
             result = self.model.predict(
                 image, imgsz=self.imgsz, conf=self.confidence, device="cpu", verbose=False

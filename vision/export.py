@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -16,19 +17,21 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 EXPORT_FORMATS = {"onnx": ".onnx", "openvino": "_openvino_model"}
+SOURCE = "source.json"  # in an INT8 folder: the weights and size it was made from, its accuracy
 
 
 class ModelError(ValueError):
     """The weights cannot be used as configured (missing file, unknown classes)."""
 
 
-def _digest(path: Path) -> str:
+def digest(path: Path) -> str:
+    """A short fingerprint of a weights file."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def export_path(weights: Path, runtime: str, imgsz: int, cache_dir: Path) -> Path:
     """Where the export of `weights` for `runtime` at `imgsz` is cached."""
-    stem = f"{weights.stem}-{_digest(weights)}-{imgsz}"
+    stem = f"{weights.stem}-{digest(weights)}-{imgsz}"
     return cache_dir / f"{stem}{EXPORT_FORMATS[runtime]}"
 
 
@@ -47,21 +50,20 @@ def export(weights: Path, runtime: str, imgsz: int, cache_dir: Path) -> Path:
     level = chatty.level
     chatty.setLevel(logging.WARNING)
     try:
+        extra = {"simplify": True} if runtime == "onnx" else {}
         out = Path(
             YOLO(str(work)).export(
-                format=runtime,
-                imgsz=imgsz,
-                dynamic=False,
-                simplify=runtime == "onnx",
-                verbose=False,
+                format=runtime, imgsz=imgsz, dynamic=False, verbose=False, **extra
             )
         )
     finally:
         chatty.setLevel(level)
         work.unlink(missing_ok=True)
-    if not target.exists():  # another worker may have finished the same export first
-        shutil.move(str(out), str(target))
-    elif out.exists():
+    try:
+        os.rename(out, target)  # atomic; a folder refuses when another export got there first
+    except OSError:
+        if not target.exists():
+            raise
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     return target
 
@@ -74,7 +76,7 @@ def exported(weights: Path, runtime: str, imgsz: int, cache_dir: Path) -> Path:
     target = export_path(weights, runtime, imgsz, cache_dir)
     if target.exists():
         return target
-    if runtime == "openvino" and importlib.util.find_spec("openvino") is None:
+    if runtime == "openvino" and not _importable("openvino"):
         raise ModelError(
             "vision.runtime is 'openvino' but the openvino package is not installed: "
             "pip install openvino, or set vision.runtime to 'onnx' or 'torch'"
@@ -87,6 +89,29 @@ def exported(weights: Path, runtime: str, imgsz: int, cache_dir: Path) -> Path:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise ModelError(f"exporting {weights} for {runtime} failed: {' | '.join(tail)}")
     return target
+
+
+def matching_int8(folder: Path | None, weights: Path, imgsz: int) -> Path | None:
+    """`folder` when it holds an INT8 model quantized from exactly these weights at this size
+    (`run.py quantize` writes it), else None."""
+    if folder is None or not (folder / SOURCE).is_file():
+        return None
+    try:
+        record = json.loads((folder / SOURCE).read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    if record.get("sha256") != digest(weights) or record.get("imgsz") != imgsz:
+        log.warning("%s was quantized from other weights or at another size; not used", folder)
+        return None
+    return folder
+
+
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
 
 
 def _child_env() -> dict[str, str]:

@@ -1,6 +1,7 @@
-"""An exported YOLO detector run by ONNX Runtime alone: letterbox, one session call, decode and
-per-class non-maximum suppression in NumPy/OpenCV. No PyTorch in the process (a worker stays
-around 300 MB instead of 1.1 GB); PyTorch is needed only once, to export the model."""
+"""An exported YOLO detector run by OpenVINO or ONNX Runtime alone: letterbox, one inference
+call, decode and per-class non-maximum suppression in NumPy/OpenCV. No PyTorch in the process (a
+worker stays around 250 MB instead of 1.1 GB); PyTorch is needed only once, to export the
+model."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def decode(
     return xyxy[picked].astype(np.float32), best[picked].astype(np.float32), cls[picked]
 
 
-def model_names(session) -> dict[int, str]:
+def _onnx_names(session) -> dict[int, str]:
     """The class names Ultralytics writes into an exported model's metadata."""
     meta = session.get_modelmeta().custom_metadata_map
     if "names" not in meta:
@@ -84,8 +85,32 @@ def model_names(session) -> dict[int, str]:
     return {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
 
 
-class OnnxModel:
-    """One exported model in one ONNX Runtime session; `predict(image)` in image pixels."""
+class ExportedModel:
+    """One exported model; `predict(image)` in image pixels. Subclasses run the network."""
+
+    size: int
+    names: dict[int, str]
+    threads: int
+
+    def infer(self, blob: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(
+        self, image: np.ndarray, confidence: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes (xyxy, image pixels), scores and class indices for one BGR image."""
+        boxed, box = letterbox(image, self.size)
+        blob = cv2.dnn.blobFromImage(boxed, 1 / 255.0, swapRB=True)  # NCHW RGB in 0..1
+        xyxy, scores, cls = decode(self.infer(blob)[0], confidence)
+        h, w = image.shape[:2]
+        xyxy = box.to_image(xyxy)
+        xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, w)
+        xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, h)
+        return xyxy, scores, cls
+
+
+class OnnxModel(ExportedModel):
+    """An ONNX export in one ONNX Runtime session."""
 
     def __init__(self, path: Path, threads: int = 0):
         import onnxruntime as ort
@@ -98,18 +123,53 @@ class OnnxModel:
         node = self.session.get_inputs()[0]
         self.input = node.name
         self.size = int(node.shape[-1])
-        self.names = model_names(self.session)
+        self.names = _onnx_names(self.session)
+        self.label = f"ONNX Runtime {ort.__version__}"
 
-    def predict(
-        self, image: np.ndarray, confidence: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Boxes (xyxy, image pixels), scores and class indices for one BGR image."""
-        boxed, box = letterbox(image, self.size)
-        blob = cv2.dnn.blobFromImage(boxed, 1 / 255.0, swapRB=True)  # NCHW RGB in 0..1
-        output = self.session.run(None, {self.input: blob})[0][0]
-        xyxy, scores, cls = decode(output, confidence)
-        h, w = image.shape[:2]
-        xyxy = box.to_image(xyxy)
-        xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, w)
-        xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, h)
-        return xyxy, scores, cls
+    def infer(self, blob: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input: blob})[0]
+
+
+class OpenVinoModel(ExportedModel):
+    """An OpenVINO export compiled for this machine's CPU, tuned for one frame at a time."""
+
+    def __init__(self, folder: Path, threads: int = 0, precision: str | None = None):
+        import openvino as ov
+        import yaml
+
+        config = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        if precision:  # else the CPU's native choice: bfloat16 where it has AVX-512 BF16 or AMX
+            config["INFERENCE_PRECISION_HINT"] = precision
+        self.threads = threads
+        core = ov.Core()
+        network = core.read_model(str(next(folder.glob("*.xml"))))
+        int8 = any(op.get_type_name() == "FakeQuantize" for op in network.get_ops())
+        self.compiled = core.compile_model(network, "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self.size = int(self.compiled.input(0).get_partial_shape()[-1].get_length())
+        meta = yaml.safe_load((folder / "metadata.yaml").read_text(encoding="utf-8"))
+        self.names = {int(k): str(v) for k, v in meta["names"].items()}
+        used = (
+            "INT8" if int8 else self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        )
+        self.label = f"OpenVINO {ov.get_version().split('-')[0]} {used}"
+
+    def infer(self, blob: np.ndarray) -> np.ndarray:
+        return self.request.infer({0: blob})[0]
+
+
+def fastest_runtime() -> str:
+    """What `vision.runtime: auto` runs: OpenVINO where it is installed (about 1.7x ONNX
+    Runtime on a plain x86 CPU, docs/BENCHMARKS.md), else ONNX Runtime."""
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return "onnx"
+    return "openvino"
+
+
+def load(path: Path, runtime: str, threads: int = 0) -> ExportedModel:
+    """The exported model at `path` for `runtime` ('onnx' or 'openvino')."""
+    return OpenVinoModel(path, threads) if runtime == "openvino" else OnnxModel(path, threads)

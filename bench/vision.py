@@ -110,9 +110,10 @@ def _inference_s(histogram) -> float:
 def frontier_row(args, clip: Path, count: int, url: str, data: Path) -> bool:
     """Run `count` cameras on the workers; print the row; True when every camera held."""
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    command = [sys.executable, __file__, "--redis", url, "--clip", str(clip), "--count", str(count),
-               "--seconds", str(args.seconds), "--warmup", str(args.warmup),
-               "--threads", str(threads), "--data", str(data), "--runtime", args.runtime]  # fmt: skip
+    command = [sys.executable, __file__, "--redis", url, "--clip", str(clip),
+               "--count", str(count), "--seconds", str(args.seconds),
+               "--warmup", str(args.warmup), "--threads", str(threads), "--data", str(data),
+               "--runtime", args.runtime]  # fmt: skip
     workers = [
         subprocess.Popen([*command, "--serve", f"bench-w{i}"], stdout=subprocess.PIPE, text=True)
         for i in range(args.workers)

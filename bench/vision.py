@@ -67,9 +67,7 @@ def serve(args) -> int:
 
     cfg = bench_config(args.clip, args.count, args.threads, args.runtime)
     v = cfg.vision
-    quantized = project_path(v.quantized) if v.quantized else None
-    detector = Detector(project_path(v.weights), v.runtime, v.imgsz, v.confidence, v.class_map,
-                        args.data / "models", {}, v.threads, quantized)  # fmt: skip
+    detector = Detector.from_config(v, args.data)
     with tempfile.TemporaryDirectory() as data:
         worker = VisionWorker(
             cfg, Bus(connect(args.redis)), detector, args.serve, data_dir=Path(data)

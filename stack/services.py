@@ -85,7 +85,6 @@ def serve_sim(cfg: AppConfig, speed: float | None = None, loop: bool | None = No
 
 def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
     """Run one vision worker until stopped: it takes its share of the camera leases."""
-    from config.paths import project_path
     from vision.detector import Detector, ModelError
     from vision.train import quiet_ultralytics
 
@@ -93,17 +92,7 @@ def serve_vision(cfg: AppConfig, name: str | None = None) -> None:
     ctx = Context(cfg)
     v = cfg.vision
     try:
-        detector = Detector(
-            project_path(v.weights),
-            v.runtime,
-            v.imgsz,
-            v.confidence,
-            v.class_map,
-            cfg.services.data_dir / "models",
-            v.class_confidence,
-            v.threads,
-            project_path(v.quantized) if v.quantized else None,
-        )
+        detector = Detector.from_config(v, cfg.services.data_dir)
         from vision.worker import VisionWorker
 
         worker = VisionWorker(cfg, ctx.bus, detector, worker_id=name)

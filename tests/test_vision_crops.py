@@ -41,6 +41,10 @@ def test_regions_stay_in_the_frame_merge_when_they_overlap_and_give_way_to_the_w
     assert len(close.regions) == 1
     x0, y0, x1, y1 = close.regions[0]
     assert x0 <= 100 and x1 >= 350 and y0 <= 100 and y1 >= 200
+    # Two zones whose one region would have to be shrunk to fit the model: two looks instead.
+    wide = plan_crops([square(100, 100, 150), square(330, 120, 150)], (1280, 720), 320)
+    assert len(wide.regions) == 2
+    assert all(x1 - x0 <= 320 + 2 * 0.25 * 150 for x0, _, x1, _ in wide.regions)
     big = plan_crops([square(0, 0, 600)], (800, 700), 320)
     assert big.whole_frame and big.regions == ((0, 0, 800, 700),)
     assert plan_crops([], (800, 700), 320).whole_frame

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from config.schema import CameraConfig, RuleConfig, ZoneConfig
 from streams.embedded import free_port
 from streams.rechecks import Rechecks
 from streams.records import CameraHealth, Event, ZoneCheck, decode
+from tests.support.rtsp import GST_PYTHON, start_rtsp
 from tests.support.waiting import wait_until
 from vision.detector import Detector, ModelError
 from vision.synth.timeline import PARK_ZONE_Z, Script, demo_view, render_clip, zone_polygon
@@ -28,7 +28,6 @@ from vision.worker import VisionWorker
 
 VTEST = PROJECT_ROOT.parent / "shared" / "media" / "vtest.avi"
 WEIGHTS = Path(os.environ.get("SC_TEST_WEIGHTS", BUNDLED))
-GST_PYTHON = "/usr/bin/python3"
 ANCHOR = (120.17, 30.27)
 
 
@@ -318,16 +317,7 @@ def test_rtsp_outage_goes_offline_then_online_and_analysis_resumes(
     url = f"rtsp://127.0.0.1:{port}/cam"
 
     def serve():
-        proc = subprocess.Popen(
-            [GST_PYTHON, str(PROJECT_ROOT / "tests/support/rtsp_server.py"), str(port), str(VTEST)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        assert ready, "the RTSP server did not start within 60 s"
-        assert proc.stdout.readline().strip() == url
-        return proc
+        return start_rtsp(VTEST, port)
 
     def health() -> list[bool]:
         return [r.online for r in records(bus, "camera_health") if isinstance(r, CameraHealth)]

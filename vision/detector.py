@@ -62,6 +62,23 @@ class Detector:
         self.floor = np.array([chosen.get(n, confidence) for n in self.names], np.float32)
         self.confidence = float(self.floor.min())  # what the model is asked for; then per class
 
+    @classmethod
+    def from_config(cls, v, data_dir: Path) -> Detector:
+        """The detector a worker runs for the `vision` section `v` (paths from the project)."""
+        from config.paths import project_path
+
+        return cls(
+            project_path(v.weights),
+            v.runtime,
+            v.imgsz,
+            v.confidence,
+            v.class_map,
+            data_dir / "models",
+            v.class_confidence,
+            v.threads,
+            project_path(v.quantized) if v.quantized else None,
+        )
+
     def describe(self) -> str:
         """The runtime in words, for the worker's start-up line."""
         if self.exported is not None:

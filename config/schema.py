@@ -19,11 +19,11 @@ from config.display import WallConfig
 from config.emergency import EmergencyConfig
 from config.picture import PictureConfig
 from config.retention import RetentionConfig
+from config.rules import RuleConfig
 from config.trends import Classification, TrendsConfig
 from config.types import (
     ANY_AREA,
     Clock,
-    ClockEnd,
     Identifier,
     LayerKind,
     LonLat,
@@ -103,29 +103,6 @@ class MapConfig(Strict):
     )
 
 
-class ActiveHours(Strict):
-    """Daily window in which a rule fires, local time; start > end spans midnight."""
-
-    start: Clock = Field(description="HH:MM")
-    end: ClockEnd = Field(description="HH:MM")
-
-
-class RuleConfig(Strict):
-    """A zone rule with time: dwell, grace periods and cooldown."""
-
-    id: Identifier
-    kind: Literal["illegal_parking", "bin_overflow", "dirty_road"]
-    category: Identifier = Field(description="category of the events this rule raises")
-    classes: list[str] = Field(min_length=1, description="detector class names the rule consumes")
-    dwell_s: float = Field(gt=0, description="seconds the condition must hold before an event")
-    enter_frames: int = Field(default=3, ge=1, description="frames seen before a track counts")
-    exit_grace_s: float = Field(default=5, ge=0, description="absence tolerated without reset")
-    cooldown_s: float = Field(default=600, ge=0, description="quiet time after an event")
-    pixel_tolerance: float = Field(default=20, gt=0, description="movement allowed while parked")
-    threshold: float = Field(default=1, gt=0, description="count or area needed (dirty_road)")
-    active_hours: ActiveHours | None = Field(default=None, description="none means always")
-
-
 class ZoneConfig(Strict):
     """A polygon in image coordinates with the rule it runs and where it lies on the map."""
 
@@ -171,6 +148,11 @@ class CameraConfig(Strict):
         default=None,
         description="3x3 pixel -> [lon, lat] homography; events are then placed where the "
         "object stands instead of at the zone's map anchor",
+    )
+    crops: Literal["zones", "frame"] | None = Field(
+        default=None,
+        description="where the detector looks on this camera; none: vision.crops.mode ('frame' "
+        "for rendered clips, whose scale the bundled model was trained at)",
     )
 
     _position = field_validator("position")(check_lon_lat)

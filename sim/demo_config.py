@@ -363,6 +363,7 @@ def _camera(cid, zh, en, x, y, direction, zones) -> dict:
         "direction_deg": round(heading_at(x, y, direction)),
         "frame_size": [640, 576],
         "analysis_fps": 2,
+        "crops": "frame",  # rendered at the scale the bundled model was trained at
         "zones": [
             {
                 "id": zid,

@@ -93,6 +93,7 @@ def camera(source: str, zones=True, size=(640, 576), homography=None, id="cam-t"
         analysis_fps=2,
         zones=zone_list,
         homography=homography,
+        crops="frame",  # rendered clips: the whole frame is at the model's training scale
     )
 
 

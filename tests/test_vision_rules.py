@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from config.schema import ActiveHours, RuleConfig
+from config.rules import ActiveHours, RuleConfig
 from vision.detections import Detections
 from vision.rules import ActiveClock, IllegalParkingRule, Zone, build_rules
 

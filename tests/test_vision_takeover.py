@@ -48,6 +48,7 @@ def _config(folder: Path, clips: dict[str, Path]) -> Path:
             "direction_deg": 0,
             "frame_size": [640, 576],
             "analysis_fps": 2,
+            "crops": "frame",
             "zones": [
                 {
                     "id": "bin",

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from config.schema import ActiveHours, RuleConfig, ZoneConfig
+from config.rules import ActiveHours, RuleConfig
+from config.schema import ZoneConfig
 from vision.detections import Detections
 
 RECHECK_STILL_S = 10.0  # a re-check counts a vehicle as parked once it stood still this long

@@ -298,9 +298,9 @@ class VisionWorker:
         for rule in p.rules:  # what the camera's earlier holders reported stays reported
             rule.rest_until(p.quiet.get(rule.zone.id, -math.inf))
         polygons = [rule.zone.points for rule in p.rules]
-        crops = self.v.crops
+        mode = p.camera.crops or self.v.crops.mode
         p.crops = plan_crops(
-            polygons if crops.mode == "zones" else [], (w, h), self.v.imgsz, crops.margin
+            polygons if mode == "zones" else [], (w, h), self.v.imgsz, self.v.crops.margin
         )
         if p.camera.homography is not None and self.v.ground.enabled:
             plane = GroundPlane(p.camera.homography, (w, h), scale)

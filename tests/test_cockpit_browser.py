@@ -628,8 +628,11 @@ def test_an_operator_hides_and_shows_the_grids_and_streets(demo, pages, demo_cfg
     assert page.evaluate(visible, positions["grids"])
     page.get_by_label("Grids").uncheck()
     page.get_by_label("Streets").uncheck()
-    page.wait_for_function(f"() => !({visible})({positions['grids']})", timeout=10_000)
-    assert not page.evaluate(visible, positions["streets"])
+    # Each box is its own change and its own round trip: wait for both, not just the first.
+    page.wait_for_function(
+        f"() => !({visible})({positions['grids']}) && !({visible})({positions['streets']})",
+        timeout=10_000,
+    )
     assert page.evaluate(visible, positions["communities"])
     page.screenshot(path=str(artifacts / "live-map-layers-hidden-1920x1080-en.png"))
     page.get_by_label("Grids").check()

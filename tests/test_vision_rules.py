@@ -297,3 +297,73 @@ def test_litter_is_counted_or_measured_as_a_share_of_the_zone():
     covering = zone_rule("dirty_road", ["litter"], threshold=0.01)
     assert covering.measure(pieces) == pytest.approx(3 * 400 / covering.zone.area)
     assert covering.measure(Detections.of([])) == 0.0
+
+
+def fire_times(rule, frames) -> list[float]:
+    return [t for t, _ in replay(rule, frames)]
+
+
+def test_a_rule_told_to_rest_stays_quiet_until_then_and_never_shortens_it():
+    """What an earlier holder of the camera reported stays reported: `rest_until` (the cooldown
+    it started) holds a bin rule and a parking rule past their dwell; a later, shorter rest
+    does not cut a longer one short."""
+    bins = zone_rule("bin_overflow", ["bin_overflow"])
+    bins.rest_until(T0 + 100)
+    bins.rest_until(T0 + 40)
+    assert fire_times(bins, timeline(150, at=lambda t: [BIN_FULL])) == [100.0]
+    parking = parking_rule()
+    parking.rest_until(T0 + 100)
+    parking.rest_until(T0 + 40)
+    assert fire_times(parking, timeline(150)) == [100.0]
+
+
+def test_a_rule_forgets_its_problem_outside_active_hours_and_times_it_afresh():
+    """Active except 10:01-10:02: a bin full since 10:00 is reported at 10:00:30, forgotten at
+    10:01, and from 10:02 is a new problem, timed afresh (reported again at 10:02:30, when the
+    first report's cooldown has also run out)."""
+    bins = zone_rule(
+        "bin_overflow", ["bin_overflow"], active_hours=ActiveHours(start="10:02", end="10:01")
+    )
+    assert fire_times(bins, timeline(200, at=lambda t: [BIN_FULL])) == [30.0, 150.0]
+
+
+def test_frames_count_towards_entering_only_in_an_unbroken_run():
+    """enter_frames 3: seen, missed twice, then seen again: the run starts again, so the timer
+    starts at the third frame of the new run (2.5 s) and fires one dwell later."""
+    bins = zone_rule("bin_overflow", ["bin_overflow"], enter_frames=3, dwell_s=1)
+    pattern = lambda t: [] if t in (0.5, 1.0) else [BIN_FULL]  # noqa: E731
+    assert fire_times(bins, timeline(4, at=pattern)) == [3.5]
+
+
+def test_a_gap_without_any_frames_longer_than_the_grace_restarts_the_timer():
+    """No frame at all for 20 s (the camera was away): the problem seen again is timed anew."""
+    bins = zone_rule("bin_overflow", ["bin_overflow"], dwell_s=20)
+    times = [0.0, 2.5, 5.0, 7.5, 10.0] + [30.0 + 2.5 * k for k in range(13)]  # to 60 s
+    seen = [(t, Detections.of([BIN_FULL])) for t in times]
+    assert fire_times(bins, seen) == [50.0]
+
+
+def test_a_parked_car_keeps_the_track_id_it_was_last_known_by_including_zero():
+    """Untracked at first, then followed as track 0 (a tracker's first id), then untracked
+    again: the finding names track 0."""
+    ids = lambda t: [-1] if t < 10 or t >= 20 else [0]  # noqa: E731
+    fired = replay(parking_rule(), timeline(70, ids=ids))
+    assert [(t, f.track_ids) for t, f in fired] == [(60.0, (0,))]
+
+
+def test_the_surest_box_claims_the_waiting_car_and_a_weaker_duplicate_does_not():
+    """A weak second box on the same car (a 'van' 5 px off, from 10 s on) must not take over
+    the car's candidate: the finding shows the sure box."""
+    duplicate = ("van", (255, 350, 355, 420), 0.4)
+    at = lambda t: [duplicate, PARKED] if t >= 10 else [PARKED]  # noqa: E731
+    fired = replay(parking_rule(), timeline(70, at=at))
+    assert [t for t, _ in fired] == [60.0]
+    assert fired[0][1].boxes.tolist() == [list(PARKED[1])]
+
+
+def test_a_car_seen_again_exactly_the_tolerance_away_keeps_its_timer():
+    """Hidden for 2 s, seen again (no track id) 20 px from where it stood, the tolerance
+    itself: still the same parked car."""
+    moved = ("car", (270, 350, 370, 420), 0.9)  # ground point 20 px to the right
+    at = lambda t: [] if 30 <= t < 32 else [PARKED] if t < 30 else [moved]  # noqa: E731
+    assert fire_times(parking_rule(), timeline(70, at=at)) == [60.0]

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,12 +120,17 @@ class VisionWorker:
         stop = stop or threading.Event()
         started, total = time.monotonic(), 0
         log.info(
-            "vision worker %s started: %d cameras to share; %s at %d px, looking at %s",
+            "vision worker %s started: %d cameras to share; %s at %d px; looking at %s",
             self.worker_id,
             len(self.cameras),
             self.detector.describe(),
             self.v.imgsz,
-            "crops around the zones" if self.v.crops.mode == "zones" else "whole frames",
+            ", ".join(
+                f"{n} camera(s) through {mode}"
+                for mode, n in Counter(
+                    c.crops or self.v.crops.mode for c in self.cameras.values()
+                ).items()
+            ),
         )
         outage = Outage(log, f"Redis for vision worker {self.worker_id}")
         try:

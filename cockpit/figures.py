@@ -45,6 +45,7 @@ def view_settings(cfg: AppConfig) -> dict:
         "marker_px": {i: MARKER_PX[name.split(":")[0]] for name, i in index.items()},
         "base_layer": BASE_LAYER,
         "background": BACKGROUND,
+        "software_map_px": cfg.wall.software_map_pixels,
     }
 
 

@@ -24,6 +24,7 @@ import redis
 import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from config.display import WallConfig
 from config.loader import load_config
 from config.sources import watched_cameras
 from streams.bus import Bus
@@ -154,6 +155,10 @@ def test_published_event_reaches_the_map_the_feed_and_the_kpis(demo, pages, demo
     )
     demo["bus"].publish(event)
     wait_until(lambda: event.event_id in view.trace_ids("events"), 30, "the event on the map")
+    # A 1080p map is within `wall.software_map_pixels`: drawn at full resolution.
+    cap = WallConfig().software_map_pixels
+    facts = view.page.wait_for_function(MAP_DRAWN_CHEAPLY, arg=cap, timeout=30_000).json_value()
+    assert facts["pixels"] == facts["css"], facts
 
     # The dispatcher makes a ticket: it reaches the map and the feed, routed to sanitation.
     ticket = wait_until(lambda: _ticket_of(demo, "cam-02"), 60, "the cam-02 ticket")
@@ -302,8 +307,30 @@ def test_english_page_and_wall_screen_size(demo, pages, artifacts):
     )
     assert kpi_px >= 80, f"KPI figures are {kpi_px}px on a 4K wall; too small to read"
     view.wait_for_dark_map()  # the 4K map paints in the wall theme, not white
+    # This browser draws WebGL in software: the 4K map is drawn with at most as many pixels as
+    # `wall.software_map_pixels` allows, and its GeoJSON is cut into a few coarse tiles.
+    cap = WallConfig().software_map_pixels
+    facts = view.page.wait_for_function(MAP_DRAWN_CHEAPLY, arg=cap, timeout=30_000).json_value()
+    assert facts["css"] > 3 * cap, f"the 4K map box is only {facts['css']} CSS px"
     view.page.screenshot(path=str(artifacts / "cockpit-3840x2160-en.png"))
     assert view.problems == []
+
+
+# The live map's canvas pixels, its box in CSS pixels and its sources' deepest tiles, once the
+# canvas holds at most `cap` pixels and no GeoJSON source is cut finer than zoom 14.
+MAP_DRAWN_CHEAPLY = """(cap) => {
+    const gd = document.querySelector('#live-map .js-plotly-plot');
+    const map = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot &&
+        gd._fullLayout.map._subplot.map;
+    if (!map || !map.loaded()) return false;
+    const canvas = map.getCanvas(), box = map.getContainer();
+    const ids = Object.keys(map.getStyle().sources);
+    const geojson = ids.map(id => map.getSource(id)).filter(s => s.type === 'geojson');
+    const deepest = Math.max(...geojson.map(s => s.maxzoom));
+    const pixels = canvas.width * canvas.height;
+    if (pixels > cap || deepest > 14 || !geojson.length) return false;
+    return {pixels: pixels, css: box.clientWidth * box.clientHeight, deepest: deepest};
+}"""
 
 
 def test_live_data_is_pushed_over_websocket_not_polled(demo, pages):

@@ -190,6 +190,47 @@
     }
   }
 
+  // Without graphics hardware (WebGL drawn in software) a map frame costs in proportion to its
+  // pixels: at 4K most of a second. There the map is drawn with at most view.software_map_px
+  // pixels and scaled up: a little softer, but live. With a GPU it keeps full resolution.
+  function softwareGL(map) {
+    var gl = map.painter && map.painter.context && map.painter.context.gl;
+    var info = gl && gl.getExtension("WEBGL_debug_renderer_info");
+    var name = gl ? String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : "";
+    return /swiftshader|llvmpipe|softpipe|software/i.test(name);
+  }
+  function capPixels(map) {
+    var limit = view && view.software_map_px;
+    if (!limit || !map.setPixelRatio) { return; }
+    if (map.streetCockpitSoftware === undefined) { map.streetCockpitSoftware = softwareGL(map); }
+    if (!map.streetCockpitSoftware) { return; }
+    var box = map.getContainer();
+    var area = Math.max(1, box.clientWidth * box.clientHeight);
+    var ratio = Math.min(window.devicePixelRatio || 1, Math.sqrt(limit / area));
+    if (Math.abs(map.getPixelRatio() - ratio) > 0.01) { map.setPixelRatio(ratio); }
+  }
+
+  // Plotly gives every map layer its own GeoJSON source and sets them all again on any change,
+  // and MapLibre cuts each into tiles down to zoom 18: some 30 tiles a source on a wall, so one
+  // new finding meant re-cutting hundreds of tiles. A district fits a few zoom-14 tiles (0.25 m
+  // a tile unit, finer than any marker); deeper zooms scale those up.
+  // Nor does a changed layer fade in (MapLibre eases over 300 ms, each step one more frame).
+  var SOURCE_MAXZOOM = 14;
+  function coarseTiles(map) {
+    if (!map.streetCockpitNoFades && map.style && map.style.setTransition) {
+      map.streetCockpitNoFades = true;
+      map.style.setTransition({duration: 0, delay: 0}); map._fadeDuration = 0;
+    }
+    var managers = (map.style && map.style.tileManagers) || {};
+    Object.keys(managers).forEach(function (id) {
+      var source = map.getSource(id);
+      if (source && source.type === "geojson" && source.maxzoom > SOURCE_MAXZOOM) {
+        source.maxzoom = SOURCE_MAXZOOM;
+        managers[id].reload();
+      }
+    });
+  }
+
   function darkenBase() {
     var gd = document.querySelector("#live-map .js-plotly-plot");
     var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
@@ -197,11 +238,13 @@
     if (!map) { return false; }
     if (!map.streetCockpitDarkening) {
       map.streetCockpitDarkening = true;
-      var paint = function () { paintBase(map); };
+      var paint = function () { paintBase(map); capPixels(map); coarseTiles(map); };
       map.on("styledata", paint);
       map.on("idle", paint);
     }
     paintBase(map);
+    capPixels(map);
+    coarseTiles(map);
     return true;
   }
 

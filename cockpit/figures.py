@@ -16,8 +16,16 @@ from geo.layers import DistrictLayers
 
 BACKGROUND = "#0b1220"
 REFERENCE_MAP_WIDTH_PX = 1400  # the configured zoom fits a map this wide (a 1920 px screen)
-# Plotly's "white-bg" style needs no tile server; the browser recolours its background layer.
-BASE_STYLE, BASE_LAYER = "white-bg", "white-bg"
+BASE_LAYER = "white-bg"  # the background's id in Plotly's own styles, kept for the pages' code
+# The map's own style: no tile server, no glyph server (MapLibre then draws street names with the
+# browser's own fonts, which an intranet wall has), no fades (each fade step is one more frame on
+# a software-drawn wall). `sources` may not be empty: Plotly drops an empty one on a redraw.
+BASE_STYLE = {
+    "version": 8,
+    "sources": {"none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
+    "layers": [{"id": BASE_LAYER, "type": "background", "paint": {"background-color": BACKGROUND}}],
+    "transition": {"duration": 0, "delay": 0},
+}
 MARKER_PX = {"cameras": 14, "tickets": 17, "events": 34, "units": 12, "tracks": 1}  # 1920 px
 
 
@@ -30,7 +38,17 @@ LAYER_STYLE = {
     "streets": {"type": "line", "color": "#4a5a78", "line": {"width": 3}},
     "bridges": {"type": "line", "color": "#8a9bb8", "line": {"width": 6}},
     "boundary": {"type": "line", "color": "#5fb3ff", "line": {"width": 3}},
+    "street_names": {
+        "type": "symbol",
+        "symbol": {
+            "text": "{name}",
+            "placement": "line",
+            "icon": "",
+            "textfont": {"size": 17, "color": "#c3d0e4"},
+        },
+    },  # fmt: skip
 }
+NAMES = "street_names"  # not a layer file: the streets' names, drawn along them
 UNIT_COLORS = ["#3ddc84", "#22d3ee", "#c77dff", "#a3e635", "#f472b6"]  # cool: units
 # Fixed order; unit types follow, one trace each.
 TRACES = ("tracks", "cameras", "tickets", "events")
@@ -64,15 +82,26 @@ def on_tiles(cfg: AppConfig):
 
 
 LAYER_ORDER = (
-    "communities", "water", "buildings", "grids", "streets", "bridges", "metro", "boundary",
+    "communities", "water", "buildings", "grids", "streets", "bridges", "metro", "boundary", NAMES,
 )  # fmt: skip
-TOGGLED = ("grids", "communities", "buildings", "streets")  # an operator may hide these
+TOGGLED = ("grids", "communities", "buildings", "streets", NAMES)  # an operator may hide these
 WALL_SKIPS = frozenset({"buildings"})  # too fine to read across a room, and costly to repaint
 
 
 def shown_layers(layers: DistrictLayers, kiosk: bool = False) -> list[str]:
     """The district's layers a map draws, in order (a wall leaves out the buildings)."""
-    return [k for k in LAYER_ORDER if layers.get(k) is not None and not (kiosk and k in WALL_SKIPS)]
+    return [k for k in LAYER_ORDER if _frame(layers, k) is not None
+            and not (kiosk and k in WALL_SKIPS)]  # fmt: skip
+
+
+def _frame(layers: DistrictLayers, kind: str):
+    """The layer of this kind; for the street names, the streets if any of them has a name."""
+    if kind != NAMES:
+        return layers.get(kind)
+    streets = layers.get("streets")
+    if streets is None or "name" not in streets:
+        return None
+    return streets if streets["name"].fillna("").astype(str).str.strip().ne("").any() else None
 
 
 def layer_positions(cfg: AppConfig, layers: DistrictLayers) -> dict[str, int]:
@@ -83,39 +112,58 @@ def layer_positions(cfg: AppConfig, layers: DistrictLayers) -> dict[str, int]:
 
 
 def district_layers(
-    cfg: AppConfig, layers: DistrictLayers, kinds: list[str] | tuple[str, ...] = LAYER_ORDER
+    cfg: AppConfig,
+    layers: DistrictLayers,
+    kinds: list[str] | tuple[str, ...] = LAYER_ORDER,
+    lang: str = "zh",
 ) -> list[dict]:
-    """The district's own layers (and the tile layer, if any) as map layers below the traces."""
+    """The district's own layers (and the tile layer, if any) as map layers below the traces;
+    street names in `lang` (English names where the streets layer has them)."""
     result = []
     if cfg.map.tile_url:
         result.append({"sourcetype": "raster", "source": [cfg.map.tile_url], "below": "traces"})
     datum = cfg.map.tile_datum if cfg.map.tile_url else "wgs84"
     for kind in kinds:
-        frame = layers.get(kind)
+        frame = _frame(layers, kind)
         if frame is None:
             continue
-        source = _geojson(frame, datum, on_tiles(cfg))
+        source = _geojson(frame, datum, on_tiles(cfg), lang if kind == NAMES else None)
         result.append({"sourcetype": "geojson", "source": source, "below": "traces",
                        **LAYER_STYLE[kind]})  # fmt: skip
     return result
 
 
-# A layer's GeoJSON, made once per frame and datum (every page load draws the same district).
-_GEOJSON: dict[tuple[int, str], tuple[object, dict]] = {}
+# A layer's GeoJSON, made once per frame, datum and names' language (every page load draws the
+# same district).
+_GEOJSON: dict[tuple[int, str, str | None], tuple[object, dict]] = {}
 
 
-def _geojson(frame, datum: str, shift) -> dict:
-    cached = _GEOJSON.get((id(frame), datum))
+def _geojson(frame, datum: str, shift, names: str | None = None) -> dict:
+    """The frame's ids and shapes; with `names` (a language) also each one's name in it."""
+    key = (id(frame), datum, names)
+    cached = _GEOJSON.get(key)
     if cached is not None and cached[0] is frame:  # the frame itself, not one at its old address
         return cached[1]
     plain = frame[["id", "geometry"]].copy()
+    if names is not None:
+        plain["name"] = _names(frame, names)
     plain["geometry"] = shapely.transform(  # to 0.1 m: the page carries every vertex
         plain.geometry.to_numpy(),
         lambda xy: np.round(np.column_stack(shift(xy[:, 0], xy[:, 1])), 6),
     )
     geojson = json.loads(plain.to_json())
-    _GEOJSON[(id(frame), datum)] = (frame, geojson)
+    _GEOJSON[key] = (frame, geojson)
     return geojson
+
+
+def _names(frame, lang: str):
+    """Each feature's name in `lang`: `name_<lang>` where the layer has one, else `name`."""
+    names = frame["name"].fillna("").astype(str).str.strip()
+    column = f"name_{lang}"
+    if column in frame:
+        own = frame[column].fillna("").astype(str).str.strip()
+        names = own.where(own != "", names)
+    return names
 
 
 def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -> go.Scattermap:
@@ -168,7 +216,7 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = Fa
             "style": BASE_STYLE,
             "center": {"lon": lon, "lat": lat},
             "zoom": cfg.district.zoom,
-            "layers": district_layers(cfg, layers, shown_layers(layers, kiosk)),
+            "layers": district_layers(cfg, layers, shown_layers(layers, kiosk), lang),
         },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         paper_bgcolor=BACKGROUND,

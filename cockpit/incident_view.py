@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from dash import html
 
-from cockpit.figures import BACKGROUND, district_layers, shown_layers
+from cockpit.figures import BACKGROUND, BASE_STYLE, district_layers, shown_layers
 from config.i18n import t
 from config.schema import AppConfig
 from geo.emergency import Analysis, EmergencyMap
@@ -80,9 +80,9 @@ def incident_figure(
     if analysis is not None:
         lon, lat = analysis.lon, analysis.lat
     figure.update_layout(
-        map={"style": "white-bg", "center": {"lon": float(lon), "lat": float(lat)},
+        map={"style": BASE_STYLE, "center": {"lon": float(lon), "lat": float(lat)},
              "zoom": cfg.district.zoom + (0.6 if analysis else 0) + _screen_zoom(screen_px),
-             "layers": district_layers(cfg, layers, shown_layers(layers, kiosk=True))
+             "layers": district_layers(cfg, layers, shown_layers(layers, kiosk=True), lang)
                        + _buildings(layers, emap, analysis, evacuated)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=BACKGROUND,
         font={"color": "#dfe7f2", "size": 15 * scale}, clickmode="event",

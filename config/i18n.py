@@ -36,6 +36,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "layer.communities": {"zh": "社区", "en": "Communities"},
     "layer.streets": {"zh": "街道", "en": "Streets"},
     "layer.buildings": {"zh": "建筑", "en": "Buildings"},
+    "layer.street_names": {"zh": "路名", "en": "Street names"},
     "legend.tickets": {"zh": "工单", "en": "Tickets"},
     "legend.tracks": {"zh": "人员近30分钟轨迹", "en": "Units' last 30 min"},
     "legend.pois": {"zh": "学校、养老院、医院", "en": "Schools, elderly homes, hospitals"},

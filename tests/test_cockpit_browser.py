@@ -24,6 +24,7 @@ import redis
 import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from cockpit.figures import LAYER_STYLE, NAMES
 from config.display import WallConfig
 from config.loader import load_config
 from config.sources import watched_cameras
@@ -155,6 +156,11 @@ def test_published_event_reaches_the_map_the_feed_and_the_kpis(demo, pages, demo
     )
     demo["bus"].publish(event)
     wait_until(lambda: event.event_id in view.trace_ids("events"), 30, "the event on the map")
+    # Street names in Chinese, at their 1080p size.
+    view.page.wait_for_function(
+        "() => { const n = (" + STREET_NAMES + ")(); return n && n.names.includes('中山路'); }",
+        timeout=30_000,
+    )
     # A 1080p map is within `wall.software_map_pixels`: drawn at full resolution.
     cap = WallConfig().software_map_pixels
     facts = view.page.wait_for_function(MAP_DRAWN_CHEAPLY, arg=cap, timeout=30_000).json_value()
@@ -312,8 +318,32 @@ def test_english_page_and_wall_screen_size(demo, pages, artifacts):
     cap = WallConfig().software_map_pixels
     facts = view.page.wait_for_function(MAP_DRAWN_CHEAPLY, arg=cap, timeout=30_000).json_value()
     assert facts["css"] > 3 * cap, f"the 4K map box is only {facts['css']} CSS px"
+    # Street names, in English, drawn with the browser's own fonts (no glyph server), and twice
+    # the 1080p size on a 4K wall.
+    named = view.page.wait_for_function(
+        "([name, px]) => { const n = (" + STREET_NAMES + ")();"
+        " return n && n.names.includes(name) && n.size === px && n; }",
+        arg=["Zhongshan Rd", 2 * LAYER_STYLE[NAMES]["symbol"]["textfont"]["size"]],
+        timeout=30_000,
+    ).json_value()
+    assert "中山路" not in named["names"], named
     view.page.screenshot(path=str(artifacts / "cockpit-3840x2160-en.png"))
     assert view.problems == []
+
+
+# The street names the live map has drawn (MapLibre's placed labels) and their text size.
+STREET_NAMES = """() => {
+    const gd = document.querySelector('#live-map .js-plotly-plot');
+    const map = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot &&
+        gd._fullLayout.map._subplot.map;
+    if (!map || !map.loaded()) return null;
+    const ids = map.getStyle().layers
+        .filter(l => l.type === 'symbol' && l.id.indexOf('plotly-layout-layer') === 0)
+        .map(l => l.id);
+    const drawn = map.queryRenderedFeatures({layers: ids}).map(f => f.properties.name);
+    return {names: Array.from(new Set(drawn)),
+            size: ids.length ? map.getLayoutProperty(ids[0], 'text-size') : null};
+}"""
 
 
 # The live map's canvas pixels, its box in CSS pixels and its sources' deepest tiles, once the
@@ -661,6 +691,11 @@ def test_an_operator_hides_and_shows_the_grids_and_streets(demo, pages, demo_cfg
         timeout=10_000,
     )
     assert page.evaluate(visible, positions["communities"])
+    # The street names are drawn, in English, and have a box of their own.
+    names = "((" + STREET_NAMES + ")() || {names: []}).names"
+    page.wait_for_function(f"() => {names}.includes('Zhongshan Rd')", timeout=30_000)
+    page.get_by_label("Street names").uncheck()
+    page.wait_for_function(f"() => {names}.length === 0", timeout=10_000)
     page.screenshot(path=str(artifacts / "live-map-layers-hidden-1920x1080-en.png"))
     page.get_by_label("Grids").check()
     page.wait_for_function(f"() => ({visible})({positions['grids']})", timeout=10_000)

@@ -214,12 +214,17 @@
   // and MapLibre cuts each into tiles down to zoom 18: some 30 tiles a source on a wall, so one
   // new finding meant re-cutting hundreds of tiles. A district fits a few zoom-14 tiles (0.25 m
   // a tile unit, finer than any marker); deeper zooms scale those up.
-  // Nor does a changed layer fade in (MapLibre eases over 300 ms, each step one more frame).
+  // Changed layers do not fade in (the style's transition is 0; each step was one more frame).
   var SOURCE_MAXZOOM = 14;
   function coarseTiles(map) {
-    if (!map.streetCockpitNoFades && map.style && map.style.setTransition) {
+    if (!map.streetCockpitNoFades) {
       map.streetCockpitNoFades = true;
-      map.style.setTransition({duration: 0, delay: 0}); map._fadeDuration = 0;
+      // Labels appear at once too: MapLibre fades them in, and the style cannot say otherwise.
+      if (typeof map._fadeDuration === "number") { map._fadeDuration = 0; }
+      // Plotly gives text layers an icon the style has no image for: an empty one.
+      map.on("styleimagemissing", function (e) {
+        if (!map.hasImage(e.id)) { map.addImage(e.id, {width: 1, height: 1, data: new Uint8Array(4)}); }
+      });
     }
     var managers = (map.style && map.style.tileManagers) || {};
     Object.keys(managers).forEach(function (id) {
@@ -254,7 +259,7 @@
     var gd = document.querySelector("#live-map .js-plotly-plot");
     if (gd && gd.on && !gd.streetCockpitWatched) {
       gd.streetCockpitWatched = true;
-      gd.on("plotly_afterplot", darkenBase);
+      gd.on("plotly_afterplot", function () { darkenBase(); labelsDrawn(); });
     }
     var left = tries === undefined ? 150 : tries;
     if (!darkenBase() && left > 0) {
@@ -287,6 +292,28 @@
         patch.assign(["data", i, "line", "width"], Math.max(1, Math.round(trace.line.width * scale)));
       }
     });
+  }
+
+  // The street names grow with the screen too. Plotly may not have drawn the map when the first
+  // push comes: then the names are fitted once it has (the last push is applied again).
+  var labels = {fitted: false, payload: null};
+  function fitLabels(patch) {
+    var gd = document.querySelector("#live-map .js-plotly-plot");
+    var layers = gd && gd.layout && gd.layout.map && gd.layout.map.layers;
+    if (labels.fitted || !layers) { return; }
+    labels.fitted = true;
+    var scale = Math.max(1, window.innerWidth / 1920);
+    layers.forEach(function (layer, i) {
+      var font = layer.type === "symbol" && layer.symbol && layer.symbol.textfont;
+      if (font && typeof font.size === "number" && scale > 1) {
+        patch.assign(["layout", "map", "layers", i, "symbol", "textfont", "size"], Math.round(font.size * scale));
+      }
+    });
+  }
+  function labelsDrawn() {
+    if (!labels.fitted && labels.payload && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props("live-data", {data: labels.payload});
+    }
   }
 
   window.dash_clientside = window.dash_clientside || {};
@@ -354,10 +381,13 @@
           shownMap = mapElement;
           lastGiven = {};
           fitted = false;
+          labels.fitted = false;
           ringsShown = {key: null, base: null};
         }
         view = payload.view;
         fitToScreen(patch);
+        labels.payload = payload;
+        fitLabels(patch);
         emergencyLayers(patch, payload.emergency || null);
         window.setTimeout(function () { watchPlots(); }, 0);
         setTrace(patch, traces.tracks, payload.tracks, false);

@@ -11,6 +11,12 @@
     if (map.getLayer("white-bg") && map.getPaintProperty("white-bg", "background-color") !== DARK) {
       map.setPaintProperty("white-bg", "background-color", DARK);
     }
+    if (!map.streetCockpitImages) {  // street names: Plotly names an icon the style lacks
+      map.streetCockpitImages = true;
+      map.on("styleimagemissing", function (e) {
+        if (!map.hasImage(e.id)) { map.addImage(e.id, {width: 1, height: 1, data: new Uint8Array(4)}); }
+      });
+    }
     if (!map.streetCockpitSite && window.dash_clientside && window.dash_clientside.set_props) {
       map.streetCockpitSite = true;
       map.on("click", function (e) {

@@ -35,6 +35,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "verify_fail": (S.RESOLVED,),
     "close": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED, S.ESCALATED),
     "merge": (S.NEW, S.DISPATCHED, S.ACCEPTED, S.ON_SITE, S.RETURNED, S.REOPENED, S.ESCALATED),
+    "reopen": (S.CLOSED,),
 }
 
 
@@ -211,7 +212,7 @@ def act(desk: Desk, ticket_id: str, action: str, actor: str, choice: dict) -> Ti
     if action == "extend":
         hours = _int_in(choice.get("hours"), 1, MAX_EXTENSION_H) or 0  # forged values: refused
         return desk.extend(ticket_id, hours, actor, note)
-    if action in ("escalate", "close") and not note:
+    if action in ("escalate", "close", "reopen") and not note:
         raise DeskError("say why (note)", 422)
     if action == "escalate":
         return desk.escalate(ticket_id, actor, note)
@@ -219,6 +220,8 @@ def act(desk: Desk, ticket_id: str, action: str, actor: str, choice: dict) -> Ti
         if reason not in CLOSE_REASONS:
             raise DeskError("pick why it is closed", 422)
         return desk.close(ticket_id, reason, actor, note)
+    if action == "reopen":
+        return desk.reopen(ticket_id, actor, note)
     if action == "merge":
         return desk.merge(ticket_id, _one_ticket(desk, choice.get("target")), actor, note)
     if action in ("verify_ok", "verify_fail"):

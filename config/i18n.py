@@ -165,6 +165,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Merge into ticket (4+ characters)",
     },
     "desk.action.close": {"zh": "关闭", "en": "Close"},
+    "desk.action.reopen": {"zh": "重新打开（问题复现）", "en": "Reopen (the problem is back)"},
     "desk.col.short": {"zh": "工单号", "en": "Ticket"},
     "desk.col.status": {"zh": "状态", "en": "State"},
     "desk.col.service_code": {"zh": "类别", "en": "Category"},

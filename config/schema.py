@@ -272,6 +272,12 @@ class DispatchConfig(Strict):
         default=900, gt=0, description="no camera verdict after this long: an operator verifies"
     )
     photo_required: bool = Field(default=True, description="'resolved' needs a field photo")
+    reopen_within_days: float = Field(
+        default=30,
+        ge=0,
+        description="an operator may reopen a closed ticket this long after it was closed "
+        "(later, the problem is filed as a new ticket)",
+    )
 
 
 class SimConfig(Strict):

@@ -268,6 +268,23 @@ class Desk(TicketReads):
         self._publish(ticket)
         return ticket
 
+    def reopen(self, ticket_id: str, actor: str, reason: str) -> TicketRow:
+        """A closed ticket's problem is back (a citizen calls again, a patrol sees it): reopened
+        with fresh deadlines and sent to the unit that had it, else to the nearest one."""
+        if not reason.strip():
+            raise DeskError("say why the ticket is reopened (note)", 422)
+        with self.store.session() as session:
+            ticket = ticket_row(session, ticket_id)
+            now = utc(self.clock())
+            _reopenable(ticket, now, self.cfg.dispatch.reopen_within_days)
+            fresh = stage_deadlines(self.cfg, self.calendar, ticket.service_code, now)
+            reopen(session, ticket, actor, now, f"reopened: {reason.strip()[:300]}", fresh)
+            if ticket.status == S.REOPENED:  # nobody had it: the nearest unit now
+                self._auto_dispatch(session, ticket, now, set(), "sent out again")
+            session.commit()
+        self._publish(ticket)
+        return ticket
+
     def merge(self, duplicate_id: str, into_id: str, actor: str, note: str = "") -> TicketRow:
         """Two tickets are one problem: the duplicate's reports, evidence and reporters move to
         `into_id`, the duplicate is closed as a duplicate; both are audited."""
@@ -339,6 +356,27 @@ def _move(session: Session, ticket: TicketRow, to_status: S, actor: str, at, not
         transition(session, ticket, to_status, actor, at, note=note, **extra)
     except TransitionError as exc:
         raise DeskError(str(exc), 409) from None
+
+
+def _reopenable(ticket: TicketRow, now: dt.datetime, within_days: float) -> None:
+    """DeskError (409) unless a closed ticket may be reopened now."""
+    if ticket.status != S.CLOSED:
+        raise DeskError(
+            f"ticket {ticket.id} is {ticket.status}: only a closed ticket is reopened here "
+            "(a resolved one is sent back from its re-check)",
+            409,
+        )
+    if ticket.close_reason == CloseReason.DUPLICATE:
+        raise DeskError(
+            f"ticket {ticket.id} was merged into another as a duplicate: reopen that one", 409
+        )
+    closed = ticket.closed_at
+    if closed is not None and now - closed > dt.timedelta(days=within_days):
+        raise DeskError(
+            f"ticket {ticket.id} was closed more than {within_days:g} days ago: file the "
+            "problem as a new ticket (dispatch.reopen_within_days)",
+            409,
+        )
 
 
 def _units_tried(session: Session, ticket_id: str) -> set[str]:

@@ -42,7 +42,7 @@ def _check(ticket: TicketRow, to_status: str, reason: str | None, unit_id: str |
         )
     moves = allowed_moves(ticket.status)
     if to_status not in moves:
-        allowed = ", ".join(moves) if moves else "none (the ticket is closed)"
+        allowed = ", ".join(moves) or "none"
         raise TransitionError(
             f"ticket {ticket.id} is {ticket.status!r} and cannot become "
             f"{to_status!r}; allowed: {allowed}"
@@ -97,6 +97,8 @@ def transition(
     elif to_status == S.REOPENED:
         ticket.reopened_count = (ticket.reopened_count or 0) + 1
         ticket.accepted_at = ticket.arrived_at = ticket.resolved_at = None
+        ticket.verified_at = ticket.closed_at = ticket.close_reason = None  # a closed one's too
+        ticket.facts_due = True
     elif to_status == S.CLOSED:
         ticket.close_reason = reason
     if to_status in STAMPS:

@@ -47,7 +47,7 @@ TRANSITIONS: dict[TicketState, tuple[TicketState, ...]] = {
     S.RETURNED: (S.DISPATCHED, S.ESCALATED, S.CLOSED),  # re-routed to the right unit
     S.REOPENED: (S.DISPATCHED, S.ESCALATED, S.CLOSED),
     S.ESCALATED: (S.DISPATCHED, S.CLOSED),
-    S.CLOSED: (),
+    S.CLOSED: (S.REOPENED,),  # the problem is back (an operator reopens it, with a reason)
 }
 STATES = tuple(TicketState)
 CLOSE_REASONS = tuple(CloseReason)

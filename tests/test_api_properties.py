@@ -39,7 +39,8 @@ UNIT_MOVES = {
     "return": {"dispatched", "accepted"},
 }
 OPERATOR_MOVES = {
-    "dispatch": {"new", "returned", "reopened", "escalated"},
+    # An operator re-assigns work not yet on site too.
+    "dispatch": {"new", "dispatched", "accepted", "returned", "reopened", "escalated"},
     "verify_ok": {"resolved"},
     "verify_fail": {"resolved"},
     "close_duplicate": {"new", "dispatched", "accepted", "on_site", "returned", "reopened"}

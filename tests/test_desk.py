@@ -239,3 +239,62 @@ def test_two_tickets_of_one_problem_are_merged_with_their_reports_and_evidence(a
     assert f"merged ticket {duplicate.id} (2 reports); same bin, seen from the corner" in notes
     with pytest.raises(DeskError, match="closed"):
         desk.merge(kept.id, duplicate.id, "operator:wang")
+
+
+def test_a_closed_ticket_whose_problem_is_back_is_reopened_with_fresh_deadlines(api_stack):
+    """A citizen calls again about a bin closed yesterday: the operator reopens the ticket with
+    a reason; it goes back to the unit that had it with fresh deadlines, and the closing is
+    undone (no closed time or reason left to count). Duplicates and old tickets are refused."""
+    place_units(api_stack)
+    desk = api_stack.desk
+    report = _report(api_stack, "bin_overflow", 700)
+    api_stack.bus.publish(report)
+    ticket = wait_ticket(api_stack, report.event_id)
+    unit = ticket.unit_id
+    with pytest.raises(DeskError, match="only a closed ticket is reopened"):
+        desk.reopen(ticket.id, "operator:wang", "still there")
+    desk.close(ticket.id, "no_action_needed", "operator:wang", "bin was emptied")
+    api_stack.clock.advance(86_400)  # a day later
+    with pytest.raises(DeskError, match="say why"):
+        desk_view.act(desk, ticket.id, "reopen", "operator:wang", {"note": " "})
+    assert "reopen" in {o["value"] for o in desk_view.action_options("closed", "en")}
+    back = desk_view.act(
+        desk, ticket.id, "reopen", "operator:wang", {"note": "resident called: overflowing again"}
+    )
+    assert (back.status, back.unit_id, back.reopened_count) == ("dispatched", unit, 1)
+    assert back.closed_at is None and back.close_reason is None
+    now = dt.datetime.fromtimestamp(api_stack.clock(), dt.UTC)
+    assert back.accept_due > now and back.resolve_due > now  # counted from today, not the filing
+    audit = [(a.actor, a.from_status, a.to_status, a.note) for a in desk.audit(ticket.id)]
+    assert ("operator:wang", "closed", "reopened",
+            "reopened: resident called: overflowing again") in audit  # fmt: skip
+    assert audit[-1][1:3] == ("reopened", "dispatched")
+    stream = api_stack.bus.key(keys.TICKET_CHANGES)
+    changes = [decode(f) for _, f in api_stack.bus.client.xrange(stream)]
+    assert [(c.ticket_id, c.status) for c in changes][-1] == (ticket.id, "dispatched")
+    open_now = ticket_page(api_stack.store, TicketFilter(states=("dispatched",)), now)[0]
+    assert ticket.id in {t.id for t in open_now}
+
+    # A finding rejected before anyone had it goes to the nearest unit when reopened.
+    place_units(api_stack)  # the units' positions of today
+    waiting = _report(api_stack, "facility_damage", 1000)  # waits for an operator
+    api_stack.bus.publish(waiting)
+    rejected = desk.close(wait_ticket(api_stack, waiting.event_id).id, "false_positive",
+                          "operator:wang", "looked fine")  # fmt: skip
+    assert rejected.unit_id is None
+    sent = desk.reopen(rejected.id, "operator:li", "the railing is broken after all")
+    assert sent.status == "dispatched" and sent.unit_id and sent.close_reason is None
+
+    # A merged duplicate is reopened through the ticket it joined; an old closing is a new case.
+    first, second = _report(api_stack, "dirty_road", 0), _report(api_stack, "dirty_road", 400)
+    for event in (first, second):
+        api_stack.bus.publish(event)
+    kept, duplicate = (wait_ticket(api_stack, e.event_id) for e in (first, second))
+    desk.merge(duplicate.id, kept.id, "operator:wang", "one spill")
+    with pytest.raises(DeskError, match="merged into another as a duplicate"):
+        desk.reopen(duplicate.id, "operator:wang", "back")
+    desk.close(kept.id, "no_action_needed", "operator:wang", "swept by a passer-by")
+    api_stack.clock.advance(31 * 86_400)
+    with pytest.raises(DeskError, match="more than 30 days ago"):
+        desk.reopen(kept.id, "operator:wang", "back")
+    assert desk.get(kept.id).status == "closed"

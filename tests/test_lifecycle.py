@@ -91,7 +91,7 @@ def test_happy_path_walks_the_closed_loop_with_an_audit_entry_per_step():
             {},
             "is 'new' and cannot become 'resolved'; allowed: dispatched, escalated, closed",
         ),
-        ("closed", "dispatched", {"unit_id": "u"}, "allowed: none (the ticket is closed)"),
+        ("closed", "dispatched", {"unit_id": "u"}, "allowed: reopened"),
         (
             "on_site",
             "closed",
@@ -150,7 +150,7 @@ EXPECTED_MOVES = {
     "returned": {"dispatched", "escalated", "closed"},
     "reopened": {"dispatched", "escalated", "closed"},
     "escalated": {"dispatched", "closed"},
-    "closed": set(),
+    "closed": {"reopened"},  # an operator reopens it when the problem is back, with a reason
 }
 
 

@@ -30,6 +30,13 @@ def _report(stack, category: str, east_m: float, **extra) -> Event:
     )
 
 
+def _filed(stack, category: str, east_m: float):
+    """The ticket the dispatcher files for a hotline report `east_m` metres along."""
+    report = _report(stack, category, east_m)
+    stack.bus.publish(report)
+    return wait_ticket(stack, report.event_id)
+
+
 def test_the_table_is_paged_sorted_and_filtered_in_the_database(api_stack):
     place_units(api_stack)
     events = []
@@ -114,9 +121,7 @@ def test_operators_confirm_reassign_reprioritise_escalate_and_reject(api_stack):
 def test_an_extension_moves_the_running_and_later_deadlines_and_clears_the_warning(api_stack):
     place_units(api_stack)
     desk, warnings = api_stack.desk, api_stack.warnings
-    report = _report(api_stack, "bin_overflow", 400)
-    api_stack.bus.publish(report)
-    ticket = wait_ticket(api_stack, report.event_id)
+    ticket = _filed(api_stack, "bin_overflow", 400)
     assert ticket.status == "dispatched"
     before = (ticket.accept_due, ticket.arrive_due, ticket.resolve_due)
     late = ticket.accept_due.timestamp() + 60
@@ -154,9 +159,7 @@ def test_an_extension_moves_the_running_and_later_deadlines_and_clears_the_warni
 def test_an_operator_acknowledges_a_unit_long_on_site(api_stack):
     place_units(api_stack)
     desk = api_stack.desk
-    report = _report(api_stack, "bin_overflow", 700)
-    api_stack.bus.publish(report)
-    ticket = wait_ticket(api_stack, report.event_id)
+    ticket = _filed(api_stack, "bin_overflow", 700)
     unit = ticket.unit_id
     desk.accept(ticket.id, unit)
     desk.arrive(ticket.id, unit)
@@ -247,9 +250,7 @@ def test_a_closed_ticket_whose_problem_is_back_is_reopened_with_fresh_deadlines(
     undone (no closed time or reason left to count). Duplicates and old tickets are refused."""
     place_units(api_stack)
     desk = api_stack.desk
-    report = _report(api_stack, "bin_overflow", 700)
-    api_stack.bus.publish(report)
-    ticket = wait_ticket(api_stack, report.event_id)
+    ticket = _filed(api_stack, "bin_overflow", 700)
     unit = ticket.unit_id
     with pytest.raises(DeskError, match="only a closed ticket is reopened"):
         desk.reopen(ticket.id, "operator:wang", "still there")

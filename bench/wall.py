@@ -1,7 +1,8 @@
 """Wall benchmark: push-to-paint latency of a 4K kiosk wall under a busy district.
 
     python bench/wall.py [--tickets 500] [--units 60] [--samples 40] [--size 3840x2160]
-                         [--warmup 3] [--full-resolution] [--trace FILE]
+                         [--warmup 3] [--full-resolution | --software-map-pixels N]
+                         [--trace FILE]
 
 Starts the demo stack (no simulator, no vision) on the demo district with report merging off,
 files `--tickets` open tickets and puts `--units` units on the map, opens the wall through its
@@ -69,6 +70,8 @@ def measure(args) -> list[float]:
         tree["wall"] = {**tree.get("wall", {}), "views": ["map"]}
         if args.full_resolution:
             tree["wall"]["software_map_pixels"] = 0
+        elif args.software_map_pixels is not None:
+            tree["wall"]["software_map_pixels"] = args.software_map_pixels
         config.write_text(yaml.safe_dump(tree, allow_unicode=True, sort_keys=False))
         demo = start_demo(config, Path(tmp) / "data")
         try:
@@ -122,6 +125,11 @@ def main() -> None:
         "--full-resolution",
         action="store_true",
         help="draw the map at full resolution even in software WebGL (wall.software_map_pixels: 0)",
+    )
+    parser.add_argument(
+        "--software-map-pixels",
+        type=int,
+        help="wall.software_map_pixels for this run (default: the configured one)",
     )
     parser.add_argument("--trace", help="write a Chromium performance trace of the samples here")
     args = parser.parse_args()

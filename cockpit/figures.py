@@ -20,10 +20,17 @@ BASE_LAYER = "white-bg"  # the background's id in Plotly's own styles, kept for 
 # The map's own style: no tile server, no glyph server (MapLibre then draws street names with the
 # browser's own fonts, which an intranet wall has), no fades (each fade step is one more frame on
 # a software-drawn wall). `sources` may not be empty: Plotly drops an empty one on a redraw.
+# Hidden "slots" give every map layer and trace a place of its own (see `stack`).
+SLOTS = 64
+TRACE_SLOT0 = 16  # district layers (and an incident's rings) below, the traces from here up
 BASE_STYLE = {
     "version": 8,
     "sources": {"none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
-    "layers": [{"id": BASE_LAYER, "type": "background", "paint": {"background-color": BACKGROUND}}],
+    "layers": [{"id": BASE_LAYER, "type": "background", "paint": {"background-color": BACKGROUND}}]
+    + [
+        {"id": f"slot-{n:02d}", "type": "background", "layout": {"visibility": "none"}}
+        for n in range(SLOTS)
+    ],
     "transition": {"duration": 0, "delay": 0},
 }
 MARKER_PX = {"cameras": 14, "tickets": 17, "events": 34, "units": 12, "tracks": 1}  # 1920 px
@@ -64,6 +71,7 @@ def view_settings(cfg: AppConfig) -> dict:
         "base_layer": BASE_LAYER,
         "background": BACKGROUND,
         "software_map_px": cfg.wall.software_map_pixels,
+        "layer_slots": TRACE_SLOT0,  # an incident's rings take the slots above the district's
     }
 
 
@@ -86,6 +94,20 @@ LAYER_ORDER = (
 )  # fmt: skip
 TOGGLED = ("grids", "communities", "buildings", "streets", NAMES)  # an operator may hide these
 WALL_SKIPS = frozenset({"buildings"})  # too fine to read across a room, and costly to repaint
+
+
+def stack(layers: list[dict], traces: list) -> None:
+    """Give each map layer and trace its own slot, in order: map layers from the bottom, traces
+    above them. Plotly removes and re-adds (and MapLibre re-cuts) every layer that shares its
+    `below` with another on every change of the figure; with a place each, a push touches only
+    the data that changed. (A trace with no points loses its place: Plotly gives it the one of
+    the trace before, so live traces always hold at least a blank point.)"""
+    if len(layers) > TRACE_SLOT0 or TRACE_SLOT0 + len(traces) > SLOTS:
+        raise ValueError(f"the map has {len(layers)} layers and {len(traces)} traces: too many")
+    for n, layer in enumerate(layers):
+        layer["below"] = f"slot-{n:02d}"
+    for n, trace in enumerate(traces):
+        trace.below = f"slot-{TRACE_SLOT0 + n:02d}"
 
 
 def shown_layers(layers: DistrictLayers, kiosk: bool = False) -> list[str]:
@@ -121,15 +143,14 @@ def district_layers(
     street names in `lang` (English names where the streets layer has them)."""
     result = []
     if cfg.map.tile_url:
-        result.append({"sourcetype": "raster", "source": [cfg.map.tile_url], "below": "traces"})
+        result.append({"sourcetype": "raster", "source": [cfg.map.tile_url]})
     datum = cfg.map.tile_datum if cfg.map.tile_url else "wgs84"
     for kind in kinds:
         frame = _frame(layers, kind)
         if frame is None:
             continue
         source = _geojson(frame, datum, on_tiles(cfg), lang if kind == NAMES else None)
-        result.append({"sourcetype": "geojson", "source": source, "below": "traces",
-                       **LAYER_STYLE[kind]})  # fmt: skip
+        result.append({"sourcetype": "geojson", "source": source, **LAYER_STYLE[kind]})
     return result
 
 
@@ -169,10 +190,10 @@ def _names(frame, lang: str):
 def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -> go.Scattermap:
     marker = {"size": size, "color": color, "opacity": opacity}
     return go.Scattermap(
-        lon=[],
-        lat=[],
-        text=[],
-        customdata=[],
+        lon=[None],  # a blank point: Plotly hides a trace with none (see `stack`)
+        lat=[None],
+        text=[""],
+        customdata=[None],
         mode="markers",
         name=name,
         marker=marker,
@@ -185,10 +206,10 @@ def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -
 def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = False) -> go.Figure:
     """The map with the district's layers and empty live traces (filled by pushes)."""
     tracks = go.Scattermap(
-        lon=[],
-        lat=[],
-        text=[],
-        customdata=[],
+        lon=[None],
+        lat=[None],
+        text=[""],
+        customdata=[None],
         mode="lines",
         line={"color": "rgba(61, 220, 132, 0.55)", "width": 2},
         name=t("legend.tracks", lang),
@@ -210,13 +231,15 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = Fa
         )
     lon, lat = (float(v) for v in on_tiles(cfg)(*cfg.district.center))
     traces += overlays(cfg, layers, lang, on_tiles(cfg))  # after the live traces
+    map_layers = district_layers(cfg, layers, shown_layers(layers, kiosk), lang)
+    stack(map_layers, traces)
     figure = go.Figure(traces)
     figure.update_layout(
         map={
             "style": BASE_STYLE,
             "center": {"lon": lon, "lat": lat},
             "zoom": cfg.district.zoom,
-            "layers": district_layers(cfg, layers, shown_layers(layers, kiosk), lang),
+            "layers": map_layers,
         },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         paper_bgcolor=BACKGROUND,

@@ -161,10 +161,11 @@ def test_published_event_reaches_the_map_the_feed_and_the_kpis(demo, pages, demo
         "() => { const n = (" + STREET_NAMES + ")(); return n && n.names.includes('中山路'); }",
         timeout=30_000,
     )
-    # A 1080p map is within `wall.software_map_pixels`: drawn at full resolution.
+    # Software WebGL: the map is drawn with as many pixels as `wall.software_map_pixels` allows
+    # (all of its own, if it has fewer), not fewer.
     cap = WallConfig().software_map_pixels
     facts = view.page.wait_for_function(MAP_DRAWN_CHEAPLY, arg=cap, timeout=30_000).json_value()
-    assert facts["pixels"] == facts["css"], facts
+    assert facts["pixels"] >= 0.97 * min(facts["css"], cap), facts
 
     # The dispatcher makes a ticket: it reaches the map and the feed, routed to sanitation.
     ticket = wait_until(lambda: _ticket_of(demo, "cam-02"), 60, "the cam-02 ticket")
@@ -298,7 +299,7 @@ def test_field_page_follows_changes_without_a_tap_unless_the_crew_is_typing(
     page.screenshot(path=str(artifacts / "field-phone-updated.png"), full_page=True)
 
 
-def test_english_page_and_wall_screen_size(demo, pages, artifacts):
+def test_english_page_and_wall_screen_size(demo, pages, demo_cfg, artifacts):
     view = pages(_kiosk(demo, "en"), 3840, 2160)
     assert view.page.url.endswith("/wall?lang=en")
     assert "Street Digital Cockpit" in view.page.locator("h1").inner_text()
@@ -327,8 +328,56 @@ def test_english_page_and_wall_screen_size(demo, pages, artifacts):
         timeout=30_000,
     ).json_value()
     assert "中山路" not in named["names"], named
+    # A push redraws what changed: no layer is added again, and of the map's GeoJSON only the
+    # findings' source is cut again (Plotly gives every source its data on every change). The
+    # first finding and ticket on an empty map create their traces' layers; count after them.
+    for n, camera in enumerate(("cam-03", "cam-04")):
+        if n:
+            view.page.wait_for_function(COUNT_MAP_WORK, timeout=30_000)
+        event = _zone_event(demo_cfg, camera, event_id=f"wall-{uuid.uuid4().hex[:8]}")
+        demo["bus"].publish(event)
+        wait_until(lambda e=event: e.event_id in view.trace_ids("events"), 30, "the finding")
+        wait_until(lambda: view.trace_ids("tickets"), 60, "a ticket on the map")
+    work = view.page.wait_for_function(
+        "() => { const w = window.mapWork; return w.map.loaded() && w.given.length && w; }",
+        timeout=30_000,
+    ).json_value()
+    assert work["added"] == 0, work
+    assert work["given"] and set(work["given"]) <= {work["events"], work["tickets"]}, work
+    # Drawn in order: the district's layers as listed (names last), then the traces above them.
+    order = view.page.evaluate(
+        "() => document.querySelector('#live-map .js-plotly-plot')._fullLayout.map._subplot.map"
+        ".getStyle().layers.map(l => l.id).filter(id => id.startsWith('plotly-'))"
+    )
+    district = [int(i.rsplit("-", 1)[1]) for i in order if i.startswith("plotly-layout-layer")]
+    assert district == sorted(district) and len(district) >= 5, order
+    assert order[: len(district)] == [i for i in order if i.startswith("plotly-layout")], order
     view.page.screenshot(path=str(artifacts / "cockpit-3840x2160-en.png"))
     assert view.problems == []
+
+
+# Once the findings' and tickets' markers are drawn, counts what the live map does from then on:
+# layers added, and sources given new data (by id).
+COUNT_MAP_WORK = """() => {
+    const gd = document.querySelector('#live-map .js-plotly-plot');
+    const map = gd._fullLayout.map._subplot.map;
+    const uid = (meta) => gd._fullData.find(t => t.meta === meta).uid;
+    const layer = (meta) => map.getLayer(`plotly-trace-layer-${uid(meta)}-circle`);
+    const drawn = ['events', 'tickets'].every(layer);
+    if (!drawn || !map.loaded()) return false;
+    const source = (meta) => `source-${uid(meta)}-circle`;
+    const work = {added: 0, given: [], events: source('events'), tickets: source('tickets')};
+    Object.defineProperty(work, 'map', {value: map, enumerable: false});
+    const addLayer = map.addLayer;
+    map.addLayer = function () { work.added += 1; return addLayer.apply(this, arguments); };
+    map.on('sourcedata', e => {
+        if (e.sourceDataType === 'content' && !work.given.includes(e.sourceId)) {
+            work.given.push(e.sourceId);
+        }
+    });
+    window.mapWork = work;
+    return true;
+}"""
 
 
 # The street names the live map has drawn (MapLibre's placed labels) and their text size.

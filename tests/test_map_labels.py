@@ -4,9 +4,19 @@ toggles), and not at all for a streets layer without names."""
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import pytest
 
-from cockpit.figures import NAMES, TOGGLED, district_layers, layer_positions, shown_layers
+from cockpit.figures import (
+    BASE_STYLE,
+    NAMES,
+    TOGGLED,
+    TRACE_SLOT0,
+    district_layers,
+    layer_positions,
+    shown_layers,
+    stack,
+)
 from geo.layers import DistrictLayers
 
 
@@ -66,3 +76,17 @@ def test_a_real_extract_names_its_streets(demo_cfg):
     expected = {n for n in raw["name"] if isinstance(n, str) and n.strip()}
     assert "Mannerheimintie" in names
     assert len(names & expected) > 0.8 * len(expected), sorted(expected - names)[:20]
+
+
+def test_every_map_layer_and_trace_has_a_place_of_its_own():
+    """Plotly re-adds every layer that shares its `below` with another on each change: each
+    district layer and trace gets its own slot of the base style, district layers first."""
+    layers = [{"type": "line"} for _ in range(4)]
+    traces = [go.Scattermap() for _ in range(3)]
+    stack(layers, traces)
+    slots = [layer["below"] for layer in layers] + [trace.below for trace in traces]
+    style_ids = [layer["id"] for layer in BASE_STYLE["layers"]]
+    assert len(set(slots)) == len(slots)
+    assert [style_ids.index(s) for s in slots] == sorted(style_ids.index(s) for s in slots)
+    with pytest.raises(ValueError, match="too many"):
+        stack([{} for _ in range(TRACE_SLOT0 + 1)], [])

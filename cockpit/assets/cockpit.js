@@ -99,7 +99,8 @@
     ringsShown.key = key;
     var layers = ringsShown.base.slice();
     (incident ? incident.layers : []).forEach(function (ring, n) {
-      layers.push({sourcetype: "geojson", source: ring, type: "line",
+      var slot = Math.min(layers.length, view.layer_slots - 1);  // under the live markers
+      layers.push({sourcetype: "geojson", source: ring, type: "line", below: "slot-" + String(slot).padStart(2, "0"),
                    color: ["#ff4d4f", "#ff9c3a", "#ffd666"][n % 3], line: {width: 3}});
     });
     patch.assign(["layout", "map", "layers"], layers);
@@ -119,17 +120,21 @@
 
   // What each trace was last given: a push that leaves a trace as it was does not touch it, so
   // Plotly redraws only the layers whose data changed (a busy 4K wall paints less).
+  // An empty trace keeps one blank point: Plotly hides a trace with no points, and a hidden
+  // trace makes it re-add the layers of the trace before it on every change (its place on the
+  // map is lost, see figures.stack).
   var lastGiven = {};
   var shownMap = null;
   function setTrace(patch, index, columns, colors) {
     var given = JSON.stringify(columns);
     if (lastGiven[index] === given) { return; }
     lastGiven[index] = given;
-    patch.assign(["data", index, "lon"], columns.lon);
-    patch.assign(["data", index, "lat"], columns.lat);
-    patch.assign(["data", index, "text"], columns.text);
-    patch.assign(["data", index, "customdata"], columns.ids);
-    if (colors) { patch.assign(["data", index, "marker", "color"], columns.color); }
+    var blank = function (values) { return values.length ? values : [null]; };
+    patch.assign(["data", index, "lon"], blank(columns.lon));
+    patch.assign(["data", index, "lat"], blank(columns.lat));
+    patch.assign(["data", index, "text"], blank(columns.text));
+    patch.assign(["data", index, "customdata"], blank(columns.ids));
+    if (colors) { patch.assign(["data", index, "marker", "color"], blank(columns.color)); }
   }
 
   function feedRow(row) {
@@ -236,6 +241,24 @@
     });
   }
 
+  // Plotly also gives every trace's source its data again on each change; MapLibre then cuts
+  // each one again and draws once more when the pieces are back. Data equal to what a source
+  // has is not given again: a new finding re-cuts the findings' source and nothing else.
+  function sameDataOnce(map) {
+    var source = Object.keys(map.style.tileManagers || {}).map(function (id) { return map.getSource(id); })
+      .find(function (s) { return s && s.type === "geojson"; });
+    var proto = source && Object.getPrototypeOf(source);
+    if (!proto || proto.streetCockpitSameData) { return; }
+    proto.streetCockpitSameData = true;
+    var setData = proto.setData;
+    proto.setData = function (data) {
+      var given = typeof data === "string" ? data : JSON.stringify(data);
+      if (given === this.streetCockpitGiven) { return this; }
+      this.streetCockpitGiven = given;
+      return setData.apply(this, arguments);
+    };
+  }
+
   function darkenBase() {
     var gd = document.querySelector("#live-map .js-plotly-plot");
     var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
@@ -250,6 +273,7 @@
     paintBase(map);
     capPixels(map);
     coarseTiles(map);
+    sameDataOnce(map);
     return true;
   }
 

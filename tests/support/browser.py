@@ -209,7 +209,8 @@ class Page:
             """(name) => {
                 const gd = document.querySelector('#live-map .js-plotly-plot');
                 const trace = gd && gd.data.find(t => t.meta === name);
-                return trace && trace.customdata ? Array.from(trace.customdata) : [];
+                const ids = trace && trace.customdata ? Array.from(trace.customdata) : [];
+                return ids.filter(id => id !== null);  // an empty trace's blank point
             }""",
             name,
         )

@@ -199,7 +199,7 @@ def _points(key: str, name: str, color: str, size: int, opacity: float = 0.95) -
         marker=marker,
         meta=key,
         hovertemplate="%{text}<extra></extra>",
-        showlegend=True,
+        showlegend=False,  # until it has something on the map
     )
 
 
@@ -215,6 +215,7 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = Fa
         name=t("legend.tracks", lang),
         meta="tracks",
         hoverinfo="skip",  # the units' markers say who; the line only where they went
+        showlegend=False,
     )
     traces = [
         tracks,

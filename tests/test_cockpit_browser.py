@@ -352,6 +352,9 @@ def test_english_page_and_wall_screen_size(demo, pages, demo_cfg, artifacts):
     district = [int(i.rsplit("-", 1)[1]) for i in order if i.startswith("plotly-layout-layer")]
     assert district == sorted(district) and len(district) >= 5, order
     assert order[: len(district)] == [i for i in order if i.startswith("plotly-layout")], order
+    # The legend names the kinds of units that are on the map, and no others.
+    legend = view.page.evaluate(LEGEND_AND_UNITS)
+    assert legend["listed"] == legend["on_map"], legend
     view.page.screenshot(path=str(artifacts / "cockpit-3840x2160-en.png"))
     assert view.problems == []
 
@@ -377,6 +380,17 @@ COUNT_MAP_WORK = """() => {
     });
     window.mapWork = work;
     return true;
+}"""
+
+
+# The unit types the live map's legend lists, and those with units drawn.
+LEGEND_AND_UNITS = """() => {
+    const gd = document.querySelector('#live-map .js-plotly-plot');
+    const units = gd.data.filter(t => String(t.meta).startsWith('units:'));
+    const texts = Array.from(gd.querySelectorAll('.legendtext')).map(e => e.textContent);
+    return {listed: units.filter(t => texts.includes(t.name)).map(t => t.meta),
+            on_map: units.filter(t => Array.from(t.customdata).some(id => id !== null))
+                         .map(t => t.meta)};
 }"""
 
 

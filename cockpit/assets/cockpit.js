@@ -122,7 +122,7 @@
   // Plotly redraws only the layers whose data changed (a busy 4K wall paints less).
   // An empty trace keeps one blank point: Plotly hides a trace with no points, and a hidden
   // trace makes it re-add the layers of the trace before it on every change (its place on the
-  // map is lost, see figures.stack).
+  // map is lost, see figures.stack). The legend lists only the traces with something on the map.
   var lastGiven = {};
   var shownMap = null;
   function setTrace(patch, index, columns, colors) {
@@ -134,7 +134,8 @@
     patch.assign(["data", index, "lat"], blank(columns.lat));
     patch.assign(["data", index, "text"], blank(columns.text));
     patch.assign(["data", index, "customdata"], blank(columns.ids));
-    if (colors) { patch.assign(["data", index, "marker", "color"], blank(columns.color)); }
+    patch.assign(["data", index, "showlegend"], columns.lon.length > 0);
+    if (colors && columns.color.length) { patch.assign(["data", index, "marker", "color"], columns.color); }
   }
 
   function feedRow(row) {

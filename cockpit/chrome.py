@@ -60,7 +60,12 @@ def header(
     return html.Header(
         className="bar",
         children=[
-            html.H1(f"{getattr(cfg.district.name, lang)} · {t('title', lang)}"),
+            html.H1(  # on a narrow bar the product name gives way, never the district's
+                [
+                    html.Span(getattr(cfg.district.name, lang), className="district"),
+                    html.Span(f" · {t('title', lang)}", className="product"),
+                ]
+            ),
             html.Div(
                 className="bar-right",
                 children=[

@@ -246,7 +246,7 @@ def base_map(cfg: AppConfig, layers: DistrictLayers, lang: str, kiosk: bool = Fa
         paper_bgcolor=BACKGROUND,
         plot_bgcolor=BACKGROUND,
         font={"color": "#dfe7f2", "size": 18},
-        legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(11,18,32,0.75)", "font": {"size": 18}},
+        legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(11,18,32,0.92)", "font": {"size": 18}},
         uirevision="keep",  # pushes never reset the operator's pan/zoom
     )
     return figure

@@ -86,7 +86,7 @@ def incident_figure(
                        + _buildings(layers, emap, analysis, evacuated)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=BACKGROUND,
         font={"color": "#dfe7f2", "size": 15 * scale}, clickmode="event",
-        legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(11,18,32,0.75)"},
+        legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(11,18,32,0.92)"},
         uirevision=f"{analysis.type_id if analysis else 'pick'}:{screen_px}",
     )  # fmt: skip
     return figure

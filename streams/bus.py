@@ -145,6 +145,7 @@ class Consumer:
                 away.ok()
                 pause = 0.5
             except Unavailable as exc:  # kept pending; read again (own backlog first) later
+                handled += getattr(exc, "handled", 0)  # what the round did before it stopped
                 away.failed(exc.__cause__ or exc)
                 self._backlog_done = False
                 pause = min(pause * 2, 5.0)
@@ -214,14 +215,19 @@ class Consumer:
         if self.batch_handler and len(entries) > 1 and self._handle_batch(entries):
             return len(entries)
         done: list[bytes] = []
+        tried = 0
         try:
             for entry_id, fields in entries:
                 if self._handle_one(entry_id, fields):
                     done.append(entry_id)
+                tried += 1
+        except Unavailable as exc:
+            exc.handled = tried
+            raise
         finally:  # what was handled before a dependency went away stays handled
             if done:
                 self.bus.client.xack(self.key, self.group, *done)
-        return len(entries)
+        return tried
 
     def _handle_batch(self, entries: list) -> bool:
         """All entries through the batch handler (one transaction); False: go one by one."""

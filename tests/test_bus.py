@@ -292,3 +292,132 @@ def test_the_frame_cache_rides_out_a_redis_outage(tmp_path):
     cache.put("cam-01", Frame(b"\xff\xd8\xff after", 3.0, 1))
     assert cache.get("cam-01") == Frame(b"\xff\xd8\xff after", 3.0, 1)
     private.stop()
+
+
+def test_a_dependency_away_keeps_entries_pending_without_counting_failures(bus, caplog):
+    """The handler's database is away (`Unavailable`) as often as `max_deliveries`: nothing is
+    dead-lettered, what was handled before stays handled (and counted), the consumer says once
+    which of its dependencies is away and that it is back, and every entry is handled once."""
+    from streams.bus import Unavailable
+
+    away, seen, stop = {"left": 2}, [], threading.Event()
+
+    def handler(record):
+        if record.event_id == "ev-2" and away["left"]:
+            away["left"] -= 1
+            raise Unavailable("database away") from ConnectionError("refused")
+        seen.append(record.event_id)
+
+    # Claiming is off (a day): only re-reading its own backlog can bring the entries back.
+    consumer = bus.consumer(
+        keys.EVENTS, "g", "c1", handler, block_ms=50, claim_idle_ms=86_400_000, max_deliveries=1
+    )
+    bus.publish_many(_event(n) for n in range(4))
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    with caplog.at_level("INFO", logger="streams.bus"):
+        thread.start()
+        try:
+            wait_until(lambda: len(seen) == 4, 30, "all four events handled")
+        finally:
+            stop.set()
+            thread.join(10)
+    assert not thread.is_alive()
+    assert seen == ["ev-0", "ev-1", "ev-2", "ev-3"] and away["left"] == 0
+    assert bus.client.xlen(keys.dead_letters(keys.EVENTS)) == 0
+    assert _pending(bus, keys.EVENTS, "g") == 0
+    what = f"what consumer g/c1 on {bus.key(keys.EVENTS)} writes to"
+    assert caplog.text.count(f"{what} unavailable") == 1, caplog.text
+    assert f"{what} back after" in caplog.text
+    assert "consumer g/c1 stopped after 4 entries" in caplog.text
+
+
+def test_a_batch_whose_dependency_is_away_is_not_split_or_dead_lettered(bus):
+    from streams.bus import Unavailable
+
+    calls = []
+
+    def batch(records):
+        calls.append(len(records))
+        raise Unavailable("database away")
+
+    single = []
+    consumer = bus.consumer(
+        keys.EVENTS, "g", "c1", single.append, block_ms=50, max_deliveries=1, batch_handler=batch
+    )
+    bus.publish_many(_event(n) for n in range(3))
+    with pytest.raises(Unavailable):
+        consumer.poll()
+    assert calls == [3] and single == []
+    assert _pending(bus, keys.EVENTS, "g") == 3
+    assert bus.client.xlen(keys.dead_letters(keys.EVENTS)) == 0
+
+
+def test_a_single_entry_goes_to_the_plain_handler_and_a_poisoned_batch_one_by_one(bus):
+    batches, single = [], []
+    consumer = bus.consumer(
+        keys.EVENTS, "g", "c1", single.append, block_ms=50, batch_handler=batches.append
+    )
+    bus.publish(_event(0))
+    consumer.poll()
+    assert batches == [] and [e.event_id for e in single] == ["ev-0"]
+    bus.publish(_event(1))
+    bad = bus.client.xadd(bus.key(keys.EVENTS), {"type": "event", "v": "9", "data": "{}"})
+    bus.publish(_event(2))
+    consumer.poll()
+    assert batches == [] and [e.event_id for e in single] == ["ev-0", "ev-1", "ev-2"]
+    dead = bus.client.xrange(keys.dead_letters(keys.EVENTS))
+    assert len(dead) == 1
+    fields = dead[0][1]  # the entry as it was, with where it came from and why
+    assert fields[b"type"] == b"event" and fields[b"v"] == b"9" and fields[b"data"] == b"{}"
+    assert fields[b"entry_id"] == bad and fields[b"group"] == b"g"
+    assert b"schema version" in fields[b"error"]
+    assert _pending(bus, keys.EVENTS, "g") == 0
+
+
+def test_consumer_defaults_a_batch_of_200_five_deliveries_and_no_early_claims(bus):
+    seen = []
+    consumer = bus.consumer(keys.EVENTS, "g", "c1", seen.append, block_ms=50)
+    bus.publish_many(_event(n) for n in range(250))
+    assert consumer.poll() == 200 and len(seen) == 200
+    # Another consumer's fresh pending entries are not taken (it may still be working on them).
+    bus.consumer(keys.EVENTS, "g", "other", lambda r: None)._read(">", 50, block=None)
+    assert consumer.poll() == 0
+    attempts = []
+
+    def broken(record):
+        attempts.append(record.event_id)
+        raise ValueError("unknown category")
+
+    failing = bus.consumer(keys.EVENTS, "h", "c1", broken, block_ms=50, claim_idle_ms=0)
+    bus.client.delete(bus.key(keys.EVENTS))
+    bus.ensure_group(keys.EVENTS, "h")
+    bus.publish(_event(9))
+    while bus.client.xlen(keys.dead_letters(keys.EVENTS)) == 0 and len(attempts) < 10:
+        failing.poll()
+    assert attempts == ["ev-9"] * 5
+
+
+def test_backlog_reachability_and_shared_rate_limit_storage(bus, tmp_path):
+    from streams.embedded import EmbeddedRedis
+
+    assert bus.group_backlog(keys.EVENTS, "g") is None  # no stream yet
+    bus.publish_many(_event(n) for n in range(5))
+    bus.ensure_group(keys.EVENTS, "g")
+    assert bus.group_backlog(keys.EVENTS, "other") is None
+    bus.consumer(keys.EVENTS, "g", "c1", lambda r: None)._read(">", 2, block=None)
+    assert bus.group_backlog(keys.EVENTS, "g") == (2, 3)  # read, not acknowledged; not read
+    uri, options = bus.rate_limits()
+    assert uri == "redis://" and options == {"connection_pool": bus.client.connection_pool}
+    assert bus.reachable()
+    private = EmbeddedRedis(tmp_path / "redis")
+    gone = Bus(connect(private.start()))
+    private.stop()
+    assert not gone.reachable()
+
+
+def test_a_group_cannot_be_made_on_a_key_that_is_not_a_stream(bus):
+    import redis
+
+    bus.client.set(bus.key(keys.EVENTS), "not a stream")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        bus.ensure_group(keys.EVENTS, "g")

@@ -16,9 +16,11 @@ from config.schema import DistrictConfig, WorkCalendarConfig
 from dispatch.calendar import WorkCalendar
 from dispatch.lifecycle import (
     TransitionError,
+    extend_deadline,
     record_filed,
     record_note,
     reopen,
+    running_deadline,
     transition,
     verify_and_close,
 )
@@ -314,3 +316,59 @@ def test_rework_verification_merges_and_filing_write_their_audit_rows():
         ("new", "new", "dispatcher", merged_at, "merged (2 reports)"),
     ]
     assert fresh.version == 2 and fresh.updated_at == AT + dt.timedelta(minutes=1)
+
+
+def test_the_running_deadline_is_the_first_stage_not_done_and_an_extension_moves_it_and_later():
+    hour = dt.timedelta(hours=1)
+    ticket = _ticket("dispatched")
+    assert running_deadline(ticket) is None  # no deadlines set
+    ticket.accept_due, ticket.arrive_due, ticket.resolve_due = (
+        AT + hour,
+        AT + 2 * hour,
+        AT + 3 * hour,
+    )
+    assert running_deadline(ticket) == ("accept", AT + hour)
+    ticket.accepted_at = AT
+    assert running_deadline(ticket) == ("arrive", AT + 2 * hour)
+    ticket.arrived_at = AT
+    assert running_deadline(ticket) == ("resolve", AT + 3 * hour)
+    ticket.resolve_due = None
+    assert running_deadline(ticket) is None
+
+    ticket = _ticket("accepted")
+    ticket.accepted_at = AT
+    ticket.accept_due, ticket.arrive_due, ticket.resolve_due = (
+        AT + hour,
+        AT + 2 * hour,
+        AT + 3 * hour,
+    )
+    session, version = _Session(), ticket.version
+    note = extend_deadline(session, ticket, 1.5, "op-1", AT, "road closed\x00 for a parade")
+    # The running stage (arrive) and the one after it move; the stage done does not.
+    assert (ticket.accept_due, ticket.arrive_due, ticket.resolve_due) == (
+        AT + hour,
+        AT + 3.5 * hour,
+        AT + 4.5 * hour,
+    )
+    assert (
+        note
+        == "arrive deadline 2027-01-15 10:00 UTC -> 2027-01-15 11:30 UTC: road closed for a parade"
+    )
+    (audit,) = session.added
+    assert (audit.actor, audit.note, audit.from_status, audit.to_status) == (
+        "op-1",
+        note,
+        "accepted",
+        "accepted",
+    )
+    assert ticket.version == version + 1 and ticket.updated_at == AT
+    assert len(extend_deadline(_Session(), ticket, 1, "op-1", AT, "x" * 500)) < 500
+
+    for status in ("resolved", "verified", "closed"):
+        done = _ticket(status)
+        done.resolve_due = AT + hour
+        assert running_deadline(done) is None
+        with pytest.raises(
+            TransitionError, match=f"ticket t-1 is {status}: no deadline is running"
+        ):
+            extend_deadline(_Session(), done, 1, "op-1", AT, "late")

@@ -253,7 +253,12 @@ class Consumer:
         try:
             record = decode(fields)
         except RecordError as exc:
-            log.error("%s %s: undecodable entry moved to dead letters: %s", self.key, entry_id, exc)
+            log.error(
+                "%s %s: undecodable entry moved to dead letters: %s",
+                self.key,
+                entry_id.decode(),
+                exc,
+            )
             self._dead_letter(entry_id, fields, str(exc))
             return True
         try:

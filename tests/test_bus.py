@@ -326,9 +326,13 @@ def test_a_dependency_away_keeps_entries_pending_without_counting_failures(bus, 
     assert bus.client.xlen(keys.dead_letters(keys.EVENTS)) == 0
     assert _pending(bus, keys.EVENTS, "g") == 0
     what = f"what consumer g/c1 on {bus.key(keys.EVENTS)} writes to"
-    assert caplog.text.count(f"{what} unavailable") == 1, caplog.text
-    assert f"{what} back after" in caplog.text
-    assert "consumer g/c1 stopped after 4 entries" in caplog.text
+    said = [r.getMessage() for r in caplog.records]
+    assert said[0] == f"consumer g/c1 on {bus.key(keys.EVENTS)} started", said
+    assert [m.startswith(f"{what} unavailable (ConnectionError: refused)") for m in said].count(
+        True
+    ) == 1, said
+    assert any(m.startswith(f"{what} back after") for m in said), said
+    assert said[-1] == "consumer g/c1 stopped after 4 entries", said
 
 
 def test_a_batch_whose_dependency_is_away_is_not_split_or_dead_lettered(bus):
@@ -352,7 +356,7 @@ def test_a_batch_whose_dependency_is_away_is_not_split_or_dead_lettered(bus):
     assert bus.client.xlen(keys.dead_letters(keys.EVENTS)) == 0
 
 
-def test_a_single_entry_goes_to_the_plain_handler_and_a_poisoned_batch_one_by_one(bus):
+def test_a_single_entry_goes_to_the_plain_handler_and_a_poisoned_batch_one_by_one(bus, caplog):
     batches, single = [], []
     consumer = bus.consumer(
         keys.EVENTS, "g", "c1", single.append, block_ms=50, batch_handler=batches.append
@@ -363,8 +367,14 @@ def test_a_single_entry_goes_to_the_plain_handler_and_a_poisoned_batch_one_by_on
     bus.publish(_event(1))
     bad = bus.client.xadd(bus.key(keys.EVENTS), {"type": "event", "v": "9", "data": "{}"})
     bus.publish(_event(2))
-    consumer.poll()
+    with caplog.at_level("INFO", logger="streams.bus"):
+        consumer.poll()
     assert batches == [] and [e.event_id for e in single] == ["ev-0", "ev-1", "ev-2"]
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        f"{bus.key(keys.EVENTS)} {bad.decode()}: undecodable entry moved to dead letters: "
+        "event schema version '9' is not 1; upgrade this consumer"
+    ], said
     dead = bus.client.xrange(keys.dead_letters(keys.EVENTS))
     assert len(dead) == 1
     fields = dead[0][1]  # the entry as it was, with where it came from and why
@@ -406,6 +416,9 @@ def test_backlog_reachability_and_shared_rate_limit_storage(bus, tmp_path):
     assert bus.group_backlog(keys.EVENTS, "other") is None
     bus.consumer(keys.EVENTS, "g", "c1", lambda r: None)._read(">", 2, block=None)
     assert bus.group_backlog(keys.EVENTS, "g") == (2, 3)  # read, not acknowledged; not read
+    bus.consumer(keys.EVENTS, "g", "c2", lambda r: None, block_ms=50).poll()
+    bus.consumer(keys.EVENTS, "g", "c1", lambda r: None, block_ms=50).poll()
+    assert bus.group_backlog(keys.EVENTS, "g") == (0, 0)
     uri, options = bus.rate_limits()
     assert uri == "redis://" and options == {"connection_pool": bus.client.connection_pool}
     assert bus.reachable()
@@ -421,3 +434,41 @@ def test_a_group_cannot_be_made_on_a_key_that_is_not_a_stream(bus):
     bus.client.set(bus.key(keys.EVENTS), "not a stream")
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         bus.ensure_group(keys.EVENTS, "g")
+
+
+def test_a_failing_handler_is_logged_and_dead_letters_stay_in_the_buses_namespace(
+    redis_url, caplog
+):
+    other = Bus(connect(redis_url), namespace="district-b")
+
+    def broken(record):
+        raise ValueError("unknown category")
+
+    consumer = other.consumer(keys.EVENTS, "g", "c1", broken, block_ms=50, max_deliveries=1)
+    entry = other.publish(_event(1))
+    with caplog.at_level("INFO", logger="streams.bus"):
+        consumer.poll()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{other.key(keys.EVENTS)} {entry}: handler failed"
+    ]
+    assert other.client.xlen(keys.dead_letters(keys.EVENTS, "district-b")) == 1
+    assert other.client.xlen(keys.dead_letters(keys.EVENTS)) == 0
+
+
+def test_entries_trimmed_under_a_dead_consumer_are_reported_by_the_one_that_claims(
+    redis_url, caplog
+):
+    small = Bus(connect(redis_url), maxlen=100)
+    small.consumer(keys.EVENTS, "g", "dies", lambda r: None)
+    small.publish_many(_event(n) for n in range(30))
+    small.consumer(keys.EVENTS, "g", "dies", lambda r: None)._read(">", 30, block=None)
+    for start in range(30, 1030, 100):
+        small.publish_many(_event(n) for n in range(start, start + 100))
+    heir = small.consumer(keys.EVENTS, "g", "heir", lambda r: None, block_ms=50, claim_idle_ms=0)
+    with caplog.at_level("WARNING", logger="streams.bus"):
+        heir.poll()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{small.key(keys.EVENTS)}: 30 entries were trimmed from the capped stream before group g "
+        "handled them and are lost; raise the stream cap (maxlen) or run more consumers"
+    ]
+    assert _pending(small, keys.EVENTS, "g") == 0

@@ -367,3 +367,72 @@ def test_a_car_seen_again_exactly_the_tolerance_away_keeps_its_timer():
     moved = ("car", (270, 350, 370, 420), 0.9)  # ground point 20 px to the right
     at = lambda t: [] if 30 <= t < 32 else [PARKED] if t < 30 else [moved]  # noqa: E731
     assert fire_times(parking_rule(), timeline(70, at=at)) == [60.0]
+
+
+def test_zone_membership_agrees_with_shapely_on_slanted_and_concave_zones():
+    """Ray casting against an independent oracle: slanted edges (where the crossing point is
+    interpolated) and a concave zone whose rays cross three edges."""
+    import shapely
+
+    shapes = {
+        "slanted": [(100, 120), (460, 60), (520, 400), (160, 470)],
+        "comb": [
+            (0, 0),
+            (300, 0),
+            (300, 300),
+            (200, 300),
+            (200, 100),
+            (100, 100),
+            (100, 300),
+            (0, 300),
+        ],  # fmt: skip
+    }
+    rng = np.random.default_rng(7)
+    points = rng.uniform(-20, 540, size=(4000, 2))
+    for name, polygon in shapes.items():
+        zone = Zone(name, polygon)
+        oracle = shapely.contains_xy(shapely.Polygon(polygon), points[:, 0], points[:, 1])
+        assert (zone.contains(points) == oracle).all(), name
+        assert zone.area == pytest.approx(shapely.Polygon(polygon).area)
+    # On the comb's left prong, a ray to the right crosses three edges: inside.
+    assert Zone("comb", shapes["comb"]).contains(np.array([[50.0, 200.0]])).tolist() == [True]
+
+
+def test_a_box_is_in_by_its_ground_point_unless_told_any_and_then_by_its_centre_too():
+    zone = Zone("bin", [(0, 0), (200, 0), (200, 100), (0, 100)])
+    tall = Detections.of([("bin_overflow", (60, 20, 140, 180), 0.9)])  # centre (100, 100) out
+    wide = Detections.of([("bin_overflow", (150, 10, 450, 90), 0.9)])  # ground (300, 90) out
+    low = Detections.of([("bin_overflow", (20, 40, 60, 60), 0.9)])  # centre (40, 50) in
+    assert len(zone.select(tall)) == 0 and len(zone.select(wide)) == 0
+    assert len(zone.select(wide, by="any")) == 0  # centre (300, 50) is out too
+    assert len(zone.select(low)) == 1 and len(zone.select(low, by="any")) == 1
+    centred = Detections.of([("bin_overflow", (10, 60, 90, 140), 0.9)])  # centre (50, 100)
+    assert len(zone.select(centred)) == 0 and len(zone.select(centred, by="any")) == 0
+    inside_centre = Detections.of([("bin_overflow", (10, 20, 90, 120), 0.9)])  # (50, 70) in
+    assert len(zone.select(inside_centre)) == 0 and len(zone.select(inside_centre, by="any")) == 1
+
+
+def test_rules_are_built_on_the_stream_scale_and_the_districts_time_zone():
+    from config.schema import ZoneConfig
+
+    hours = ActiveHours(start="09:00", end="10:00")
+    cfg = RuleConfig(id="np", kind="illegal_parking", category="illegal_parking",
+                     classes=["car"], dwell_s=60, active_hours=hours)  # fmt: skip
+    zone = ZoneConfig(id="z", rule="np", polygon=[(10, 10), (110, 10), (110, 60)],
+                      map_anchor=(120.17, 30.27))  # fmt: skip
+    (rule,) = build_rules([zone], [cfg], "Europe/Helsinki", scale=(2.0, 3.0))
+    assert rule.zone.points.tolist() == [[20, 30], [220, 30], [220, 180]]
+    helsinki_9_30 = dt.datetime(2026, 11, 23, 9, 30, tzinfo=ZoneInfo("Europe/Helsinki"))
+    assert rule.clock.active(helsinki_9_30.timestamp())
+    assert not rule.clock.active((helsinki_9_30 + dt.timedelta(hours=1)).timestamp())
+
+
+def test_a_finding_keeps_track_zero_its_confidence_to_three_places_and_boxes_measured_in_area():
+    rule = zone_rule("bin_overflow", ["bin_overflow"], dwell_s=1, cooldown_s=1)
+    dets = Detections.of([("bin_overflow", (150, 350, 250, 450), 0.87654)], [0])
+    assert rule.update(dets, T0) == []
+    (finding,) = rule.update(dets, T0 + 1)
+    assert finding.track_ids == (0,) and finding.confidence == 0.877
+    # Litter as a share of the zone (400 x 200 = 80,000 px): a 200 x 100 box covers 25 %.
+    litter = zone_rule("dirty_road", ["litter"], threshold=0.2)
+    assert litter.measure(Detections.of([("litter", (150, 350, 350, 450), 0.9)])) == 0.25

@@ -17,6 +17,9 @@ trap 'rm -rf "$work"' EXIT
 git -C "$root" ls-files | (cd "$root" && tar cf - -T -) | (cd "$work" && tar xf -)
 ln -s "$root/.venv" "$work/.venv"
 [ -e "$work/../shared" ] || ln -s "$root/../shared" "$work/../shared" 2>/dev/null || true
+# SQLite variants only; the OpenAPI document test compares the API's signatures, which the
+# mutants' trampolines change.
+select="not postgresql and not openapi_document"
 case "$profile" in
   core)
     mutate="dispatch/lifecycle.py
@@ -49,7 +52,8 @@ cat > "$work/setup.cfg" <<CFG
 [mutmut]
 paths_to_mutate=$mutate
 tests_dir=$tests
-pytest_add_cli_args=-p no:cacheprovider -p no:randomly -k "not postgresql" -x -q
+pytest_add_cli_args=-p no:cacheprovider -p no:randomly -k "$select" -x -q
+pytest_add_cli_args_test_selection=-k "$select"
 also_copy=config
     geo
     sim
@@ -63,9 +67,9 @@ also_copy=config
 CFG
 cd "$work"
 if [ "$minutes" -gt 0 ]; then
-  timeout --signal=INT "$((minutes * 60))" .venv/bin/mutmut run >/dev/null 2>&1 || true
+  timeout --signal=INT "$((minutes * 60))" .venv/bin/mutmut run >"$root/.mutmut-run.log" 2>&1 || true
 else
-  .venv/bin/mutmut run >/dev/null 2>&1 || true
+  .venv/bin/mutmut run >"$root/.mutmut-run.log" 2>&1 || true
 fi
 # killed: a test failed (or timed out); survived: the tests passed; no tests: no test reached the
 # mutated code (counted as surviving); not checked: not reached before the time limit (left out).

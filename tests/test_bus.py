@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+import redis
 
 from streams import keys
-from streams.bus import Bus, connect
+from streams.bus import Bus, Unavailable, connect
 from streams.records import Event, RecordError, TicketChange, UnitPosition, decode
 from tests.support.waiting import wait_until
 
@@ -298,8 +299,6 @@ def test_a_dependency_away_keeps_entries_pending_without_counting_failures(bus, 
     """The handler's database is away (`Unavailable`) as often as `max_deliveries`: nothing is
     dead-lettered, what was handled before stays handled (and counted), the consumer says once
     which of its dependencies is away and that it is back, and every entry is handled once."""
-    from streams.bus import Unavailable
-
     away, seen, stop = {"left": 2}, [], threading.Event()
 
     def handler(record):
@@ -336,8 +335,6 @@ def test_a_dependency_away_keeps_entries_pending_without_counting_failures(bus, 
 
 
 def test_a_batch_whose_dependency_is_away_is_not_split_or_dead_lettered(bus):
-    from streams.bus import Unavailable
-
     calls = []
 
     def batch(records):
@@ -429,8 +426,6 @@ def test_backlog_reachability_and_shared_rate_limit_storage(bus, tmp_path):
 
 
 def test_a_group_cannot_be_made_on_a_key_that_is_not_a_stream(bus):
-    import redis
-
     bus.client.set(bus.key(keys.EVENTS), "not a stream")
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         bus.ensure_group(keys.EVENTS, "g")

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+import shapely
 
 from config.rules import ActiveHours, RuleConfig
+from config.schema import ZoneConfig
 from vision.detections import Detections
 from vision.rules import ActiveClock, IllegalParkingRule, Zone, build_rules
 
@@ -127,8 +129,6 @@ def zone_rule(kind, classes, **kw):
         cooldown_s=120,
         enter_frames=1,
     )
-    from config.schema import ZoneConfig
-
     zone = ZoneConfig(
         id="z",
         rule=kind,
@@ -372,8 +372,6 @@ def test_a_car_seen_again_exactly_the_tolerance_away_keeps_its_timer():
 def test_zone_membership_agrees_with_shapely_on_slanted_and_concave_zones():
     """Ray casting against an independent oracle: slanted edges (where the crossing point is
     interpolated) and a concave zone whose rays cross three edges."""
-    import shapely
-
     shapes = {
         "slanted": [(100, 120), (460, 60), (520, 400), (160, 470)],
         "comb": [
@@ -413,8 +411,6 @@ def test_a_box_is_in_by_its_ground_point_unless_told_any_and_then_by_its_centre_
 
 
 def test_rules_are_built_on_the_stream_scale_and_the_districts_time_zone():
-    from config.schema import ZoneConfig
-
     hours = ActiveHours(start="09:00", end="10:00")
     cfg = RuleConfig(id="np", kind="illegal_parking", category="illegal_parking",
                      classes=["car"], dwell_s=60, active_hours=hours)  # fmt: skip

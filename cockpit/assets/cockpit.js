@@ -100,7 +100,8 @@
     var layers = ringsShown.base.slice();
     (incident ? incident.layers : []).forEach(function (ring, n) {
       var slot = Math.min(layers.length, view.layer_slots - 1);  // under the live markers
-      layers.push({sourcetype: "geojson", source: ring, type: "line", below: "slot-" + String(slot).padStart(2, "0"),
+      layers.push({sourcetype: "geojson", source: ring, type: "line",
+                   below: "slot-" + String(slot).padStart(2, "0"),
                    color: ["#ff4d4f", "#ff9c3a", "#ffd666"][n % 3], line: {width: 3}});
     });
     patch.assign(["layout", "map", "layers"], layers);
@@ -135,7 +136,9 @@
     patch.assign(["data", index, "text"], blank(columns.text));
     patch.assign(["data", index, "customdata"], blank(columns.ids));
     patch.assign(["data", index, "showlegend"], columns.lon.length > 0);
-    if (colors && columns.color.length) { patch.assign(["data", index, "marker", "color"], columns.color); }
+    if (colors && columns.color.length) {
+      patch.assign(["data", index, "marker", "color"], columns.color);
+    }
   }
 
   function feedRow(row) {
@@ -246,7 +249,8 @@
   // each one again and draws once more when the pieces are back. Data equal to what a source
   // has is not given again: a new finding re-cuts the findings' source and nothing else.
   function sameDataOnce(map) {
-    var source = Object.keys(map.style.tileManagers || {}).map(function (id) { return map.getSource(id); })
+    var source = Object.keys(map.style.tileManagers || {})
+      .map(function (id) { return map.getSource(id); })
       .find(function (s) { return s && s.type === "geojson"; });
     var proto = source && Object.getPrototypeOf(source);
     if (!proto || proto.streetCockpitSameData) { return; }

@@ -73,8 +73,14 @@ def _vision_commands(sub) -> tuple:
         "--from", dest="start", type=Path, help="go on from these weights (default: from scratch)"
     )
     train.add_argument("--out", type=Path, help="where to write the weights")
-    evaluate = sub.add_parser("eval", help="mAP50 and mAP50-95 per class on the test split")
+    evaluate = sub.add_parser("eval", help="precision, recall and mAP per class, held-out split")
     evaluate.add_argument("--weights", type=Path, help="weights to evaluate (default: bundled)")
+    evaluate.add_argument(
+        "--split",
+        choices=("test", "composite"),
+        default="test",
+        help="rendered streets (test) or things on held-out photographs (composite)",
+    )
     quantize = sub.add_parser(
         "quantize", help="INT8 for OpenVINO (needs nncf), kept if mAP50 drops <= 1 point"
     )
@@ -176,7 +182,7 @@ def _serve(command: str, cfg, args) -> int:
     elif command == "train":
         tools.train_model(cfg, args.epochs, args.out, args.hours, args.start)
     elif command == "eval":
-        tools.evaluate_model(cfg, args.weights)
+        tools.evaluate_model(cfg, args.weights, args.split)
     elif command == "quantize":
         tools.quantize_model(cfg, args.weights)
     elif command == "render-clips":

@@ -49,6 +49,8 @@ DEFAULT_GROUND_SIZES = {
     "bin": _size(0.25, 2.5, 2.5),
     "bin_overflow": _size(0.25, 3.5, 3.0),
     "litter": _size(0.05, 4.0, 2.0),
+    "stall": _size(0.4, 6.0, 3.0),
+    "bicycle": _size(0.3, 2.4, 1.8),
 }
 
 

@@ -20,7 +20,7 @@ class RuleConfig(Strict):
     """A zone rule with time: dwell, grace periods and cooldown."""
 
     id: Identifier
-    kind: Literal["illegal_parking", "bin_overflow", "dirty_road"]
+    kind: Literal["illegal_parking", "bin_overflow", "dirty_road", "street_vending", "bike_parking"]
     category: Identifier = Field(description="category of the events this rule raises")
     classes: list[str] = Field(min_length=1, description="detector class names the rule consumes")
     dwell_s: float = Field(gt=0, description="seconds the condition must hold before an event")
@@ -28,5 +28,7 @@ class RuleConfig(Strict):
     exit_grace_s: float = Field(default=5, ge=0, description="absence tolerated without reset")
     cooldown_s: float = Field(default=600, ge=0, description="quiet time after an event")
     pixel_tolerance: float = Field(default=20, gt=0, description="movement allowed while parked")
-    threshold: float = Field(default=1, gt=0, description="count or area needed (dirty_road)")
+    threshold: float = Field(
+        default=1, gt=0, description="count or area needed (dirty_road), bicycles (bike_parking)"
+    )
     active_hours: ActiveHours | None = Field(default=None, description="none means always")

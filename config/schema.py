@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
-from shapely.geometry import Polygon
 
 from config.api import ApiConfig
 from config.categories import CategoryConfig
@@ -28,6 +27,7 @@ from config.types import (
     LayerKind,
     LonLat,
     Names,
+    PixelPolygon,
     Strict,
     check_lon_lat,
     same_in_both,
@@ -108,23 +108,15 @@ class ZoneConfig(Strict):
 
     id: Identifier
     rule: Identifier = Field(description="id of a rule in `rules`")
-    polygon: list[tuple[float, float]] = Field(description="[x, y] pixel vertices, at least 3")
+    polygon: PixelPolygon = Field(description="[x, y] pixel vertices, at least 3")
     map_anchor: LonLat = Field(description="[lon, lat] the zone's events are placed at")
+    bays: list[PixelPolygon] = Field(
+        default_factory=list,
+        description="marked bays inside the zone, [x, y] pixel polygons: a thing standing in one "
+        "is where it belongs (bicycle bays in a bike_parking zone)",
+    )
 
     _anchor = field_validator("map_anchor")(check_lon_lat)
-
-    @field_validator("polygon")
-    @classmethod
-    def _valid_polygon(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        if len(points) < 3:
-            raise ValueError(f"a zone polygon needs at least 3 vertices, got {len(points)}")
-        shape = Polygon(points)
-        if not shape.is_valid or shape.area <= 0:
-            raise ValueError(
-                "polygon is not a simple shape (edges cross or it has no area); "
-                "list the vertices in order around the zone"
-            )
-        return points
 
 
 class CameraConfig(Strict):

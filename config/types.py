@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from shapely.geometry import Polygon
 
 ANY_AREA = "*"
 
@@ -67,3 +68,18 @@ LayerKind = Literal[
     "bridges",
     "metro",
 ]
+
+
+def _simple_polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(points) < 3:
+        raise ValueError(f"a zone polygon needs at least 3 vertices, got {len(points)}")
+    shape = Polygon(points)
+    if not shape.is_valid or shape.area <= 0:
+        raise ValueError(
+            "polygon is not a simple shape (edges cross or it has no area); "
+            "list the vertices in order around the zone"
+        )
+    return points
+
+
+PixelPolygon = Annotated[list[tuple[float, float]], AfterValidator(_simple_polygon)]

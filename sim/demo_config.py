@@ -14,6 +14,7 @@ import yaml
 
 from config.paths import PROJECT_ROOT
 from sim.buildings import write_buildings
+from sim.demo_rules import DEADLINES, RULES
 from sim.demo_scenario import scenario_dict
 from sim.demo_units import demo_units
 from sim.district import (
@@ -33,7 +34,7 @@ from sim.district import (
     to_lon_lat,
     water,
 )
-from vision.synth.timeline import zone_polygon
+from vision.synth.timeline import bay_zone, demo_view, zone_polygon
 
 OUT_DIR = PROJECT_ROOT / "config" / "demo"
 
@@ -41,6 +42,8 @@ OUT_DIR = PROJECT_ROOT / "config" / "demo"
 PARKING_ZONE = zone_polygon("illegal_parking")
 BIN_ZONE = zone_polygon("bin_overflow")
 ROAD_ZONE = zone_polygon("dirty_road")
+VENDING_ZONE = zone_polygon("street_vending", *demo_view(pavement=True))
+BIKE_ZONE = zone_polygon("bike_parking", *demo_view(pavement=True))
 
 CAMERAS = [
     # id, zh, en, x, y, direction, zones: (zone id, rule, polygon, anchor offset metres)
@@ -110,6 +113,18 @@ CAMERAS = [
         0,
         [("bin-1", "bin-overflow", BIN_ZONE, (10, 20))],
     ),
+    (
+        "cam-09",
+        "河坊街商铺段",
+        "Hefang St shops",
+        750,
+        1250,
+        90,
+        [
+            ("stall-1", "street-vending", VENDING_ZONE, (20, -6)),
+            ("bikes-1", "bike-parking", BIKE_ZONE, (20, 6), [bay_zone()]),
+        ],
+    ),
 ]
 
 UNIT_TYPES = [
@@ -132,19 +147,22 @@ def _routing() -> list[dict]:
         {"category": "illegal_parking", "department": "dept-citymgmt", "unit_type": "citymgmt"},
         {"category": "bin_overflow", "department": "dept-sanitation", "unit_type": "sanitation"},
         {"category": "dirty_road", "department": "dept-sanitation", "unit_type": "sanitation"},
+        {"category": "street_vending", "department": "dept-citymgmt", "unit_type": "citymgmt"},
+        {"category": "bike_parking", "department": "dept-grid-west", "unit_type": "gridworker"},
         {"category": "facility_damage", "department": "dept-grid-west", "unit_type": "gridworker"},
     ]
     for number in range(1, ROWS * COLS + 1):
         col = (number - 1) % COLS
         if col >= COLS // 2:
-            routes.append(
+            routes += [
                 {
-                    "category": "facility_damage",
+                    "category": category,
                     "area": f"G{number:02d}",
                     "department": "dept-grid-east",
                     "unit_type": "gridworker",
                 }
-            )
+                for category in ("bike_parking", "facility_damage")
+            ]
     return routes
 
 
@@ -200,6 +218,16 @@ CATEGORIES = [
     },
     {"id": "dirty_road", "names": _names("道路脏污", "Dirty road"), "standard": "event/0104"},
     {
+        "id": "street_vending",
+        "names": _names("店外经营", "Goods or stalls outside a shop"),
+        "standard": "event/0504",
+    },
+    {
+        "id": "bike_parking",
+        "names": _names("非机动车乱停放", "Bicycles parked outside the bays"),
+        "standard": "event/0506",
+    },
+    {
         "id": "facility_damage",
         "names": _names("设施损坏", "Damaged facility"),
         "standard": "event/0601",
@@ -230,48 +258,6 @@ CATEGORIES = [
                 ),
             },
         ],
-    },
-]
-
-RULES = [
-    {
-        "id": "no-parking",
-        "kind": "illegal_parking",
-        "category": "illegal_parking",
-        "classes": ["car", "van", "truck"],
-        "dwell_s": 120,
-        "exit_grace_s": 5,
-        "cooldown_s": 900,
-        "active_hours": {"start": "07:00", "end": "22:00"},
-    },
-    {
-        "id": "bin-overflow",
-        "kind": "bin_overflow",
-        "category": "bin_overflow",
-        "classes": ["bin_overflow"],
-        "dwell_s": 60,
-        "cooldown_s": 1800,
-    },
-    {
-        "id": "dirty-road",
-        "kind": "dirty_road",
-        "category": "dirty_road",
-        "classes": ["litter"],
-        "dwell_s": 60,
-        "threshold": 3,
-        "cooldown_s": 1800,
-    },
-]
-
-DEADLINES = [
-    {"category": "illegal_parking", "accept_min": 5, "arrive_min": 15, "resolve_min": 30},
-    {"category": "bin_overflow", "accept_min": 10, "arrive_min": 30, "resolve_min": 60},
-    {"category": "dirty_road", "accept_min": 10, "arrive_min": 30, "resolve_min": 90},
-    {
-        "category": "facility_damage",
-        "accept_min": 30,
-        "arrive_min": 120,
-        "resolve_min": 480,
     },
 ]
 
@@ -370,8 +356,9 @@ def _camera(cid, zh, en, x, y, direction, zones) -> dict:
                 "rule": rule,
                 "polygon": [list(p) for p in poly],
                 "map_anchor": to_lon_lat(x + dx, y + dy),
+                **({"bays": [[list(p) for p in bay] for bay in more[0]]} if more else {}),
             }
-            for zid, rule, poly, (dx, dy) in zones
+            for zid, rule, poly, (dx, dy), *more in zones
         ],
     }
 

@@ -37,12 +37,13 @@ def train_model(
     print(f"weights written to {path}")
 
 
-def evaluate_model(cfg: AppConfig, weights: Path | None) -> None:
-    """`run.py eval`: mAP50 and mAP50-95 per class on the held-out test split."""
-    from vision.train import BUNDLED, evaluate, format_metrics
+def evaluate_model(cfg: AppConfig, weights: Path | None, split: str = "test") -> None:
+    """`run.py eval`: precision, recall, mAP50 and mAP50-95 per class on a held-out split."""
+    from vision.train import BUNDLED, DEFAULT_SET, evaluate, format_metrics
 
     weights = _weights_file(weights, "--weights") or BUNDLED
-    print(format_metrics(evaluate(cfg.services.data_dir, weights, cfg.vision.imgsz)))
+    result = evaluate(cfg.services.data_dir, weights, cfg.vision.imgsz, DEFAULT_SET, split)
+    print(format_metrics(result))
 
 
 def quantize_model(cfg: AppConfig, weights: Path | None) -> None:

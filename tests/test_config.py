@@ -37,7 +37,13 @@ def _problems(path: Path) -> list[str]:
 
 
 def test_demo_config_is_valid(demo_cfg):
-    assert len(demo_cfg.cameras) == 8  # seven synthetic clips and one optional real footage
+    assert len(demo_cfg.cameras) == 9  # eight synthetic clips and one optional real footage
+    rules = {r.id: r for r in demo_cfg.rules}
+    pavement = next(c for c in demo_cfg.cameras if c.id == "cam-09")
+    assert {rules[z.rule].kind for z in pavement.zones} == {"street_vending", "bike_parking"}
+    assert [len(z.bays) for z in pavement.zones] == [0, 1]  # the bicycle bay on the pavement
+    routed = {(r.category, r.unit_type) for r in demo_cfg.routing if r.area == "*"}
+    assert {("street_vending", "citymgmt"), ("bike_parking", "gridworker")} <= routed
     assert [c.id for c in demo_cfg.cameras if c.optional] == ["cam-08"]
     assert len(demo_cfg.units) == 21  # 18 crews and 3 duty supervisors
     assert {u.type for u in demo_cfg.units} == {
@@ -61,7 +67,7 @@ BROKEN = [
         "    - {key: bench, names: {zh: 座椅, en: Bench}}\n"
         "    - {key: sign, names: {zh: 标志牌, en: Sign}}\n",
         "",
-        "categories[3].attributes[0]",
+        "categories[5].attributes[0]",
         "needs `values`",
     ),
     (
@@ -218,7 +224,7 @@ def _check_config(*args: str) -> subprocess.CompletedProcess:
 def test_check_config_cli_accepts_the_demo():
     result = _check_config()
     assert result.returncode == 0, result.stderr
-    assert "OK (8 cameras, 21 units)" in result.stdout
+    assert "OK (9 cameras, 21 units)" in result.stdout
 
 
 def test_check_config_cli_rejects_a_misspelt_key(config_copy):
@@ -279,7 +285,14 @@ def test_a_city_replaces_the_classification_without_code(config_copy):
     assert any(
         "'event/0505' is not in the classification \"Our city's table\"" in p for p in problems
     )
-    for code in ("event/0505", "event/0102", "event/0104", "event/0601"):
+    for code in (
+        "event/0505",
+        "event/0102",
+        "event/0104",
+        "event/0504",
+        "event/0506",
+        "event/0601",
+    ):
         _break(config_copy, f"standard: {code}", "standard: event/9001")
     cfg = load_config(config_copy)
     assert cfg.classification.find("event/9001").names.zh == "乱停车"

@@ -94,9 +94,9 @@ def test_kpis_count_fresh_units_online_cameras_and_recent_events(demo_cfg):
     state.apply(Event(category="bin_overflow", lon=120.17, lat=30.27, detected_at=NOW - 30))
     state.apply(Event(category="bin_overflow", lon=120.17, lat=30.27, detected_at=NOW - 7200))
     kpis = state.payload("zh")["kpis"]
-    # Seven synthetic cameras and cam-08 on the real footage beside the project.
+    # Eight synthetic cameras and cam-08 on the real footage beside the project.
     assert VTEST.exists(), f"the shared real footage belongs beside the project: {VTEST}"
-    assert kpis == {"open": 0, "events": 1, "units": "1/18", "cameras": "1/8"}
+    assert kpis == {"open": 0, "events": 1, "units": "1/18", "cameras": "1/9"}
     cameras = state.payload("en")["cameras"]
     offline = cameras["text"][cameras["ids"].index("cam-02")]
     assert offline.endswith("offline")
@@ -230,7 +230,7 @@ def test_a_restarted_cockpit_starts_from_the_streams_and_the_store_then_follows(
     payload = wall.payload("en")
     assert payload["units"]["units:sanitation"]["ids"] == ["san-01"]
     assert payload["events"]["ids"] == ["e-old"]
-    assert payload["kpis"]["cameras"] == "1/8"
+    assert payload["kpis"]["cameras"] == "1/9"
     assert [row["status_label"] for row in payload["feed"]] == ["Accepted"]  # the store's state
     bus.publish(
         Event(event_id="e-new", category="dirty_road", lon=120.18, lat=30.28, detected_at=NOW)

@@ -27,7 +27,14 @@ def test_services_list_has_the_standard_fields(open311):
     services = requests.get(f"{base}/services.json?jurisdiction_id=street-cockpit", timeout=10)
     assert services.status_code == 200
     listed = {s["service_code"]: s for s in services.json()}
-    assert set(listed) == {"illegal_parking", "bin_overflow", "dirty_road", "facility_damage"}
+    assert set(listed) == {
+        "illegal_parking",
+        "bin_overflow",
+        "dirty_road",
+        "street_vending",
+        "bike_parking",
+        "facility_damage",
+    }
     for service in listed.values():
         assert list(service) == SERVICE_FIELDS
         assert service["type"] == "realtime"

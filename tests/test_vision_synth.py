@@ -49,18 +49,18 @@ def test_demo_zones_lie_inside_the_frame():
 
 
 def test_a_dataset_is_rendered_again_only_when_incomplete_or_from_another_renderer(tmp_path):
-    spec = DatasetSpec(train=2, val=1, test=1)
+    spec = DatasetSpec(train=2, val=1, test=1, composite=1)
     root = tmp_path / "dataset"
     data = ensure_dataset(root, spec, progress=False)
     images = sorted((root / "images").rglob("*.jpg"))
-    assert len(images) == 4 and data.read_text().startswith(f"path: {root.resolve()}")
+    assert len(images) == 5 and data.read_text().startswith(f"path: {root.resolve()}")
     marker = root / "kept.txt"
     marker.write_text("a finished set is reused as it is")
     assert ensure_dataset(root, spec, progress=False) == data and marker.exists()
 
     (root / FINGERPRINT).write_text("an older renderer")  # other label rules made this set
     ensure_dataset(root, spec, progress=False)
-    assert not marker.exists() and len(list((root / "images").rglob("*.jpg"))) == 4
+    assert not marker.exists() and len(list((root / "images").rglob("*.jpg"))) == 5
 
     marker.write_text("x")
     (root / FINGERPRINT).unlink()  # rendering was cut off before the end

@@ -13,6 +13,14 @@ from vision.detections import Detections
 from vision.rules import Finding, ZoneRule
 
 RED, AMBER, GREY, CYAN = (40, 40, 230), (0, 190, 255), (170, 170, 170), (230, 200, 60)
+GREEN = (90, 200, 90)  # a zone's marked bays: where things may stand
+
+
+def _outline(out: np.ndarray, rule: ZoneRule) -> None:
+    """The zone in amber, its bays in green."""
+    cv2.polylines(out, [rule.zone.points.round().astype(np.int32)], True, AMBER, 2)
+    for bay in rule.zone.bays:
+        cv2.polylines(out, [bay.points.round().astype(np.int32)], True, GREEN, 2)
 
 
 def annotate(
@@ -24,7 +32,7 @@ def annotate(
     overlay = out.copy()
     cv2.fillPoly(overlay, [pts], AMBER)
     cv2.addWeighted(overlay, 0.18, out, 0.82, 0, out)
-    cv2.polylines(out, [pts], True, AMBER, 2)
+    _outline(out, rule)
     for box, name, conf in zip(dets.xyxy, dets.class_name, dets.confidence, strict=True):
         x0, y0, x1, y1 = box.astype(int)
         cv2.rectangle(out, (x0, y0), (x1, y1), GREY, 1)
@@ -91,7 +99,7 @@ def wall_frame(
     for x0, y0, x1, y1 in regions:
         cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), GREY, 1)
     for rule in rules:
-        cv2.polylines(out, [rule.zone.points.round().astype(np.int32)], True, AMBER, 2)
+        _outline(out, rule)
     for box, name in zip(dets.xyxy, dets.class_name, strict=True):
         x0, y0, x1, y1 = box.astype(int)
         cv2.rectangle(out, (x0, y0), (x1, y1), RED, 2)

@@ -39,9 +39,15 @@ class Finding:
 class Zone:
     """A pixel polygon with a vectorised point-in-polygon test."""
 
-    def __init__(self, zone_id: str, polygon: list[tuple[float, float]]):
+    def __init__(
+        self,
+        zone_id: str,
+        polygon: list[tuple[float, float]],
+        bays: list[list[tuple[float, float]]] | None = None,
+    ):
         self.id = zone_id
         self.points = np.asarray(polygon, np.float64)
+        self.bays = [Zone(f"{zone_id}/bay-{i}", bay) for i, bay in enumerate(bays or [])]
         x, y = self.points[:, 0], self.points[:, 1]
         self.area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
 
@@ -58,16 +64,20 @@ class Zone:
         return (crosses & (px < xs)).sum(axis=1) % 2 == 1
 
     def select(self, dets: Detections, by: str = "anchor") -> Detections:
-        """Detections whose ground point (or, for `by='any'`, centre or ground point) is inside."""
+        """Detections whose ground point (or, for `by='any'`, centre or ground point) is inside,
+        less those standing in one of the zone's bays."""
         if len(dets) == 0:
             return dets
-        inside = self.contains(dets.anchors())
+        anchors = dets.anchors()
+        inside = self.contains(anchors)
         if by == "any":
             centres = np.stack(
                 [(dets.xyxy[:, 0] + dets.xyxy[:, 2]) / 2, (dets.xyxy[:, 1] + dets.xyxy[:, 3]) / 2],
                 1,
             )
             inside |= self.contains(centres)
+        for bay in self.bays:
+            inside &= ~bay.contains(anchors)
         return dets[inside]
 
 
@@ -211,7 +221,8 @@ class Candidate:
 class IllegalParkingRule(ZoneRule):
     """A vehicle whose ground point stays inside the no-parking zone, within `pixel_tolerance`, for
     `dwell_s` during active hours. A vehicle hidden for up to `exit_grace_s` keeps its timer and is
-    recognised again by its place even when the tracker gives it a new id."""
+    recognised again by its place even when the tracker gives it a new id. A thing in one of the
+    zone's `bays` is where it belongs and never counts."""
 
     by = "anchor"
 
@@ -235,34 +246,49 @@ class IllegalParkingRule(ZoneRule):
         )
 
     def update(self, dets: Detections, now: float) -> list[Finding]:
-        """Match vehicles to candidates, drop the long-gone ones, fire the due ones."""
+        """Match things to candidates, drop the long-gone ones, fire the due ones."""
         if not self.clock.active(now):
             self.candidates.clear()
             return []
-        mine = self.relevant(dets)
-        self._match(mine, now)
+        self._match(self.relevant(dets), now)
         self.candidates = [
             c for c in self.candidates if now - c.last_seen <= self.rule.exit_grace_s
         ]
+        return self._fire(now)
+
+    def _due(self, now: float) -> list[Candidate]:
+        """Candidates seen often enough that have stood still for `dwell_s` and are in view now
+        (the evidence shows them: a thing that left within the grace is not reported)."""
+        return [
+            c
+            for c in self.candidates
+            if c.frames >= self.rule.enter_frames
+            and now - c.since >= self.rule.dwell_s
+            and c.last_seen >= now
+        ]
+
+    def _fire(self, now: float) -> list[Finding]:
+        """One finding per due thing not yet reported, outside the cooldown."""
         out = []
-        for c in self.candidates:
-            due = c.frames >= self.rule.enter_frames and now - c.since >= self.rule.dwell_s
-            if due and not c.fired and now >= self.quiet_until:
+        for c in self._due(now):
+            if not c.fired and now >= self.quiet_until:
                 c.fired, self.quiet_until = True, now + self.rule.cooldown_s
                 ids = (c.track_id,) if c.track_id >= 0 else ()
-                out.append(
-                    Finding(
-                        self.rule.id,
-                        self.zone.id,
-                        self.rule.category,
-                        ids,
-                        round(c.confidence, 3),
-                        c.since,
-                        now,
-                        c.box[None, :].copy(),
-                    )
-                )
+                out.append(self._report([c], ids, now))
         return out
+
+    def _report(self, due: list[Candidate], ids: tuple[int, ...], now: float) -> Finding:
+        return Finding(
+            self.rule.id,
+            self.zone.id,
+            self.rule.category,
+            ids,
+            round(max(c.confidence for c in due), 3),
+            min(c.since for c in due),
+            now,
+            np.stack([c.box for c in due]),
+            float(len(due)),
+        )
 
     def _match(self, mine: Detections, now: float) -> None:
         anchors, tol = mine.anchors(), self.rule.pixel_tolerance
@@ -300,8 +326,45 @@ class IllegalParkingRule(ZoneRule):
             taken.add(id(cand))
 
 
+class StreetVendingRule(IllegalParkingRule):
+    """店外经营/占道经营: goods or a stall (class such as `stall`) put out on the pavement before
+    a shop, standing within `pixel_tolerance` for `dwell_s` during `active_hours` (the hours in
+    which the street forbids it). Each stall is timed on its own, as a parked car is; a vendor
+    who packs up before the dwell ends is not reported, one who steps behind a passer-by for up
+    to `exit_grace_s` keeps the timer."""
+
+
+class BikeParkingRule(IllegalParkingRule):
+    """非机动车乱停放: at least `threshold` bicycles or e-bikes standing outside the zone's marked
+    `bays`, each still for `dwell_s`. One finding shows them all; a bicycle ridden through, or
+    parked in a bay, never counts."""
+
+    def present(self, dets: Detections) -> bool:
+        """Enough bicycles stand where bicycles have stood still (the re-check after a fix)."""
+        still = [c.anchor for c in self.candidates if c.last_seen - c.since >= RECHECK_STILL_S]
+        points = self.relevant(dets).anchors()
+        tol = self.rule.pixel_tolerance
+        standing = sum(
+            any(np.linalg.norm(point - anchor) <= tol for anchor in still) for point in points
+        )
+        return standing >= self.rule.threshold
+
+    def _fire(self, now: float) -> list[Finding]:
+        due = self._due(now)
+        fresh = any(not c.fired for c in due)
+        if len(due) < self.rule.threshold or not fresh or now < self.quiet_until:
+            return []
+        for c in due:
+            c.fired = True
+        self.quiet_until = now + self.rule.cooldown_s
+        ids = tuple(c.track_id for c in due if c.track_id >= 0)
+        return [self._report(due, ids, now)]
+
+
 RULE_KINDS = {
     "illegal_parking": IllegalParkingRule,
+    "street_vending": StreetVendingRule,
+    "bike_parking": BikeParkingRule,
     "bin_overflow": BinOverflowRule,
     "dirty_road": DirtyRoadRule,
 }
@@ -318,6 +381,8 @@ def build_rules(
     out = []
     for z in zones:
         rule = by_id[z.rule]
-        polygon = [(x * scale[0], y * scale[1]) for x, y in z.polygon]
-        out.append(RULE_KINDS[rule.kind](rule, Zone(z.id, polygon), tz))
+        sx, sy = scale
+        polygon = [(x * sx, y * sy) for x, y in z.polygon]
+        bays = [[(x * sx, y * sy) for x, y in bay] for bay in z.bays]
+        out.append(RULE_KINDS[rule.kind](rule, Zone(z.id, polygon, bays), tz))
     return out

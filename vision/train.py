@@ -10,6 +10,7 @@ from pathlib import Path
 
 from config.paths import PROJECT_ROOT
 from vision.synth.dataset import FINGERPRINT, DatasetSpec, renderer_fingerprint, write_dataset
+from vision.synth.photos import photo_bank
 
 log = logging.getLogger(__name__)
 DEFAULT_SET = DatasetSpec()
@@ -54,6 +55,7 @@ def train(data_dir: Path, spec: TrainSpec = TrainSpec(), out: Path = BUNDLED) ->
     quiet_ultralytics(data_dir)
     from ultralytics import YOLO
 
+    photo_bank(required=True)  # a dataset without the photographs would not be the card's
     data = ensure_dataset(data_dir / "dataset", spec.dataset)
     model = YOLO(str(spec.start) if spec.start else ARCH)
     extra = {"time": spec.hours} if spec.hours else {}
@@ -88,13 +90,20 @@ def train(data_dir: Path, spec: TrainSpec = TrainSpec(), out: Path = BUNDLED) ->
 
 
 def evaluate(
-    data_dir: Path, weights: Path = BUNDLED, imgsz: int = 320, spec: DatasetSpec = DEFAULT_SET
-) -> dict[str, tuple[float, float]]:
-    """mAP50 and mAP50-95 per class (and 'all') on the held-out test split."""
+    data_dir: Path,
+    weights: Path = BUNDLED,
+    imgsz: int = 320,
+    spec: DatasetSpec = DEFAULT_SET,
+    split: str = "test",
+) -> dict[str, tuple[float, float, float, float]]:
+    """Precision, recall, mAP50 and mAP50-95 per class (and 'all') on a held-out split: `test`
+    (rendered streets) or `composite` (the held-out photographs)."""
     quiet_ultralytics(data_dir)
     from ultralytics import YOLO
 
     data = ensure_dataset(data_dir / "dataset", spec)
+    if split == "composite":
+        data = data.parent / "composite.yaml"
     metrics = YOLO(str(weights)).val(
         data=str(data),
         split="test",
@@ -107,14 +116,18 @@ def evaluate(
         exist_ok=True,
     )
     box = metrics.box
-    out = {"all": (float(box.map50), float(box.map))}
+    out = {"all": (float(box.mp), float(box.mr), float(box.map50), float(box.map))}
     for i, cls in enumerate(box.ap_class_index):
-        out[metrics.names[int(cls)]] = (float(box.ap50[i]), float(box.ap[i]))
+        row = (float(box.p[i]), float(box.r[i]), float(box.ap50[i]), float(box.ap[i]))
+        out[metrics.names[int(cls)]] = row
     return out
 
 
-def format_metrics(result: dict[str, tuple[float, float]]) -> str:
+def format_metrics(result: dict[str, tuple[float, float, float, float]]) -> str:
     """A small table of the evaluation."""
-    lines = [f"{'class':<14}{'mAP50':>8}{'mAP50-95':>10}"]
-    lines += [f"{name:<14}{m50:>8.3f}{m:>10.3f}" for name, (m50, m) in result.items()]
+    lines = [f"{'class':<14}{'P':>7}{'R':>7}{'mAP50':>8}{'mAP50-95':>10}"]
+    lines += [
+        f"{name:<14}{p:>7.3f}{r:>7.3f}{m50:>8.3f}{m:>10.3f}"
+        for name, (p, r, m50, m) in result.items()
+    ]
     return "\n".join(lines)

@@ -27,6 +27,8 @@ def script_for(camera: CameraConfig, kinds: set[str], index: int) -> Script:
         park=(20.0, 200.0) if "illegal_parking" in kinds else None,
         overflow=(30.0, 210.0) if "bin_overflow" in kinds else None,
         litter=(15.0, 75.0, 190.0) if "dirty_road" in kinds else None,
+        stall=(20.0, 200.0) if "street_vending" in kinds else None,
+        bikes=(25.0, 210.0) if "bike_parking" in kinds else None,
         look=Look(time_of_day=LOOKS[index % len(LOOKS)], noise=3.0),
         seed=index + 1,
     )

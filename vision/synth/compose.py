@@ -35,6 +35,7 @@ SHIRTS = (
     (40, 40, 40),
     (30, 140, 240),
 )
+STALL_CLOTHS = ((40, 40, 180), (180, 60, 40), (220, 220, 220), (50, 140, 60), (40, 150, 220))
 SIZES = {"car": (4.3, 1.8, 1.5), "van": (5.0, 2.0, 2.3), "truck": (7.5, 2.4, 3.2)}
 
 
@@ -101,4 +102,52 @@ def random_moment(rng: np.random.Generator, view: View, street: Street) -> list[
     for _ in range(int(rng.integers(0, 9))):
         x = rng.uniform(-k + 0.3, k - 0.3)
         things.append(litter(rng, float(x), float(rng.uniform(3.5, 14))))
-    return things
+    return things + pavement_things(rng, street)
+
+
+def stall(rng: np.random.Generator, x: float, z: float) -> Thing:
+    """A stall or goods put out on the pavement: a table, crates or a clothes rail."""
+    style = str(rng.choice(["table", "table", "crates", "rail"]))
+    cloth = STALL_CLOTHS[int(rng.integers(len(STALL_CLOTHS)))]
+    return Thing(
+        "stall",
+        x,
+        z,
+        "stall",
+        cloth,
+        length=float(rng.uniform(1.2, 2.6)),
+        width=float(rng.uniform(0.6, 1.0)),
+        height=float(rng.uniform(0.7, 0.9)),
+        seed=int(rng.integers(1 << 30)),
+        extra={"style": style, "parasol": bool(rng.random() < 0.35)},
+    )
+
+
+def bicycle(rng: np.random.Generator, x: float, z: float, axis: str) -> Thing:
+    """A parked bicycle or (half the time) e-bike standing along `axis` ('x' or 'z')."""
+    color = VEHICLE_COLORS[int(rng.integers(len(VEHICLE_COLORS)))]
+    return Thing("bicycle", x, z, "bicycle", color, extra={"axis": axis, "e": rng.random() < 0.5})
+
+
+def pavement_things(rng: np.random.Generator, street: Street) -> list[Thing]:
+    """Stalls before shops, bicycles in their bays and outside them, and traffic cones."""
+    k, w = street.kerb, street.walk_w
+    out: list[Thing] = []
+    side = street.shop_side or int(rng.choice([-1, 1]))
+    if street.shop_side or rng.random() < 0.25:  # a market needs no shop behind it
+        for _ in range(int(rng.integers(1, 3))):
+            x = side * (k + w * rng.uniform(0.4, 0.7))
+            out.append(stall(rng, float(x), float(rng.uniform(4, 24))))
+    for z0, z1 in street.bike_bays:
+        for z in np.arange(z0 + 0.4, z1 - 0.3, 0.8):
+            if rng.random() < 0.6:
+                out.append(bicycle(rng, street.bay_side * (k + 1.15), float(z), "x"))
+    for _ in range(int(rng.integers(0, 4))):
+        x = rng.choice([-1, 1]) * (k + rng.uniform(0.5, w - 0.4))
+        axis = str(rng.choice(["x", "z"]))
+        out.append(bicycle(rng, float(x), float(rng.uniform(3.5, 22)), axis))
+    if rng.random() < 0.3:
+        for _ in range(int(rng.integers(1, 4))):
+            x, z = rng.uniform(-k - 1, k + 1), rng.uniform(4, 20)
+            out.append(Thing("cone", float(x), float(z), height=float(rng.uniform(0.5, 0.8))))
+    return out

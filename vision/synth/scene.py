@@ -10,27 +10,29 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vision.synth.world import (
-    MIN_BOX_DEFAULT,
-    MIN_BOX_PX,
-    MIN_VISIBLE,
-    NEAR_Z,
-    Label,
-    Look,
-    Street,
-    Thing,
-    View,
-)
+from vision.synth.canvas import Canvas, shade
+from vision.synth.dressing import dress
+from vision.synth.furniture import draw_bicycle, draw_cone, draw_stall
+from vision.synth.photos import PhotoBank
+from vision.synth.world import NEAR_Z, Label, Look, Street, Thing, View
 
 
-def draw_street(view: View, street: Street, look: Look) -> np.ndarray:
-    """The empty street (sky, facades, road, markings, trees, lamps) for one camera and light."""
+def draw_street(
+    view: View,
+    street: Street,
+    look: Look,
+    rng: np.random.Generator | None = None,
+    photos: PhotoBank | None = None,
+) -> np.ndarray:
+    """The empty street (sky, facades, road, markings, trees, lamps) for one camera and light;
+    given `rng` it is dressed (shopfronts, bays, a shadow, and `photos` as texture)."""
     img = np.zeros((view.frame_h, view.width, 3), np.uint8)
     _sky(img, view, look)
     far = 220.0
     k, w = street.kerb, street.walk_w
+    facades = []
     for side in (-1, 1):
-        _facades(img, view, street, side, k + w)
+        facades += _facades(img, view, street, side, k + w)
         cv2.fillPoly(
             img,
             [
@@ -63,6 +65,8 @@ def draw_street(view: View, street: Street, look: Look) -> np.ndarray:
         img, [view.poly([(-k, 0, 0.5), (k, 0, 0.5), (k, 0, far), (-k, 0, far)])], street.road_color
     )
     _markings(img, view, street)
+    if rng is not None:
+        dress(img, view, street, look, facades, rng, photos)
     for z in street.tree_z:
         _tree(img, view, -street.no_parking_side * (k + w * 0.55), z)
     for z in street.lamp_z:
@@ -82,8 +86,10 @@ def _sky(img: np.ndarray, view: View, look: Look) -> None:
     img[:rows] = np.broadcast_to(grad, (rows, view.width, 3))[: img.shape[0]]
 
 
-def _facades(img: np.ndarray, view: View, street: Street, side: int, x: float) -> None:
-    z = 0.5
+def _facades(img: np.ndarray, view: View, street: Street, side: int, x: float) -> list[np.ndarray]:
+    """Draw one side's buildings; returns each facade's pixel quad (bottom near, bottom far,
+    top far, top near) for texturing."""
+    z, quads = 0.5, []
     for i, h in enumerate(street.building_h * 4):
         depth = 12.0 + (i % 3) * 4.0
         color = street.building_colors[i % len(street.building_colors)]
@@ -94,6 +100,7 @@ def _facades(img: np.ndarray, view: View, street: Street, side: int, x: float) -
             (side * x, 0, z + depth),
         ]
         cv2.fillPoly(img, [view.poly(quad)], color)
+        quads.append(view.poly([quad[0], quad[3], quad[2], quad[1]]))
         win = tuple(max(0, c - 60) for c in color)
         for floor in np.arange(3.0, h - 1.0, 3.2):
             for wz in np.arange(z + 1.0, z + depth - 1.0, 2.5):
@@ -107,6 +114,7 @@ def _facades(img: np.ndarray, view: View, street: Street, side: int, x: float) -
         z += depth
         if z > 200:
             break
+    return quads
 
 
 def _markings(img: np.ndarray, view: View, street: Street) -> None:
@@ -149,64 +157,6 @@ def _lamp(img: np.ndarray, view: View, x: float, z: float) -> None:
 # ---- things on the street --------------------------------------------------------------------
 
 
-def _box_faces(view: View, x0, x1, y0, y1, z0, z1) -> list[tuple[np.ndarray, float]]:
-    """Visible faces of an axis-aligned box with a brightness factor each (front, side, top)."""
-    faces = [(view.poly([(x0, y0, z0), (x1, y0, z0), (x1, y1, z0), (x0, y1, z0)]), 1.0)]
-    if x1 < view.cam_x:
-        faces.append((view.poly([(x1, y0, z0), (x1, y0, z1), (x1, y1, z1), (x1, y1, z0)]), 0.8))
-    elif x0 > view.cam_x:
-        faces.append((view.poly([(x0, y0, z0), (x0, y0, z1), (x0, y1, z1), (x0, y1, z0)]), 0.8))
-    if y1 < view.height:
-        faces.append((view.poly([(x0, y1, z0), (x1, y1, z0), (x1, y1, z1), (x0, y1, z1)]), 1.15))
-    return faces
-
-
-def _shade(color, factor: float) -> tuple[int, int, int]:
-    return tuple(int(min(255, c * factor)) for c in color)
-
-
-class Canvas:
-    """An image plus the id mask and the projected extent of every labelled thing drawn on it."""
-
-    def __init__(self, base: np.ndarray, view: View):
-        self.img = base.copy()
-        self.view = view
-        self.ids = np.zeros(base.shape[:2], np.int32)
-        self.extent: dict[int, list[np.ndarray]] = {}
-        self.names: dict[int, str] = {}
-
-    def fill(self, pts: np.ndarray, color, owner: int) -> None:
-        """Paint a polygon; it counts towards `owner`'s box when owner > 0."""
-        cv2.fillPoly(self.img, [pts], color)
-        cv2.fillPoly(self.ids, [pts], owner)
-        if owner:
-            self.extent.setdefault(owner, []).append(pts)
-
-    def box(self, owner: int, color, x0, x1, y0, y1, z0, z1) -> None:
-        """Paint a shaded box."""
-        for pts, f in _box_faces(self.view, x0, x1, y0, y1, z0, z1):
-            self.fill(pts, _shade(color, f), owner)
-
-    def labels(self) -> list[Label]:
-        """Boxes of the labelled things that remain visible enough after occlusion."""
-        out = []
-        h, w = self.ids.shape
-        counts = np.bincount(self.ids.ravel(), minlength=max(self.extent, default=0) + 1)
-        for owner, polys in self.extent.items():
-            pts = np.concatenate(polys).astype(np.float64)
-            x0, y0 = np.clip(pts.min(0), 0, [w, h])
-            x1, y1 = np.clip(pts.max(0), 0, [w, h])
-            least = MIN_BOX_PX.get(self.names[owner], MIN_BOX_DEFAULT)
-            if x1 - x0 < least or y1 - y0 < least:
-                continue
-            drawn = np.zeros_like(self.ids, np.uint8)
-            cv2.fillPoly(drawn, [p for p in polys], 1)
-            total = int(drawn.sum())
-            if total and counts[owner] / total >= MIN_VISIBLE:
-                out.append(Label(self.names[owner], (float(x0), float(y0), float(x1), float(y1))))
-        return out
-
-
 def draw_vehicle(c: Canvas, t: Thing, owner: int, night: bool) -> None:
     """A car, van or truck as shaded boxes: body, cabin or cargo, wheels, lights."""
     hw, z0, z1 = t.width / 2, t.z - t.length / 2, t.z + t.length / 2
@@ -218,7 +168,7 @@ def draw_vehicle(c: Canvas, t: Thing, owner: int, night: bool) -> None:
         cargo = (z0 + 2.1, z1) if t.heading < 0 else (z0, z1 - 2.1)
         c.box(owner, (80, 80, 80), x0, x1, 0.45, 1.0, z0, z1)
         c.box(owner, t.color, x0, x1, 0.9, t.height, *cargo)
-        c.box(owner, _shade(t.color, 0.7), x0 + 0.05, x1 - 0.05, 0.9, t.height * 0.8, *cab)
+        c.box(owner, shade(t.color, 0.7), x0 + 0.05, x1 - 0.05, 0.9, t.height * 0.8, *cab)
     elif t.kind == "van":
         c.box(owner, t.color, x0, x1, 0.35, t.height, z0, z1)
         c.box(
@@ -236,7 +186,7 @@ def draw_vehicle(c: Canvas, t: Thing, owner: int, night: bool) -> None:
         c.box(owner, (70, 60, 55), x0 + 0.12, x1 - 0.12, 0.95, t.height, z0 + 1.0, z1 - 1.1)
         c.box(
             owner,
-            _shade(t.color, 0.9),
+            shade(t.color, 0.9),
             x0 + 0.14,
             x1 - 0.14,
             t.height - 0.05,
@@ -276,11 +226,11 @@ def draw_bin(c: Canvas, t: Thing, owner: int) -> None:
     c.box(owner, t.color, x0, x1, 0, 1.0, z0, z1)
     rng = np.random.default_rng(t.seed)
     if t.bags <= 0:
-        c.box(owner, _shade(t.color, 0.7), x0 - 0.03, x1 + 0.03, 1.0, 1.07, z0 - 0.03, z1 + 0.03)
+        c.box(owner, shade(t.color, 0.7), x0 - 0.03, x1 + 0.03, 1.0, 1.07, z0 - 0.03, z1 + 0.03)
         return
     c.fill(
         c.view.poly([(x0, 1.0, z1), (x1, 1.0, z1), (x1, 1.55, z1 + 0.25), (x0, 1.55, z1 + 0.25)]),
-        _shade(t.color, 0.6),
+        shade(t.color, 0.6),
         owner,
     )
     colors = [(30, 30, 30), (40, 70, 40), (225, 225, 225), (50, 50, 120), (150, 110, 60)]
@@ -302,7 +252,7 @@ def draw_bin(c: Canvas, t: Thing, owner: int) -> None:
             0,
             0,
             360,
-            _shade(color, 1.3),
+            shade(color, 1.3),
             -1,
         )
         cv2.ellipse(c.ids, (int(u), int(v)), axes, 0, 0, 360, owner, -1)
@@ -325,7 +275,7 @@ def draw_litter(c: Canvas, t: Thing, owner: int) -> None:
     if t.height > 0:  # a carton or bottle stands a little off the ground
         c.box(
             owner,
-            _shade(t.color, 0.8),
+            shade(t.color, 0.8),
             t.x - size * 0.2,
             t.x + size * 0.2,
             0,
@@ -361,6 +311,12 @@ def render(
             draw_bin(canvas, t, tag)
         elif t.kind == "litter":
             draw_litter(canvas, t, tag)
+        elif t.kind == "stall":
+            draw_stall(canvas, t, tag)
+        elif t.kind == "bicycle":
+            draw_bicycle(canvas, t, tag)
+        elif t.kind == "cone":
+            draw_cone(canvas, t)
     labels = canvas.labels() if labelled else []
     img = apply_look(canvas.img, view, look, things, rng)
     dx, dy = look.shake

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from vision.synth.compose import BIN_COLORS, bin_thing, litter, person, vehicle
+from vision.synth.compose import BIN_COLORS, bicycle, bin_thing, litter, person, stall, vehicle
 from vision.synth.scene import draw_street, lamps, render
 from vision.synth.world import FRAME_H, FRAME_W, Look, Street, Thing, View
 
@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 PARK_Z = 12.0  # where the scripted car stops on the no-parking kerb (metres from the camera)
 ROAD_ZONE_Z = (5.0, 17.0)
 PARK_ZONE_Z = (8.0, 17.0)
+WALK_ZONE_Z = (11.0, 22.0)  # the stretch of pavement the vending and bicycle zones watch
+BAY_Z = (16.5, 19.5)  # the bicycle bay inside it
+STALL_Z = (12.5, 15.0)  # where the scripted stalls stand
+STRAY_BIKE_Z = (11.2, 12.0, 12.8, 13.6)  # where the scripted bicycles are left
 
 
 @dataclass(frozen=True)
@@ -35,16 +39,21 @@ class Script:
         None  # bags appear at .0; emptied at .1 (or never)
     )
     litter: tuple[float, float, float | None] | None = None  # first piece, last piece, swept at
+    stall: tuple[float, float | None] | None = None  # goods put out at .0, taken in at .1
+    bikes: tuple[float, float | None] | None = None  # bicycles left from .0, cleared at .1
     traffic_per_min: float = 6.0
     walkers_per_min: float = 4.0
     look: Look = field(default_factory=Look)
     seed: int = 1
 
 
-def demo_view() -> tuple[View, Street]:
-    """The one camera geometry of the demo clips (zones in the demo config are cut from it)."""
+def demo_view(pavement: bool = False) -> tuple[View, Street]:
+    """The camera geometry of the demo clips (zones in the demo config are cut from it); the
+    `pavement` street has shops on the right and painted bicycle bays on the left."""
     view = View(height=6.5, focal=430.0, horizon=140.0, cam_x=-0.5, yaw=0.0)
     street = Street(road_w=8.5, walk_w=3.2, no_parking_side=1, bin_side=-1, bin_z=10.0)
+    if pavement:
+        street = dataclasses.replace(street, shop_side=1, bay_side=-1, bike_bays=(BAY_Z,))
     return view, street
 
 
@@ -58,6 +67,11 @@ def zone_polygon(
     if kind == "illegal_parking":
         x_in, x_out = side * (k - 2.4), side * (k + 0.1)
         z0, z1 = PARK_ZONE_Z
+        pts = [(x_in, 0, z0), (x_out, 0, z0), (x_out, 0, z1), (x_in, 0, z1)]
+    elif kind in ("street_vending", "bike_parking"):
+        side = 1 if kind == "street_vending" else -1
+        x_in, x_out = side * (k + 0.2), side * (k + street.walk_w + 0.3)
+        z0, z1 = WALK_ZONE_Z
         pts = [(x_in, 0, z0), (x_out, 0, z0), (x_out, 0, z1), (x_in, 0, z1)]
     elif kind == "bin_overflow":
         x, z = street.bin_side * (k + 0.6), street.bin_z
@@ -74,6 +88,15 @@ def zone_polygon(
     poly[:, 0] = poly[:, 0].clip(0, view.width)
     poly[:, 1] = poly[:, 1].clip(0, view.frame_h)
     return poly.tolist()
+
+
+def bay_zone(view: View | None = None, street: Street | None = None) -> list[list[int]]:
+    """Pixel polygon of the demo pavement's bicycle bay (inside the bike_parking zone)."""
+    if view is None or street is None:
+        view, street = demo_view(pavement=True)
+    x_in, x_out = -(street.kerb + 0.2), -(street.kerb + street.walk_w + 0.3)
+    z0, z1 = BAY_Z
+    return view.poly([(x_in, 0, z0), (x_out, 0, z0), (x_out, 0, z1), (x_in, 0, z1)]).tolist()
 
 
 class Timeline:
@@ -94,6 +117,13 @@ class Timeline:
             )
             for _ in range(5)
         ]
+        kerb, walk = street.kerb, street.walk_w
+        self.stalls = [stall(rng, kerb + walk * 0.55, z) for z in STALL_Z]
+        self.in_bay = [
+            bicycle(rng, -(kerb + 1.15), z, "x")
+            for z in np.arange(BAY_Z[0] + 0.4, BAY_Z[1] - 0.3, 0.8)
+        ]
+        self.stray = [bicycle(rng, -(kerb + 1.3), z, "x") for z in STRAY_BIKE_Z]
 
     def _traffic(self, rng) -> list[tuple[float, float, Thing]]:
         n = int(self.s.duration_s / 60 * self.s.traffic_per_min)
@@ -134,8 +164,23 @@ class Timeline:
             z = (3 if speed > 0 else 45) + speed * (t - t0)
             if t - t0 >= 0 and 2 < z < 46:
                 things.append(_moved(walker, z=z))
-        things += self._parking(t) + self._bin(t) + self._litter(t)
+        things += self._parking(t) + self._bin(t) + self._litter(t) + self._pavement(t)
         return things
+
+    def _pavement(self, t: float) -> list[Thing]:
+        """Bicycles in their bay all along; stalls put out and taken in; bicycles left outside
+        the bay one every 15 s, cleared all at once."""
+        out: list[Thing] = []
+        if self.s.bikes:
+            out += self.in_bay
+            start, cleared = self.s.bikes
+            if start <= t and (cleared is None or t < cleared):
+                out += self.stray[: 1 + int((t - start) // 15)]
+        if self.s.stall:
+            start, packed = self.s.stall
+            if start <= t and (packed is None or t < packed):
+                out += self.stalls
+        return out
 
     def _parking(self, t: float) -> list[Thing]:
         if not self.s.park:
@@ -187,9 +232,11 @@ def render_clip(
     """Render a script to an MP4 clip (MPEG-4 Part 2, so OpenCV alone can write and read it);
     None when `stop` was set before it finished (nothing half-written is left)."""
     if view is None or street is None:
-        view, street = demo_view()
+        view, street = demo_view(pavement=bool(script.stall or script.bikes))
     timeline = Timeline(script, view, street)
-    base = draw_street(view, street, script.look)
+    dressed = street.shop_side or street.bike_bays  # shopfronts and bays; no photographs
+    rng = np.random.default_rng(script.seed)
+    base = draw_street(view, street, script.look, rng if dressed else None)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part.mp4")
     writer = cv2.VideoWriter(

@@ -11,14 +11,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-CLASSES = ("car", "van", "truck", "person", "bin", "bin_overflow", "litter")
+CLASSES = (
+    "car",
+    "van",
+    "truck",
+    "person",
+    "bin",
+    "bin_overflow",
+    "litter",
+    "stall",
+    "bicycle",
+)
 CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
 FRAME_W, FRAME_H = 640, 576
 NEAR_Z = 1.5
 MIN_VISIBLE = 0.35  # a label needs this share of its box's pixels unoccluded
 # Smallest box side (px, at the 640 px render) worth labelling, by class: about 4-7 px at the
 # model's 320 px input. People are thin, so their width may be smaller than a vehicle's.
-MIN_BOX_PX = {"person": 8, "litter": 10, "bin": 12, "bin_overflow": 12}
+MIN_BOX_PX = {"person": 8, "litter": 10, "bin": 12, "bin_overflow": 12, "bicycle": 10, "stall": 12}
 MIN_BOX_DEFAULT = 14
 
 
@@ -91,6 +101,9 @@ class Street:
     lamp_z: tuple[float, ...] = (9.0, 27.0, 45.0, 63.0)
     road_color: tuple[int, int, int] = (88, 88, 92)
     walk_color: tuple[int, int, int] = (160, 165, 170)
+    shop_side: int = 0  # +1/-1: that side's ground floors are shopfronts (stalls stand before them)
+    bay_side: int = -1  # the pavement with the marked bicycle bays
+    bike_bays: tuple[tuple[float, float], ...] = ()  # (z0, z1) of each painted bay on it
 
     @property
     def kerb(self) -> float:
@@ -123,8 +136,21 @@ def street_for(rng: np.random.Generator) -> tuple[View, Street]:
             int(c) for c in (rng.integers(70, 110),) * 2 + (int(rng.integers(70, 115)),)
         ),
         walk_color=tuple(int(c) for c in rng.integers(130, 190, 3)),
+        shop_side=int(rng.choice([-1, 0, 1, 1])),
+        bay_side=int(rng.choice([-1, 1])),
+        bike_bays=_bays(rng),
     )
     return view, street
+
+
+def _bays(rng: np.random.Generator) -> tuple[tuple[float, float], ...]:
+    """Zero to two painted bicycle bays, 3-6 m long, on one pavement."""
+    out, z = [], float(rng.uniform(5, 12))
+    for _ in range(int(rng.integers(0, 3))):
+        length = float(rng.uniform(3, 6))
+        out.append((z, z + length))
+        z += length + float(rng.uniform(4, 12))
+    return tuple(out)
 
 
 @dataclass

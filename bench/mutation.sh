@@ -2,9 +2,10 @@
 # Mutation score of the modules whose logic the suite must pin down: run mutmut over a scratch
 # copy of the tree (mutmut writes its mutants/ beside the code) and print, per module, how many
 # mutants the tests killed and how many survived. Needs `.venv/bin/pip install "mutmut==3.*"`.
-# Usage: bash bench/mutation.sh [core|dispatch] [minutes]
+# Usage: bash bench/mutation.sh [core|rules|bus|dispatch] [minutes]
 #   core      the ticket lifecycle and states, the zone rules and the bus, judged by their own
 #             fast tests (about 6 minutes on 2 cores)
+#   rules     vision/rules.py alone (about a minute); bus: streams/bus.py alone
 #   dispatch  every module of dispatch/ (not its migrations), judged by the SQLite variants of
 #             the dispatch tests; with `minutes`, stops after that long and counts what it
 #             checked (mutants not reached by then are "not checked")
@@ -13,7 +14,8 @@ profile="${1:-core}"
 minutes="${2:-0}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# KEEP=1 keeps the scratch copy (its path is printed) to read survivors with `mutmut show NAME`.
+if [ "${KEEP:-0}" = 1 ]; then echo "scratch copy: $work"; else trap 'rm -rf "$work"' EXIT; fi
 git -C "$root" ls-files | (cd "$root" && tar cf - -T -) | (cd "$work" && tar xf -)
 ln -s "$root/.venv" "$work/.venv"
 # The tests find ../shared beside the project; mutmut runs them from $work/mutants.
@@ -29,7 +31,17 @@ case "$profile" in
     streams/bus.py"
     tests="tests/test_lifecycle.py
     tests/test_vision_rules.py
+    tests/test_vision_rules_pavement.py
     tests/test_bus.py"
+    ;;
+  rules)
+    mutate="vision/rules.py"
+    tests="tests/test_vision_rules.py
+    tests/test_vision_rules_pavement.py"
+    ;;
+  bus)
+    mutate="streams/bus.py"
+    tests="tests/test_bus.py"
     ;;
   dispatch)
     mutate="$(cd "$work" && ls dispatch/*.py dispatch/api/*.py dispatch/reports/*.py | sed 's/^/    /')"
@@ -47,7 +59,7 @@ case "$profile" in
     tests/test_live_state.py
     tests/test_accounts_cli.py"
     ;;
-  *) echo "usage: bash bench/mutation.sh [core|dispatch] [minutes]" >&2; exit 2 ;;
+  *) echo "usage: bash bench/mutation.sh [core|rules|bus|dispatch] [minutes]" >&2; exit 2 ;;
 esac
 cat > "$work/setup.cfg" <<CFG
 [mutmut]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from config.types import Clock, ClockEnd, Identifier, Strict
 
@@ -14,6 +14,15 @@ class ActiveHours(Strict):
 
     start: Clock = Field(description="HH:MM")
     end: ClockEnd = Field(description="HH:MM")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ActiveHours:
+        if self.start == self.end:
+            raise ValueError(
+                f"start and end are both {self.start}: an empty window; leave active_hours out "
+                "for a rule that runs all day"
+            )
+        return self
 
 
 class RuleConfig(Strict):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up on Debian/Ubuntu: .venv with requirements.txt, plus (with --browser)
-# Chromium and CJK fonts for the browser tests. Safe to run again; skips what is already there.
+# Chromium and CJK fonts for the browser tests, and (with --train) the photographs the training
+# scenes are textured with. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,19 @@ python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 # A CJK font with TrueType outlines, which the PDF briefs embed (run.py brief).
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing+=(fonts-wqy-microhei)
-if [ "${1:-}" = "--browser" ]; then
+browser=0; trainer=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=1 ;;
+    --train) trainer=1 ;;
+    *) echo "setup: unknown option $arg (use --browser and/or --train)" >&2; exit 2 ;;
+  esac
+done
+if [ "$trainer" = 1 ]; then
+  # Photographs for the training scenes (vision/synth/photos.py): GPL-2+ nature pictures.
+  dpkg -s mate-backgrounds >/dev/null 2>&1 || missing+=(mate-backgrounds)
+fi
+if [ "$browser" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)

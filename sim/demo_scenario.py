@@ -59,7 +59,18 @@ SCENARIO_EVENTS = [
             "description": "施工渣土洒落 / spilled construction debris",
         },
     ),
+    (140, "street_vending", {"camera": "cam-09", "zone": "stall-1"}),
+    (
+        185,
+        "bike_parking",
+        {
+            "position": to_lon_lat(1210, 760),
+            "source": "citizen",
+            "description": "地铁口共享单车堆满盲道 / shared bikes piled on the tactile path",
+        },
+    ),
     (210, "illegal_parking", {"camera": "cam-01", "zone": "noparking-1"}),
+    (230, "bike_parking", {"camera": "cam-09", "zone": "bikes-1"}),
     (
         260,
         "facility_damage",

@@ -35,7 +35,13 @@ from sim.work_clock import WorkClock
 log = logging.getLogger(__name__)
 S = TicketState
 CHUNK = 50_000
-SHARE = {"illegal_parking": 0.35, "bin_overflow": 0.25, "dirty_road": 0.25}  # others share the rest
+SHARE = {  # of all tickets; categories not listed share the rest
+    "illegal_parking": 0.3,
+    "bin_overflow": 0.22,
+    "dirty_road": 0.2,
+    "street_vending": 0.07,
+    "bike_parking": 0.06,
+}
 SUMMER = {"bin_overflow": 0.35, "dirty_road": 0.25}  # seasonal swing, peak in July
 RAINY = {"facility_damage": 0.3}  # peak in June
 CAMERA_SOURCES = (("camera", 0.6), ("patrol", 0.2), ("hotline", 0.12), ("citizen", 0.05))

@@ -88,6 +88,11 @@ def test_parking_gap_longer_than_grace_restarts_the_timer():
     assert [t for t, _ in fired] == [96.0]
 
 
+def test_a_car_that_drove_off_just_before_its_dwell_is_not_reported():
+    """Gone 1 s before the dwell (within the grace): the evidence would show an empty kerb."""
+    assert replay(parking_rule(), timeline(120, at=lambda t: [PARKED] if t < 59 else [])) == []
+
+
 def test_parking_moving_car_is_not_parked():
     # Creeping 5 px per frame along the kerb: never still within 20 px for 60 s.
     def at(t):

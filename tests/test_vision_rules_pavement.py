@@ -197,3 +197,68 @@ def test_a_broken_bay_is_refused_with_its_place_named(bay, words):
     with pytest.raises(ValidationError) as err:
         ZoneConfig(id="walk", rule="r", polygon=PAVEMENT, map_anchor=(120.17, 30.27), bays=[bay])
     assert "bays.0" in str(err.value) and words in str(err.value)
+
+
+def test_a_stall_hidden_exactly_the_grace_keeps_its_timer_and_reports_no_track():
+    """Absent for the frames 100..109 (last seen at 99, back at 110: 10 s = the grace)."""
+    fired = replay(vending(), lambda t: [] if 100 <= t < 110 else [stall(200)], 900)
+    assert [t for t, _ in fired] == [300.0]
+    assert fired[0][1].track_ids == ()  # no tracker ids: the finding claims none
+
+
+def test_the_bicycle_finding_carries_every_track_id_its_confirmation_time_and_best_score():
+    rule = bikes_rule()
+    boxes = [("bicycle", (x, 400, x + 30, 450), s) for x, s in ((120, 0.61), (180, 0.73456))]
+    boxes.append(bike(240))
+    fired, t = [], 0.0
+    while t <= 400:
+        dets = Detections.of(boxes, [9, 0, 5])  # the tracker's ids, 0 among them
+        fired += [(t, f) for f in rule.update(dets, T0 + t)]
+        t += 1.0
+    ((at, finding),) = fired
+    assert at == 300.0 and finding.confirmed_at == T0 + 300
+    assert sorted(finding.track_ids) == [0, 5, 9]
+    assert finding.confidence == 0.735  # the surest bicycle, to three places
+
+
+def test_the_bicycle_recheck_needs_them_to_have_stood_and_counts_the_tolerance_in():
+    young = bikes_rule()
+    replay(young, lambda t: [bike(120), bike(180), bike(240)], 5)  # seen for 5 s only
+    assert not young.present(Detections.of([bike(120), bike(180), bike(240)]))
+    rule = bikes_rule()
+    replay(rule, lambda t: [bike(120), bike(180), bike(240)], 60)
+    moved = [bike(140), bike(160), bike(260)]  # each exactly 20 px (the tolerance) away
+    assert rule.present(Detections.of(moved))
+    assert not rule.present(Detections.of([bike(141), bike(160), bike(260)]))
+
+
+def test_bicycles_off_the_pavement_never_count_even_with_a_bay_in_the_zone():
+    on_road = lambda t: [bike(x, y=560) for x in (120, 180, 240)]  # noqa: E731 - below the zone
+    assert replay(bikes_rule(threshold=1), on_road, 600) == []
+
+
+def test_a_full_bin_counts_by_its_body_even_when_its_foot_is_outside_the_zone():
+    """A bin rule looks at the box's centre or its foot: a bin standing just below the zone's
+    edge, its body inside it, is in the zone; a parking rule looks at the foot only."""
+    tall = [
+        ("bin_overflow", (200, 200, 260, 520), 0.9)
+    ]  # centre (230, 360) in, foot (230, 520) out
+    bins = rule_for("bin_overflow", ["bin_overflow"], dwell_s=30, enter_frames=1)
+    assert [t for t, _ in replay(bins, lambda t: tall, 60)] == [30.0]
+    cars = rule_for("illegal_parking", ["car"], dwell_s=30, enter_frames=1)
+    assert replay(cars, lambda t: [("car", (200, 200, 260, 520), 0.9)], 60) == []
+
+
+def test_a_bins_score_is_the_best_since_it_was_last_missed():
+    """Seen at 0.95, missed for a frame (within the grace), then seen at 0.6: the finding shows
+    the score of the present run, not one from before the miss."""
+    bins = rule_for("bin_overflow", ["bin_overflow"], dwell_s=30, enter_frames=1, exit_grace_s=5)
+    box = lambda s: [("bin_overflow", (200, 350, 260, 420), s)]  # noqa: E731
+    fired = replay(bins, lambda t: box(0.95) if t < 5 else [] if t == 5 else box(0.6), 60)
+    assert [t for t, _ in fired] == [30.0] and fired[0][1].confidence == 0.6
+
+
+def test_active_hours_that_start_when_they_end_are_refused():
+    with pytest.raises(ValidationError, match="an empty window; leave active_hours out"):
+        ActiveHours(start="07:00", end="07:00")
+    assert ActiveHours(start="22:00", end="06:00").start == "22:00"  # overnight is fine

@@ -32,7 +32,8 @@ case "$profile" in
     tests="tests/test_lifecycle.py
     tests/test_vision_rules.py
     tests/test_vision_rules_pavement.py
-    tests/test_bus.py"
+    tests/test_bus.py
+    tests/test_bus_wiring.py"
     ;;
   rules)
     mutate="vision/rules.py"
@@ -41,7 +42,11 @@ case "$profile" in
     ;;
   bus)
     mutate="streams/bus.py"
-    tests="tests/test_bus.py"
+    tests="tests/test_bus.py
+    tests/test_bus_wiring.py
+    tests/test_outages.py"
+    # of the outage tests, only the consumer's own (the others start whole services)
+    select="$select and (not test_outages or consumer_waits)"
     ;;
   dispatch)
     mutate="$(cd "$work" && ls dispatch/*.py dispatch/api/*.py dispatch/reports/*.py | sed 's/^/    /')"

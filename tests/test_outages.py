@@ -80,6 +80,9 @@ def test_a_consumer_waits_for_redis_and_handles_what_comes_after(private_redis, 
             wait_until(lambda: seen == ["before"], 20, "the first entry")
             server.stop()
             wait_until(lambda: "retrying quietly" in caplog.text, 30, "the outage noticed")
+            # The one warning says which consumer waits, and why.
+            who = f"Redis for consumer g/c1 on {bus.key(keys.EVENTS)} unavailable (Connection"
+            assert who in caplog.text
             server.start()
             bus.publish(Event(event_id="after", category="bin_overflow", lon=120.17, lat=30.27))
             wait_until(lambda: seen == ["before", "after"], 30, "the entry after the outage")

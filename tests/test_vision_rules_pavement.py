@@ -262,3 +262,14 @@ def test_active_hours_that_start_when_they_end_are_refused():
     with pytest.raises(ValidationError, match="an empty window; leave active_hours out"):
         ActiveHours(start="07:00", end="07:00")
     assert ActiveHours(start="22:00", end="06:00").start == "22:00"  # overnight is fine
+
+
+def test_the_parking_recheck_needs_a_car_that_stood_and_counts_the_tolerance_in():
+    parked = ("car", (250, 350, 350, 420), 0.9)  # ground point (300, 420)
+    young = rule_for("illegal_parking", ["car"], dwell_s=60)
+    replay(young, lambda t: [parked], 5)  # stood 5 s: not yet parked for a re-check
+    assert not young.present(Detections.of([parked]))
+    rule = rule_for("illegal_parking", ["car"], dwell_s=60)
+    replay(rule, lambda t: [parked], 30)
+    assert rule.present(Detections.of([("car", (270, 350, 370, 420), 0.9)]))  # 20 px: the tol.
+    assert not rule.present(Detections.of([("car", (271, 350, 371, 420), 0.9)]))

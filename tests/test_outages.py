@@ -92,6 +92,25 @@ def test_a_consumer_waits_for_redis_and_handles_what_comes_after(private_redis, 
     _quiet(caplog, "streams.bus")
 
 
+def test_a_consumer_waits_for_redis_and_can_be_stopped_while_it_is_away(private_redis, caplog):
+    """Stopped during the outage, the consumer returns what it handled and says so."""
+    server, bus = private_redis
+    seen: list[str] = []
+    consumer = bus.consumer(keys.EVENTS, "g", "c1", lambda record: seen.append(record.event_id))
+    result, stop = [], threading.Event()
+    thread = threading.Thread(target=lambda: result.append(consumer.run(stop)))
+    with caplog.at_level(logging.INFO, logger="streams.bus"):
+        thread.start()
+        bus.publish(Event(event_id="before", category="bin_overflow", lon=120.17, lat=30.27))
+        wait_until(lambda: seen == ["before"], 20, "the first entry")
+        server.stop()
+        wait_until(lambda: "retrying quietly" in caplog.text, 30, "the outage noticed")
+        stop.set()
+        thread.join(15)
+    assert not thread.is_alive() and result == [1]
+    assert caplog.records[-1].getMessage() == "consumer g/c1 stopped after 1 entries"
+
+
 def test_a_dispatcher_waits_out_a_database_outage_and_files_everything_once(
     bus, demo_cfg, demo_index, caplog
 ):

@@ -33,7 +33,8 @@ case "$profile" in
     tests/test_vision_rules.py
     tests/test_vision_rules_pavement.py
     tests/test_bus.py
-    tests/test_bus_wiring.py"
+    tests/test_bus_wiring.py
+    tests/test_bus_rounds.py"
     ;;
   rules)
     mutate="vision/rules.py"
@@ -44,6 +45,7 @@ case "$profile" in
     mutate="streams/bus.py"
     tests="tests/test_bus.py
     tests/test_bus_wiring.py
+    tests/test_bus_rounds.py
     tests/test_outages.py"
     # of the outage tests, only the consumer's own (the others start whole services)
     select="$select and (not test_outages or consumer_waits)"

@@ -21,6 +21,14 @@ class CropConfig(Strict):
     margin: float = Field(
         default=0.25, ge=0, le=2, description="room around each zone, as a share of its size"
     )
+    scale: float = Field(
+        default=1.5,
+        ge=1,
+        le=4,
+        description="frame pixels per model input pixel in a crop, at least: 1 looks at the "
+        "camera's own resolution; the bundled model is trained on things at about half their "
+        "rendered size and is surest at 1.5 to 2",
+    )
 
 
 class GroundSize(Strict):

@@ -273,3 +273,12 @@ def test_the_parking_recheck_needs_a_car_that_stood_and_counts_the_tolerance_in(
     replay(rule, lambda t: [parked], 30)
     assert rule.present(Detections.of([("car", (270, 350, 370, 420), 0.9)]))  # 20 px: the tol.
     assert not rule.present(Detections.of([("car", (271, 350, 371, 420), 0.9)]))
+
+
+def test_a_bicycle_boxed_twice_counts_once():
+    """Two overlapping boxes whose ground points lie 8 px apart (within half the 20 px
+    tolerance) are one bicycle: with a third bicycle that makes two, not three."""
+    twice = [bike(120), ("bicycle", (127, 393, 157, 443), 0.5), bike(180)]  # ground (142, 443)
+    assert replay(bikes_rule(), lambda t: twice, 900) == []
+    apart = [bike(120), ("bicycle", (131, 400, 161, 450), 0.5), bike(180)]  # 11 px: another
+    assert [t for t, _ in replay(bikes_rule(), lambda t: apart, 400)] == [300.0]

@@ -36,7 +36,7 @@ def frames() -> list[np.ndarray]:
     for index in range(601):
         ok, image = capture.read()
         assert ok, f"{VTEST} ended at frame {index}"
-        if index % 150 == 0:
+        if index % 100 == 0:
             out.append(image)
     capture.release()
     return out
@@ -55,6 +55,8 @@ def test_onnx_runner_gives_ultralytics_own_boxes_on_real_footage(cache, frames):
             mine = ours.detect(part)
             boxes = theirs.predict(part, imgsz=320, conf=0.25, verbose=False)[0].boxes
             assert len(mine) == len(boxes)
+            if not len(mine):
+                continue
             order_a, order_b = np.argsort(-mine.confidence), np.argsort(-boxes.conf.numpy())
             assert np.allclose(mine.confidence[order_a], boxes.conf.numpy()[order_b], atol=1e-4)
             assert np.abs(mine.xyxy[order_a] - boxes.xyxy.numpy()[order_b]).max() < 0.1
@@ -119,9 +121,12 @@ def test_openvino_and_onnx_runtime_find_the_same_things(cache, frames):
     Runtime (float32) on the same weights: same things, same places, scores within 0.06."""
     onnx = Detector(WEIGHTS, "onnx", 320, 0.35, {}, cache)
     openvino = Detector(WEIGHTS, "openvino", 320, 0.35, {}, cache)
+    compared = 0
     for image in frames:
         a, b = onnx.detect(image), openvino.detect(image)
-        assert len(a) > 3
+        compared += len(a)
+        if not len(a):
+            continue
         overlap = iou(a.xyxy.astype(float), b.xyxy.astype(float))
         for i in range(len(a)):  # each ONNX box has its OpenVINO twin: same class, same place
             j = int(overlap[i].argmax())
@@ -129,24 +134,25 @@ def test_openvino_and_onnx_runtime_find_the_same_things(cache, frames):
                 continue  # on the threshold: either runtime may drop it
             assert overlap[i, j] > 0.9 and b.class_name[j] == a.class_name[i]
             assert abs(float(a.confidence[i]) - float(b.confidence[j])) < 0.06
+    assert compared >= 15  # people, the parked vehicles: enough to compare
 
 
 def test_each_class_keeps_boxes_from_its_own_confidence(cache, frames):
     everyone = Detector(WEIGHTS, "onnx", 320, 0.25, {}, cache)
-    strict = Detector(WEIGHTS, "onnx", 320, 0.25, {}, cache, class_confidence={"litter": 0.6})
+    strict = Detector(WEIGHTS, "onnx", 320, 0.25, {}, cache, class_confidence={"car": 0.5})
     image = frames[0]
     loose, tight = everyone.detect(image), strict.detect(image)
-    litter = loose.class_name == "litter"
-    assert (loose.confidence[litter] < 0.6).any() and (loose.confidence[litter] >= 0.6).any()
-    assert sorted(tight.confidence[tight.class_name == "litter"]) == sorted(
-        loose.confidence[litter & (loose.confidence >= 0.6)]
+    cars = loose.class_name == "car"
+    assert (loose.confidence[cars] < 0.5).any() and (loose.confidence[cars] >= 0.5).any()
+    assert sorted(tight.confidence[tight.class_name == "car"]) == sorted(
+        loose.confidence[cars & (loose.confidence >= 0.5)]
     )
-    assert len(tight[tight.class_name != "litter"]) == len(loose[~litter])  # others untouched
+    assert len(tight[tight.class_name != "car"]) == len(loose[~cars])  # others untouched
 
 
 def test_the_bundled_int8_model_is_used_only_for_its_own_weights(cache, frames, tmp_path):
     """With OpenVINO the worker runs the committed INT8 model (quantized from the bundled
-    weights, mAP50 0.917 -> 0.916); it finds what the float model finds. A folder quantized from
+    weights, mAP50 0.837 -> 0.833); it finds what the float model finds. A folder quantized from
     other weights is not used."""
     int8 = Detector(WEIGHTS, "openvino", 320, 0.35, {}, cache, quantized=INT8)
     full = Detector(WEIGHTS, "onnx", 320, 0.35, {}, cache)

@@ -337,7 +337,19 @@ class StreetVendingRule(IllegalParkingRule):
 class BikeParkingRule(IllegalParkingRule):
     """非机动车乱停放: at least `threshold` bicycles or e-bikes standing outside the zone's marked
     `bays`, each still for `dwell_s`. One finding shows them all; a bicycle ridden through, or
-    parked in a bay, never counts."""
+    parked in a bay, never counts. Bicycles in a row overlap, and a detector may box one of them
+    twice: a box whose ground point lies within half the `pixel_tolerance` of a surer box's is
+    that bicycle again, not another."""
+
+    def relevant(self, dets: Detections) -> Detections:
+        """The bicycles outside the bays, each counted once."""
+        mine = super().relevant(dets)
+        anchors, radius = mine.anchors(), self.rule.pixel_tolerance / 2
+        kept: list[int] = []
+        for i in np.argsort(-mine.confidence, kind="stable"):
+            if all(np.linalg.norm(anchors[i] - anchors[k]) > radius for k in kept):
+                kept.append(int(i))
+        return mine[np.array(sorted(kept), np.int64)]
 
     def present(self, dets: Detections) -> bool:
         """Enough bicycles stand where bicycles have stood still (the re-check after a fix)."""

@@ -305,9 +305,8 @@ class VisionWorker:
             rule.rest_until(p.quiet.get(rule.zone.id, -math.inf))
         polygons = [rule.zone.points for rule in p.rules]
         mode = p.camera.crops or self.v.crops.mode
-        p.crops = plan_crops(
-            polygons if mode == "zones" else [], (w, h), self.v.imgsz, self.v.crops.margin
-        )
+        side = round(self.v.imgsz * self.v.crops.scale)
+        p.crops = plan_crops(polygons if mode == "zones" else [], (w, h), side, self.v.crops.margin)
         if p.camera.homography is not None and self.v.ground.enabled:
             plane = GroundPlane(p.camera.homography, (w, h), scale)
             p.ground = GroundCheck(plane, self.v.ground.sizes)

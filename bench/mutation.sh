@@ -2,10 +2,13 @@
 # Mutation score of the modules whose logic the suite must pin down: run mutmut over a scratch
 # copy of the tree (mutmut writes its mutants/ beside the code) and print, per module, how many
 # mutants the tests killed and how many survived. Needs `.venv/bin/pip install "mutmut==3.*"`.
-# Usage: bash bench/mutation.sh [core|rules|bus|dispatch] [minutes]
+# Usage: bash bench/mutation.sh [core|rules|bus|dispatch-core|dispatch] [minutes]
 #   core      the ticket lifecycle and states, the zone rules and the bus, judged by their own
 #             fast tests (about 6 minutes on 2 cores)
 #   rules     vision/rules.py alone (about a minute); bus: streams/bus.py alone
+#   dispatch-core  the dispatch modules that tests call in the test process (routing, the work
+#             calendar, the desk's queries, trends, indicators, retention), which mutmut can
+#             attribute
 #   dispatch  every module of dispatch/ (not its migrations), judged by the SQLite variants of
 #             the dispatch tests; with `minutes`, stops after that long and counts what it
 #             checked (mutants not reached by then are "not checked")
@@ -50,6 +53,19 @@ case "$profile" in
     # of the outage tests, only the consumer's own (the others start whole services)
     select="$select and (not test_outages or consumer_waits)"
     ;;
+  dispatch-core)
+    mutate="dispatch/routing.py
+    dispatch/calendar.py
+    dispatch/desk_query.py
+    dispatch/trends.py
+    dispatch/indicators.py
+    dispatch/retention.py"
+    tests="tests/test_lifecycle.py
+    tests/test_loop_edges.py
+    tests/test_trends.py
+    tests/test_desk.py
+    tests/test_retention.py"
+    ;;
   dispatch)
     mutate="$(cd "$work" && ls dispatch/*.py dispatch/api/*.py dispatch/reports/*.py | sed 's/^/    /')"
     tests="tests/test_lifecycle.py
@@ -66,7 +82,8 @@ case "$profile" in
     tests/test_live_state.py
     tests/test_accounts_cli.py"
     ;;
-  *) echo "usage: bash bench/mutation.sh [core|rules|bus|dispatch] [minutes]" >&2; exit 2 ;;
+  *) echo "usage: bash bench/mutation.sh [core|rules|bus|dispatch-core|dispatch] [minutes]" >&2
+     exit 2 ;;
 esac
 cat > "$work/setup.cfg" <<CFG
 [mutmut]

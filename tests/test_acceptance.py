@@ -35,6 +35,8 @@ EXPECTED_DUE = {
     "illegal_parking": (local(4, 17, 25), local(12, 8, 35), local(12, 8, 50)),  # 5/15/30
     "bin_overflow": (local(4, 17, 30), local(12, 8, 50), local(12, 9, 20)),  # 10/30/60
     "dirty_road": (local(4, 17, 30), local(12, 8, 50), local(12, 9, 50)),  # 10/30/90
+    "street_vending": (local(4, 17, 25), local(12, 8, 40), local(12, 9, 5)),  # 5/20/45
+    "bike_parking": (local(12, 8, 35), local(12, 9, 5), local(12, 10, 20)),  # 15/45/120
     "facility_damage": (local(12, 8, 50), local(12, 10, 20), local(12, 16, 20)),  # 30/120/480
 }
 
@@ -170,15 +172,17 @@ def test_500_mixed_events_and_reports_end_to_end(api_stack, demo_index):
     assert {t.id for t in waiting if t.accept_due <= local(4, 17, 30)} <= overdue
     assert not [w for w in raised if w.level == "escalated"]
 
-    # 17:25 (parking) + 30 working minutes is 08:55 on the 12th; 17:30 (bins) + 30 is 09:00.
+    # 17:25 (parking, vending) + 30 working minutes is 08:55 on the 12th; 17:30 (bins) + 30 is
+    # 09:00; bicycles (08:35 on the 12th) + 30 is 09:05.
     def escalated_accepts(moment):
         raised = stack.warnings.tick(moment.timestamp())
         return {w.ticket_id for w in raised if w.stage == "accept" and w.level == "escalated"}
 
     assert escalated_accepts(local(12, 8, 54)) == set()
     parking = escalated_accepts(local(12, 8, 55))
-    assert parking == {t.id for t in waiting if t.service_code == "illegal_parking"}, (
-        "parking accept deadlines escalate at 08:55 on the 12th, not before"
+    five_minutes = ("illegal_parking", "street_vending")
+    assert parking == {t.id for t in waiting if t.service_code in five_minutes}, (
+        "parking and vending accept deadlines escalate at 08:55 on the 12th, not before"
     )
     bins = escalated_accepts(local(12, 9, 0))
     assert bins == {t.id for t in waiting if t.service_code in ("bin_overflow", "dirty_road")}

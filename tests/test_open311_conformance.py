@@ -72,6 +72,8 @@ def test_georeport_client_reads_services_and_definitions_in_both_formats(open311
             "illegal_parking",
             "bin_overflow",
             "dirty_road",
+            "street_vending",
+            "bike_parking",
             "facility_damage",
         }
     )

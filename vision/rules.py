@@ -238,12 +238,14 @@ class IllegalParkingRule(ZoneRule):
     def present(self, dets: Detections) -> bool:
         """A vehicle in `dets` stands where one has stood still for a little while (the
         re-check after a fix)."""
+        return self._standing(dets) >= 1
+
+    def _standing(self, dets: Detections) -> int:
+        """How many of this rule's things in `dets` stand where one has stood still."""
         still = [c.anchor for c in self.candidates if c.last_seen - c.since >= RECHECK_STILL_S]
-        return any(
-            np.linalg.norm(point - anchor) <= self.rule.pixel_tolerance
-            for point in self.relevant(dets).anchors()
-            for anchor in still
-        )
+        tol = self.rule.pixel_tolerance
+        points = self.relevant(dets).anchors()
+        return sum(any(np.linalg.norm(p - a) <= tol for a in still) for p in points)
 
     def update(self, dets: Detections, now: float) -> list[Finding]:
         """Match things to candidates, drop the long-gone ones, fire the due ones."""
@@ -353,13 +355,7 @@ class BikeParkingRule(IllegalParkingRule):
 
     def present(self, dets: Detections) -> bool:
         """Enough bicycles stand where bicycles have stood still (the re-check after a fix)."""
-        still = [c.anchor for c in self.candidates if c.last_seen - c.since >= RECHECK_STILL_S]
-        points = self.relevant(dets).anchors()
-        tol = self.rule.pixel_tolerance
-        standing = sum(
-            any(np.linalg.norm(point - anchor) <= tol for anchor in still) for point in points
-        )
-        return standing >= self.rule.threshold
+        return self._standing(dets) >= self.rule.threshold
 
     def _fire(self, now: float) -> list[Finding]:
         due = self._due(now)

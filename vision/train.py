@@ -10,7 +10,7 @@ from pathlib import Path
 
 from config.paths import PROJECT_ROOT
 from vision.synth.dataset import FINGERPRINT, DatasetSpec, renderer_fingerprint, write_dataset
-from vision.synth.photos import photo_bank
+from vision.synth.photos import require_photos
 
 log = logging.getLogger(__name__)
 DEFAULT_SET = DatasetSpec()
@@ -55,7 +55,7 @@ def train(data_dir: Path, spec: TrainSpec = TrainSpec(), out: Path = BUNDLED) ->
     quiet_ultralytics(data_dir)
     from ultralytics import YOLO
 
-    photo_bank(required=True)  # a dataset without the photographs would not be the card's
+    require_photos()  # a dataset without the photographs would not be the card's
     data = ensure_dataset(data_dir / "dataset", spec.dataset)
     model = YOLO(str(spec.start) if spec.start else ARCH)
     extra = {"time": spec.hours} if spec.hours else {}

@@ -81,18 +81,19 @@ def _load(path: Path) -> np.ndarray:
     return img
 
 
+def require_photos() -> None:
+    """Refuse to go on (training) when some of the photographs are not installed."""
+    gaps = [] if _skimage_dir() is not None else ["scikit-image"]
+    if not MATE_DIR.is_dir():
+        gaps.append(str(MATE_DIR))
+    if gaps:
+        raise PhotosMissing(MISSING_HELP.format(what=", ".join(gaps)))
+
+
 @cache
-def photo_bank(required: bool = False) -> PhotoBank:
-    """Load the photographs once per process; with `required`, refuse a partial bank."""
+def photo_bank() -> PhotoBank:
+    """The installed photographs, loaded once per process."""
     paths = photo_paths()
-    if required:
-        gaps = []
-        if _skimage_dir() is None:
-            gaps.append("scikit-image")
-        if not MATE_DIR.is_dir():
-            gaps.append(str(MATE_DIR))
-        if gaps:
-            raise PhotosMissing(MISSING_HELP.format(what=", ".join(gaps)))
     train, held = [], []
     for i, path in enumerate(paths):
         (held if i % 4 == 3 else train).append(_load(path))

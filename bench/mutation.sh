@@ -3,6 +3,7 @@
 # copy of the tree (mutmut writes its mutants/ beside the code) and print, per module, how many
 # mutants the tests killed and how many survived. Needs `.venv/bin/pip install "mutmut==3.*"`.
 # Usage: bash bench/mutation.sh [core|rules|bus|dispatch-core|dispatch] [minutes]
+# ONLY="a.py b.py" mutates only those modules of the profile; KEEP=1 keeps the scratch copy.
 #   core      the ticket lifecycle and states, the zone rules and the bus, judged by their own
 #             fast tests (about 6 minutes on 2 cores)
 #   rules     vision/rules.py alone (about a minute); bus: streams/bus.py alone
@@ -62,6 +63,10 @@ case "$profile" in
     dispatch/retention.py"
     tests="tests/test_lifecycle.py
     tests/test_loop_edges.py
+    tests/test_routing.py
+    tests/test_desk_query.py
+    tests/test_calendar.py
+    tests/test_indicators.py
     tests/test_trends.py
     tests/test_desk.py
     tests/test_retention.py"
@@ -85,6 +90,8 @@ case "$profile" in
   *) echo "usage: bash bench/mutation.sh [core|rules|bus|dispatch-core|dispatch] [minutes]" >&2
      exit 2 ;;
 esac
+# ONLY="dispatch/routing.py ..." narrows a profile's modules (its tests stay the same).
+if [ -n "${ONLY:-}" ]; then mutate="$(echo "$ONLY" | tr ' ' '\n' | sed 's/^/    /')"; fi
 cat > "$work/setup.cfg" <<CFG
 [mutmut]
 paths_to_mutate=$mutate

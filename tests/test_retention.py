@@ -115,3 +115,130 @@ def test_the_sweep_runs_on_its_period_and_warns_once_when_over(store, tmp_path, 
     warned = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 2 and "retention.max_gb" in warned[0].getMessage()
     assert "removed 4 evidence files" in caplog.text
+
+
+def _file(data, relative: str, kb: int, age_s: float) -> str:
+    path = data / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff" * kb * 1000)
+    os.utime(path, (NOW - age_s, NOW - age_s))
+    return relative
+
+
+def _attach(store, ticket_id: str, relative: str) -> None:
+    with store.session() as session:
+        add_media(session, ticket_id, "photo", relative, "crew", _at(NOW - 300 * DAY))
+        session.commit()
+
+
+def test_a_file_goes_from_exactly_an_hour_old_and_a_ticket_from_exactly_keep_days(store, tmp_path):
+    data = tmp_path / "data"
+    hour = _file(data, "snapshots/d/hour.jpg", 1, 3600)
+    younger = _file(data, "snapshots/d/younger.jpg", 1, 3599)
+    _ticket(store, "edge", 30)
+    _ticket(store, "past", 30 + 1 / DAY)
+    for name in ("edge", "past"):
+        _attach(store, name, _file(data, f"media/{name}.jpg", 1, 40 * DAY))
+    done = sweep(store, data, RetentionConfig(keep_days=30), NOW)
+    left = {p.name for p in data.rglob("*.jpg")}
+    # a loose snapshot counts from its writing (an hour ago: kept by the 30 days); of the two
+    # photos written 40 days ago, the one whose ticket closed 30 days and a second ago goes
+    assert left == {"hour.jpg", "younger.jpg", "edge.jpg"}
+    assert (done.removed, done.freed_bytes, done.kept_bytes) == (1, 1000, 3000)
+    # with a keep of a minute, the hour-old snapshot goes and the younger one is too fresh
+    sweep(store, data, RetentionConfig(keep_days=60 / DAY), NOW)
+    assert not (data / hour).exists() and (data / younger).exists()
+
+
+def test_the_cap_removes_only_while_over_it(store, tmp_path):
+    data = tmp_path / "data"
+    for i in range(3):
+        _file(data, f"snapshots/d/s{i}.jpg", 100, (10 - i) * DAY)
+    at_cap = sweep(store, data, RetentionConfig(keep_days=3650, max_gb=300_000 / 1e9), NOW)
+    assert (at_cap.removed, at_cap.kept_bytes, at_cap.over_cap) == (0, 300_000, False)
+    over = sweep(store, data, RetentionConfig(keep_days=3650, max_gb=299_999 / 1e9), NOW)
+    assert (over.removed, over.freed_bytes, over.kept_bytes) == (1, 100_000, 200_000)
+    assert not (data / "snapshots/d/s0.jpg").exists()  # the oldest
+    uncapped = sweep(store, data, RetentionConfig(keep_days=3650), NOW)
+    assert (uncapped.removed, uncapped.over_cap) == (0, False)
+
+
+@pytest.mark.parametrize("open_first", [True, False])
+def test_a_file_held_by_two_tickets_goes_only_when_both_are_closed_long_enough(
+    store, tmp_path, open_first
+):
+    data = tmp_path / "data"
+    shared = _file(data, "media/shared.jpg", 1, 300 * DAY)
+    _ticket(store, "open", None)
+    _ticket(store, "closed", 200)
+    for name in ("open", "closed") if open_first else ("closed", "open"):
+        _attach(store, name, shared)
+    assert sweep(store, data, RetentionConfig(keep_days=1), NOW).removed == 0
+    both = _file(data, "media/both.jpg", 1, 300 * DAY)
+    _ticket(store, "later", 10)
+    for name in ("closed", "later") if open_first else ("later", "closed"):
+        _attach(store, name, both)
+    # the later closing counts: 10 days ago, inside a 180-day keep, outside a 5-day one
+    assert sweep(store, data, RetentionConfig(keep_days=180), NOW).removed == 0
+    assert sweep(store, data, RetentionConfig(keep_days=5), NOW).removed == 1
+    assert (data / shared).exists() and not (data / both).exists()
+
+
+def test_a_closed_ticket_without_a_closing_time_keeps_its_evidence(store, tmp_path):
+    data = tmp_path / "data"
+    with store.session() as session:
+        session.add(TicketRow(
+            id="odd", service_code="bin_overflow", source="camera", lon=120.17, lat=30.27,
+            status=TicketState.CLOSED, requested_at=_at(NOW - 400 * DAY),
+            updated_at=_at(NOW - 400 * DAY), closed_at=None,
+        ))  # fmt: skip
+        session.commit()
+    _attach(store, "odd", _file(data, "media/odd.jpg", 1, 300 * DAY))
+    assert sweep(store, data, RetentionConfig(keep_days=1), NOW).removed == 0
+    assert (data / "media/odd.jpg").exists()
+
+
+def test_only_evidence_folders_are_swept_links_are_not_followed_and_empty_folders_go(
+    store, tmp_path
+):
+    data = tmp_path / "data"
+    outside = _file(tmp_path, "elsewhere/precious.jpg", 5, 400 * DAY)
+    (data / "snapshots/link").mkdir(parents=True)
+    (data / "snapshots/link/precious.jpg").symlink_to(tmp_path / outside)
+    _file(data, "backups/old.jpg", 5, 400 * DAY)
+    _file(data, "snapshots/2026-01-01/a.jpg", 1, 400 * DAY)
+    _file(data, "snapshots/2026-01-02/b.jpg", 1, 400 * DAY)
+    _file(data, "snapshots/2026-01-02/c.jpg", 1, 0)
+    done = sweep(store, data, RetentionConfig(keep_days=1), NOW)
+    assert (done.removed, done.kept_bytes) == (2, 1000)
+    assert (tmp_path / outside).exists() and (data / "backups/old.jpg").exists()
+    assert (data / "snapshots/link/precious.jpg").is_symlink()
+    assert not (data / "snapshots/2026-01-01").exists()  # emptied, so removed
+    assert (data / "snapshots/2026-01-02/c.jpg").exists()
+    assert (data / "snapshots").is_dir() and not (data / "media").exists()
+
+
+def test_ticks_sweep_on_the_minute_of_their_period_and_say_what_they_did(store, tmp_path, caplog):
+    data = tmp_path / "data"
+    _world(store, data)
+    retention = Retention(
+        store, data, RetentionConfig(keep_days=180, max_gb=0.0003, every_min=1 / 60)
+    )
+    with caplog.at_level(logging.INFO, logger="dispatch.retention"):
+        assert retention.tick(NOW) is not None
+        assert retention.tick(NOW + 0.5) is None
+        assert retention.tick(NOW + 1) is not None  # due exactly at its period (a second)
+        assert retention.tick(NOW + 3599) is not None  # 3599 s after the warning: no other
+        assert retention.tick(NOW + 3600) is not None  # an hour after it: warns again
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert messages[0] == (
+        logging.INFO,
+        "retention: removed 4 evidence files (0.4 MB); 0.5 MB kept",
+    )  # two past the 180 days, then two more for the cap; the open 400 kB and a fresh 100 stay
+    warned = [m for level, m in messages if level == logging.WARNING]
+    # the second time the fresh snapshot (then over an hour old) has gone too
+    assert warned == [
+        f"retention: evidence of open tickets is {mb} MB, over retention.max_gb (0.0003 GB); "
+        "give the data dir more disk or raise the cap"
+        for mb in ("0.5", "0.4")
+    ]

@@ -68,6 +68,7 @@ case "$profile" in
     tests/test_calendar.py
     tests/test_indicators.py
     tests/test_trends.py
+    tests/test_trends_queries.py
     tests/test_desk.py
     tests/test_retention.py"
     ;;

@@ -640,6 +640,13 @@ def test_wall_kiosk_takes_turns_and_shows_when_its_data_stalls(demo, pages, arti
     assert view.problems == []
 
 
+CAPTIONS_CUT = """() => [...document.querySelectorAll('.cam-tile')].filter((tile) => {
+    const box = tile.getBoundingClientRect();
+    const caption = tile.querySelector('.cam-caption').getBoundingClientRect();
+    return caption.height < 10 || caption.bottom > box.bottom + 0.5;
+}).map((tile) => tile.id)"""
+
+
 def test_camera_wall_shows_a_running_workers_frame_with_its_boxes(
     demo, pages, demo_cfg, demo_layers, artifacts, tmp_path
 ):
@@ -692,7 +699,12 @@ def test_camera_wall_shows_a_running_workers_frame_with_its_boxes(
         wait_until(lambda: "picture-problem" in (turned.get_attribute("class") or ""), 15,
                    "cam-02's tile telling its view shifted")  # fmt: skip
         assert "视角偏移，规则暂停" in turned.locator(".cam-state").inner_text()
-        page.screenshot(path=str(artifacts / "camera-wall-1920x1080.png"))
+        # However many cameras, every tile shows its name and state (rows never squeezed
+        # so that captions are cut off), at both wall sizes.
+        for width, height in ((3840, 2160), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            assert page.evaluate(CAPTIONS_CUT) == []
+            page.screenshot(path=str(artifacts / f"camera-wall-{width}x{height}.png"))
         tile.click()
         page.locator("#camera-zoom").wait_for(state="visible")
         wait_until(

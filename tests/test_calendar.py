@@ -59,6 +59,12 @@ def test_a_deadline_counts_only_working_minutes(calendar, start, minutes, due):
     assert found.tzinfo is dt.UTC
 
 
+def test_a_round_the_clock_service_runs_on_across_midnight():
+    always = WorkCalendar(WorkCalendarConfig(day_start="00:00", day_end="23:59"), SH)
+    assert always.add_working_minutes(sh(7, 23), 120) == sh(8, 1, 1)  # 59 minutes, then 61
+    assert always.working_minutes_between(sh(7, 23), sh(8, 1)) == 59 + 60.0
+
+
 def test_a_naive_start_and_a_calendar_with_no_working_time_are_refused(calendar):
     with pytest.raises(ValueError, match="^start must be timezone-aware$"):
         calendar.add_working_minutes(dt.datetime(2026, 12, 7, 9), 10)

@@ -123,6 +123,18 @@ CASES = {
         {"source": "camera", "dispatched_at": None, **_closed(T0, close_reason="false_positive")},
         {"ai_decided": 1},
     ),
+    "fixed exactly at the period's end": (
+        {"resolve_due": None, "resolved_at": AS_OF},
+        {**SENT, "fixed": 1},
+    ),
+    "verified exactly at the period's end": (
+        {"resolve_due": None, "verified_at": AS_OF},
+        {**SENT, "fixed": 1},
+    ),
+    "a camera finding dispatched, then found false": (
+        {"source": "camera", **_closed(T0, close_reason="false_positive")},
+        {"ai_decided": 1},
+    ),
     "a patrol report rejected as false": (
         {"dispatched_at": None, "supervised_at": T0, **_closed(T0, close_reason="false_positive")},
         {},
@@ -138,6 +150,12 @@ CASES = {
 def test_each_ticket_counts_where_the_standard_says(store, case):
     fields, expected = CASES[case]
     assert _counts(store, _row(**fields)) == expected
+
+
+def test_no_tickets_count_nothing(store):
+    with store.session() as session:
+        row = session.execute(select(*count_columns(AS_OF)).select_from(TicketRow)).one()
+    assert counts_of(row) == Counts()
 
 
 def test_rates_are_to_four_places_and_none_when_nothing_counts():

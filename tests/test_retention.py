@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 
 import pytest
 
@@ -242,3 +243,20 @@ def test_ticks_sweep_on_the_minute_of_their_period_and_say_what_they_did(store, 
         "give the data dir more disk or raise the cap"
         for mb in ("0.5", "0.4")
     ]
+
+
+def test_without_a_time_given_the_sweep_and_ticks_use_the_clock(store, tmp_path):
+    data = tmp_path / "data"
+    old = data / "media/t1/photos/old.jpg"  # nested folders, all left empty
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"\xff" * 1000)
+    os.utime(old, (time.time() - 400 * DAY, time.time() - 400 * DAY))
+    new = data / "snapshots/today/new.jpg"
+    new.parent.mkdir(parents=True)
+    new.write_bytes(b"\xff" * 1000)
+    assert sweep(store, data, RetentionConfig(keep_days=180)).removed == 1
+    assert not (data / "media/t1").exists() and (data / "media").is_dir()
+    assert new.exists()
+    os.utime(new, (time.time() - 400 * DAY, time.time() - 400 * DAY))
+    assert Retention(store, data, RetentionConfig(keep_days=180)).tick().removed == 1
+    assert not (data / "snapshots/today").exists()

@@ -14,6 +14,7 @@ from dispatch.trends import (
     TrendError,
     TrendFilter,
     Trends,
+    _as_date,
     _percentile,
     as_of,
     by_standard_class,
@@ -90,7 +91,7 @@ def test_cuts_name_the_empty_value_and_put_most_cases_first(store, trends):
         _ticket("a", grid_id="G02"),
         _ticket("b", grid_id="G02"),
         _ticket("c", grid_id=None),
-        _ticket("d", grid_id="G01"),
+        _ticket("d", grid_id="G01", status="closed", close_reason="done", closed_at=at(2, 10)),
         _ticket("e", grid_id="G03"),
         _ticket("f", grid_id="G03"),
         _ticket("g", grid_id="G03"),
@@ -163,6 +164,34 @@ def test_the_period_before_a_span_of_days_is_as_many_days(demo_cfg):
     assert period_before(two_months) == TrendFilter(dt.date(2026, 1, 1), dt.date(2026, 2, 28))
 
 
+def test_the_headline_compares_the_same_days_a_year_before_and_the_period_before(store, trends):
+    _store(
+        store,
+        _ticket("now1", requested_at=at(10, 9)),
+        _ticket("now2", requested_at=at(11, 9)),
+        _ticket("year", requested_at=at(10, 9) - dt.timedelta(days=365)),
+        *(_ticket(f"oct{d}", requested_at=at(1, 9) - dt.timedelta(days=d)) for d in (1, 2, 3)),
+    )
+    headline = trends.headline(NOV, at(30, 12))
+    assert {name: c.filed for name, c in headline.items()} == {
+        "now": 2,
+        "year_before": 1,
+        "period_before": 3,
+    }
+    assert headline["now"] == trends.counts(NOV, at(30, 12))
+
+
+def test_the_period_before_whole_months_across_a_new_year():
+    winter = TrendFilter(dt.date(2025, 11, 1), dt.date(2026, 2, 28))
+    assert period_before(winter) == TrendFilter(dt.date(2025, 7, 1), dt.date(2025, 10, 31))
+
+
+def test_days_read_back_as_text_become_dates():
+    assert _as_date("2026-11-02 00:00:00.000000") == dt.date(2026, 11, 2)
+    assert _as_date("2026-11-02") == dt.date(2026, 11, 2)
+    assert _as_date(dt.date(2026, 11, 2)) == dt.date(2026, 11, 2)
+
+
 def test_the_90th_percentile_is_the_nearest_rank_of_half_minute_buckets():
     histogram = [(0, 5, 1.0), (4, 3, 6.0), (10, 2, 10.0)]  # 0-0.5, 2-2.5, 5-5.5 minutes
     assert _percentile(histogram, 10, 0.9) == 5.25  # rank 9: in the last bucket
@@ -176,6 +205,7 @@ def test_durations_in_working_hours_with_their_percentile(store, trends):
     for i, minutes in enumerate([30, 60, 60, 90, 120, 150, 180, 210, 240, 600]):
         rows.append(_ticket(f"t{i}", accept_work_min=float(minutes)))
     rows.append(_ticket("rejected", accept_work_min=5000.0, close_reason="false_positive"))
+    rows.append(_ticket("october", accept_work_min=9000.0, requested_at=at(1, 9) - dt.timedelta(1)))
     _store(store, *rows)
     accept, arrive, resolve = trends.durations(NOV)
     assert (accept.stage, accept.count) == ("accept", 10)
@@ -194,11 +224,14 @@ def test_hotspots_count_cases_by_hour_weekday_and_hexagon(store, trends):
         _ticket("d", hex_cell="cell-c", requested_at=at(3, 0, 10)),
         _ticket("e", hex_cell=None, local_dow=None, local_hour=None),
         _ticket("f", hex_cell="cell-b", close_reason="false_positive", status="closed"),
+        _ticket("g", hex_cell="cell-c", requested_at=at(1, 9) - dt.timedelta(days=1)),
+        _ticket("h", hex_cell=None, local_dow=None, local_hour=5),
     )
     assert trends.hexagons(NOV) == [("cell-b", 2), ("cell-a", 1), ("cell-c", 1)]
     grid = trends.hour_by_weekday(NOV)
+    assert len(grid) == 7 and {len(hours) for hours in grid} == {24}
     assert (grid[0][9], grid[1][23], grid[1][0]) == (2, 1, 1)  # Monday 9:00; Tuesday 23:00, 0:00
-    assert sum(map(sum, grid)) == 4
+    assert sum(map(sum, grid)) == 4  # e and h have no weekday; g was in October
 
 
 def test_repeat_places_most_repeats_first_with_the_latest_report(store, trends):
@@ -211,6 +244,7 @@ def test_repeat_places_most_repeats_first_with_the_latest_report(store, trends):
         _ticket("r5", hex_cell="x1", repeat_of="o", service_code="bin_overflow"),
         _ticket("first", hex_cell="x1"),  # not a repeat itself
         _ticket("false", hex_cell="x1", repeat_of="o", close_reason="false_positive"),
+        _ticket("oct", hex_cell="x0", repeat_of="o", requested_at=at(1, 9) - dt.timedelta(days=1)),
     )
     places = trends.repeat_places(NOV)
     assert [(p.hex_cell, p.category, p.repeats) for p in places] == [
@@ -237,12 +271,20 @@ def test_supervised_and_long_overdue_lists(store, trends, demo_cfg):
         _ticket("edge", resolve_due=limit_at),  # exactly 72 hours overdue: not yet long
         _ticket("long", resolve_due=limit_at - dt.timedelta(seconds=1)),
         _ticket("longer", resolve_due=limit_at - dt.timedelta(days=2)),
+        _ticket("long-b", resolve_due=limit_at - dt.timedelta(days=1)),
+        _ticket("long-a", resolve_due=limit_at - dt.timedelta(days=1)),
+        _ticket(
+            "october",
+            supervised_at=at(1, 9),
+            resolve_due=limit_at - dt.timedelta(days=9),
+            requested_at=at(1, 9) - dt.timedelta(days=1),
+        ),
         _ticket("done", resolve_due=at(2, 9), status="closed", close_reason="done"),
     )
     assert [t.id for t in trends.supervised(NOV)] == ["s0", "s2", "s1"]
     assert [t.id for t in trends.supervised(NOV, limit=1)] == ["s0"]
     overdue = [t.id for t in trends.long_overdue(NOV, now)]
-    assert overdue == ["longer", "long"]
+    assert overdue == ["longer", "long-a", "long-b", "long"]
     assert [t.id for t in trends.long_overdue(NOV, now, limit=1)] == ["longer"]
 
 
@@ -257,6 +299,7 @@ def test_rankings_put_the_ungraded_last_and_ties_by_name(demo_cfg):
         ("ac", Counts()),
     ]
     graded = ranking(demo_cfg, cut)
+    assert graded[0].counts == perfect
     assert [(g.key, g.score, g.grade) for g in graded] == [
         ("aa", 100.0, "excellent"),
         ("zz", 100.0, "excellent"),
@@ -271,9 +314,10 @@ def test_standard_classes_merge_and_unknown_categories_keep_their_id(demo_cfg):
         ("graffiti", Counts(filed=4)),
         ("illegal_parking", Counts(filed=3, due=1)),
         ("dirty_road", Counts(filed=3, due=2)),
+        ("event/0505", Counts(filed=2, due=2)),  # an id that is itself the class: merged in
     ]
     assert by_standard_class(demo_cfg, cut) == [
+        ("event/0505", Counts(filed=5, due=3)),
         ("graffiti", Counts(filed=4)),
         ("event/0104", Counts(filed=3, due=2)),
-        ("event/0505", Counts(filed=3, due=1)),
     ]

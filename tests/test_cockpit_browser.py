@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import cv2
@@ -28,8 +29,10 @@ from cockpit.figures import LAYER_STYLE, NAMES
 from config.display import WallConfig
 from config.loader import load_config
 from config.sources import watched_cameras
+from streams import keys
 from streams.bus import Bus
 from streams.records import Event, TicketAlert, UnitPosition
+from tests.support.api import wait_handled
 from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -86,7 +89,12 @@ def pages(browser):
 
 
 def _put_units_on_map(bus: Bus, cfg) -> None:
-    bus.publish_many(UnitPosition(unit_id=u.id, lon=u.home[0], lat=u.home[1]) for u in cfg.units)
+    """Every unit at its home, known to the dispatcher before the test goes on (positions and
+    events are read by separate consumers: an event handled first would find no unit)."""
+    ids = bus.publish_many(
+        UnitPosition(unit_id=u.id, lon=u.home[0], lat=u.home[1]) for u in cfg.units
+    )
+    wait_handled(SimpleNamespace(bus=bus), keys.UNIT_POSITIONS, ids[-1], timeout=30)
 
 
 def _token(demo, role: str, subject: str) -> str:

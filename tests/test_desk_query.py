@@ -10,33 +10,14 @@ import pytest
 
 from dispatch.desk_query import MAX_PAGE, SORTABLE, TicketFilter, ticket_page
 from dispatch.store import TicketRow
+from tests.support.rows import add_rows, ticket_row
 
 T0 = dt.datetime(2026, 11, 2, 1, 0, tzinfo=dt.UTC)
 NOW = T0 + dt.timedelta(hours=10)
 
 
 def _row(tid: str, minute: int, **fields) -> TicketRow:
-    requested = T0 + dt.timedelta(minutes=minute)
-    base = {
-        "id": tid,
-        "service_code": "dirty_road",
-        "status": "dispatched",
-        "source": "patrol",
-        "description": "",
-        "lon": 120.17,
-        "lat": 30.275,
-        "requested_at": requested,
-        "updated_at": requested,
-        "facts_due": False,
-    }
-    base.update(fields)
-    return TicketRow(**base)
-
-
-def _add(store, *rows: TicketRow) -> None:
-    with store.session() as session:
-        session.add_all(rows)
-        session.commit()
+    return ticket_row(tid, T0 + dt.timedelta(minutes=minute), **fields)
 
 
 def _ids(store, flt: TicketFilter, **page) -> list[str]:
@@ -59,8 +40,8 @@ FIELDS = [
 @pytest.mark.parametrize(("option", "column", "value"), FIELDS)
 def test_each_filter_keeps_only_its_own_value(store, option, column, value):
     other = "x" if isinstance(value, str) else value + 1
-    _add(store, _row("aa01", 1, **{column: value}), _row("aa02", 2, **{column: other}))
-    _add(store, _row("aa03", 3))  # the field left empty
+    add_rows(store, _row("aa01", 1, **{column: value}), _row("aa02", 2, **{column: other}))
+    add_rows(store, _row("aa03", 3))  # the field left empty
     assert _ids(store, TicketFilter(**{option: value})) == ["aa01"]
     assert ticket_page(store, TicketFilter(**{option: value}), NOW)[1] == 1
     unfiltered = TicketFilter(**{option: None if option != "source" else ""})
@@ -68,9 +49,9 @@ def test_each_filter_keeps_only_its_own_value(store, option, column, value):
 
 
 def test_categories_and_states_narrow_to_any_of_theirs(store):
-    _add(store, _row("ab01", 1, service_code="bin_overflow", status="closed"))
-    _add(store, _row("ab02", 2, service_code="dirty_road", status="new"))
-    _add(store, _row("ab03", 3, service_code="street_vending", status="accepted"))
+    add_rows(store, _row("ab01", 1, service_code="bin_overflow", status="closed"))
+    add_rows(store, _row("ab02", 2, service_code="dirty_road", status="new"))
+    add_rows(store, _row("ab03", 3, service_code="street_vending", status="accepted"))
     both = TicketFilter(categories=("bin_overflow", "street_vending"))
     assert _ids(store, both) == ["ab03", "ab01"]
     assert _ids(store, TicketFilter(states=("new", "accepted"))) == ["ab03", "ab02"]
@@ -78,7 +59,7 @@ def test_categories_and_states_narrow_to_any_of_theirs(store):
 
 
 def test_the_window_includes_its_start_and_excludes_its_end(store):
-    _add(store, *(_row(f"ac0{m}", m) for m in range(1, 6)))
+    add_rows(store, *(_row(f"ac0{m}", m) for m in range(1, 6)))
     window = TicketFilter(since=T0 + dt.timedelta(minutes=2), until=T0 + dt.timedelta(minutes=4))
     assert _ids(store, window) == ["ac03", "ac02"]
     assert _ids(store, TicketFilter(since=T0 + dt.timedelta(minutes=4))) == ["ac05", "ac04"]
@@ -87,7 +68,7 @@ def test_the_window_includes_its_start_and_excludes_its_end(store):
 
 def test_overdue_means_open_and_past_any_running_stages_deadline(store):
     past, later = NOW - dt.timedelta(seconds=1), NOW + dt.timedelta(hours=1)
-    _add(
+    add_rows(
         store,
         _row("ad01", 1, resolve_due=past),
         _row("ad02", 2, accept_due=past, resolve_due=later),
@@ -105,7 +86,7 @@ def test_overdue_means_open_and_past_any_running_stages_deadline(store):
 
 
 def test_search_finds_ids_addresses_and_descriptions_as_typed(store):
-    _add(
+    add_rows(
         store,
         _row("0c1d2e3f", 1, address="北街 12号"),
         _row("aa55", 2, description="Bins OVERFLOWING by the gate"),
@@ -142,7 +123,7 @@ def test_every_sortable_column_sorts_both_ways_ties_newest_first(store, sort):
     for i, row in enumerate(rows):
         if values:
             setattr(row, sort, values[i])
-    _add(store, *rows)
+    add_rows(store, *rows)
     if sort == "requested_at":
         assert _ids(store, TicketFilter(), sort=sort) == ["ae03", "ae02", "ae01", "ae00"]
         assert _ids(store, TicketFilter(), sort=sort, descending=False)[0] == "ae00"
@@ -158,12 +139,12 @@ def test_every_sortable_column_sorts_both_ways_ties_newest_first(store, sort):
 
 
 def test_same_requested_time_orders_by_id(store):
-    _add(store, _row("af02", 1), _row("af01", 1), _row("af03", 1))
+    add_rows(store, _row("af02", 1), _row("af01", 1), _row("af03", 1))
     assert _ids(store, TicketFilter()) == ["af01", "af02", "af03"]
 
 
 def test_pages_are_at_least_one_row_and_at_most_the_maximum(store):
-    _add(store, *(_row(f"p{i:04d}", i) for i in range(MAX_PAGE + 5)))
+    add_rows(store, *(_row(f"p{i:04d}", i) for i in range(MAX_PAGE + 5)))
     assert MAX_PAGE == 200
     assert len(ticket_page(store, TicketFilter(), NOW)[0]) == 25  # the desk's default page
     rows, total = ticket_page(store, TicketFilter(), NOW, limit=10_000)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from config.trends import GradeThresholds, RankingWeights
 from dispatch.indicators import RATES, Counts, count_columns, counts_of, grade, rate, score
 from dispatch.store import TicketRow
+from tests.support.rows import ticket_row
 
 T0 = dt.datetime(2026, 11, 2, 1, 0, tzinfo=dt.UTC)
 AS_OF = T0 + dt.timedelta(days=2)
@@ -20,22 +21,8 @@ DUE = T0 + dt.timedelta(hours=4)
 
 
 def _row(**fields) -> TicketRow:
-    base = {
-        "id": "t1",
-        "service_code": "dirty_road",
-        "status": "dispatched",
-        "source": "patrol",
-        "description": "",
-        "lon": 120.17,
-        "lat": 30.275,
-        "requested_at": T0,
-        "updated_at": T0,
-        "dispatched_at": T0 + dt.timedelta(minutes=2),
-        "resolve_due": DUE,
-        "facts_due": False,
-    }
-    base.update(fields)
-    return TicketRow(**base)
+    defaults = {"dispatched_at": T0 + dt.timedelta(minutes=2), "resolve_due": DUE}
+    return ticket_row("t1", T0, **{**defaults, **fields})
 
 
 def _closed(at: dt.datetime, **fields) -> dict:

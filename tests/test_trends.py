@@ -25,6 +25,7 @@ from dispatch.trends import (
     year_before,
 )
 from sim.work_clock import WorkClock
+from tests.support.rows import ticket_row
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -45,16 +46,7 @@ def test_the_published_case():
 def _ticket(tid: str, **fields) -> TicketRow:
     requested = fields.pop("requested_at", at(2, 9))
     base = {
-        "id": tid,
-        "service_code": "dirty_road",
-        "status": "dispatched",
-        "source": "patrol",
-        "description": "",
-        "lon": 120.17,
-        "lat": 30.275,
         "grid_id": "G01",
-        "requested_at": requested,
-        "updated_at": requested,
         "version": 1,
         "merged_events": 1,
         "returned_count": 0,
@@ -65,10 +57,8 @@ def _ticket(tid: str, **fields) -> TicketRow:
         "local_hour": requested.astimezone(SH).hour,
         "local_dow": requested.astimezone(SH).isoweekday(),
         "hex_cell": facts.hex_of(120.17, 30.275, 9),
-        "facts_due": False,
     }
-    base.update(fields)
-    return TicketRow(**base)
+    return ticket_row(tid, requested, **{**base, **fields})
 
 
 def _closed(tid: str, fixed_after_h: float, **fields) -> TicketRow:

@@ -22,14 +22,10 @@ from dispatch.trends import (
     period_start,
     ranking,
 )
+from tests.support.rows import add_rows
 from tests.test_trends import SH, _ticket, at
 
 NOV = TrendFilter(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
-
-
-def _store(store, *rows) -> None:
-    with store.session() as session, session.begin():
-        session.add_all(rows)
 
 
 @pytest.fixture
@@ -64,7 +60,7 @@ def test_a_filter_counts_its_days_and_refuses_more_than_ten_years():
 def test_each_cut_narrows_by_its_own_column_and_the_days_include_both_ends(
     store, trends, option, column, value
 ):
-    _store(
+    add_rows(
         store,
         _ticket("in", **{column: value}, requested_at=at(1, 0, 0)),
         _ticket("other", **{column: "x"}, requested_at=at(30, 23, 59)),
@@ -86,7 +82,7 @@ def test_figures_are_taken_at_the_periods_end_or_now_while_it_runs(demo_cfg):
 
 
 def test_cuts_name_the_empty_value_and_put_most_cases_first(store, trends):
-    _store(
+    add_rows(
         store,
         _ticket("a", grid_id="G02"),
         _ticket("b", grid_id="G02"),
@@ -111,7 +107,7 @@ def test_cuts_name_the_empty_value_and_put_most_cases_first(store, trends):
 
 
 def test_series_fold_days_into_weeks_from_monday_and_months(store, trends):
-    _store(
+    add_rows(
         store,
         _ticket("sun", requested_at=at(1, 9)),  # Sunday: the week of Monday 26 October
         _ticket("mon", requested_at=at(2, 9)),
@@ -165,7 +161,7 @@ def test_the_period_before_a_span_of_days_is_as_many_days(demo_cfg):
 
 
 def test_the_headline_compares_the_same_days_a_year_before_and_the_period_before(store, trends):
-    _store(
+    add_rows(
         store,
         _ticket("now1", requested_at=at(10, 9)),
         _ticket("now2", requested_at=at(11, 9)),
@@ -206,7 +202,7 @@ def test_durations_in_working_hours_with_their_percentile(store, trends):
         rows.append(_ticket(f"t{i}", accept_work_min=float(minutes)))
     rows.append(_ticket("rejected", accept_work_min=5000.0, close_reason="false_positive"))
     rows.append(_ticket("october", accept_work_min=9000.0, requested_at=at(1, 9) - dt.timedelta(1)))
-    _store(store, *rows)
+    add_rows(store, *rows)
     accept, arrive, resolve = trends.durations(NOV)
     assert (accept.stage, accept.count) == ("accept", 10)
     assert accept.mean_h == 2.9  # 1740 minutes / 10, in hours
@@ -216,7 +212,7 @@ def test_durations_in_working_hours_with_their_percentile(store, trends):
 
 
 def test_hotspots_count_cases_by_hour_weekday_and_hexagon(store, trends):
-    _store(
+    add_rows(
         store,
         _ticket("a", hex_cell="cell-b"),
         _ticket("b", hex_cell="cell-b"),
@@ -235,7 +231,7 @@ def test_hotspots_count_cases_by_hour_weekday_and_hexagon(store, trends):
 
 
 def test_repeat_places_most_repeats_first_with_the_latest_report(store, trends):
-    _store(
+    add_rows(
         store,
         _ticket("r1", hex_cell="x1", repeat_of="o", address="北街 1号", requested_at=at(3, 9)),
         _ticket("r2", hex_cell="x1", repeat_of="o", address="北街 2号", requested_at=at(4, 9)),
@@ -262,7 +258,7 @@ def test_supervised_and_long_overdue_lists(store, trends, demo_cfg):
     hours = demo_cfg.trends.long_overdue_hours  # 72
     now = at(20, 12)
     limit_at = now - dt.timedelta(hours=hours)
-    _store(
+    add_rows(
         store,
         _ticket("s1", supervised_at=at(5, 9), resolve_due=None),
         _ticket("s2", supervised_at=at(6, 9), resolve_due=None),

@@ -146,6 +146,33 @@ def test_operator_verifies_a_ticket_without_camera(api_stack):
     assert kpis["precise_dispatch"]["rate"] == 1.0
 
 
+def test_an_operator_reopens_a_closed_ticket_whose_problem_is_back(api_stack, dispatched):
+    """A 12345 caller reports the bin again a day after it was closed: reopened over the API
+    with fresh deadlines, back to the unit that had it; refusals say why."""
+    ticket, unit = dispatched
+    duty = operator(api_stack)
+    path = f"/api/v1/tickets/{ticket.id}/reopen"
+    open_now = duty.post(path, json={"note": "still there"})
+    assert open_now.status_code == 409 and "only a closed ticket" in open_now.json()["error"]
+    closed = duty.post(f"/api/v1/tickets/{ticket.id}/close", json={"reason": "no_action_needed"})
+    assert closed.json()["status"] == "closed"
+    api_stack.clock.advance(86_400)
+    no_note = duty.post(path, json={})
+    assert no_note.status_code == 422 and "note" in no_note.text
+    blank = duty.post(path, json={"note": "   "})
+    assert blank.status_code == 422 and "say why" in blank.json()["error"]
+    assert unit.post(path, json={"note": "mine"}).status_code == 403
+    answer = duty.post(path, json={"note": "caller: overflowing again"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["status"], body["unit_id"], body["reopened"]) == ("dispatched", ticket.unit_id, 1)
+    now = dt.datetime.fromtimestamp(api_stack.clock(), dt.UTC)
+    assert dt.datetime.fromisoformat(body["resolve_due"]) > now
+    assert [t["id"] for t in unit.get("/api/v1/my/tickets").json()] == [ticket.id]
+    again = duty.post(path, json={"note": "twice"})
+    assert again.status_code == 409  # it is open again
+
+
 def test_unit_gives_back_a_wrong_ticket_and_it_is_rerouted(api_stack, dispatched):
     ticket, unit = dispatched
     answer = unit.post(f"/api/v1/tickets/{ticket.id}/return", json={"note": "not our street"})

@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/tickets/{ticket_id}/reporters"): CENTRE,
     ("POST", "/api/v1/tickets/{ticket_id}/dispatch"): CENTRE,
     ("POST", "/api/v1/tickets/{ticket_id}/verify"): CENTRE,
+    ("POST", "/api/v1/tickets/{ticket_id}/reopen"): CENTRE,
     ("GET", "/api/v1/warnings"): CENTRE,
     ("POST", "/api/v1/warnings/{warning_id}/acknowledge"): CENTRE,
     ("POST", "/api/v1/warnings/{warning_id}/mute"): CENTRE,
@@ -112,6 +113,8 @@ def _call(stack, method: str, path: str, secret: str | None, ids: dict) -> reque
         body = {"json": {"minutes": 5}}
     elif path.endswith("/return"):
         body = {"json": {"note": "not ours"}}
+    elif path.endswith("/reopen"):
+        body = {"json": {"note": "resident called again"}}
     elif path == "/api/v1/incidents" and method == "POST":
         body = {
             "json": {"type_id": "fire", "level": 3, "title": "火情", "ticket_id": ids["ticket_id"]}

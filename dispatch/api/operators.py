@@ -1,4 +1,5 @@
-"""Operators' and supervisors' routes: ticket lists, dispatch, verdicts, closing, warnings, KPIs."""
+"""Operators' and supervisors' routes: ticket lists, dispatch, verdicts, closing, reopening,
+warnings, KPIs."""
 
 from __future__ import annotations
 
@@ -74,6 +75,15 @@ def close(ticket_id: str, who: Operator, ctx: Ctx, body: schemas.CloseBody):
     """Close without a fix: duplicate, not responsible, no action needed."""
     own_ticket(ctx, who, ticket_id)
     return ticket_out(ctx, ctx.desk.close(ticket_id, body.reason, who, body.note), "zh")
+
+
+@router.post("/tickets/{ticket_id}/reopen", response_model=schemas.TicketOut)
+def reopen(ticket_id: str, who: Operator, ctx: Ctx, body: schemas.ReopenBody):
+    """A closed ticket's problem is back: reopened with fresh deadlines and sent to the unit
+    that had it (else the nearest); 409 for an open ticket, a duplicate, or one closed more than
+    `dispatch.reopen_within_days` ago."""
+    own_ticket(ctx, who, ticket_id)
+    return ticket_out(ctx, ctx.desk.reopen(ticket_id, who, body.note), "zh")
 
 
 @router.get("/warnings", response_model=list[schemas.WarningOut])

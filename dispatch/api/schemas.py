@@ -51,6 +51,12 @@ class CloseBody(Body):
     note: str = Field(default="", max_length=2000)
 
 
+class ReopenBody(Body):
+    """Why a closed ticket's problem is back (a citizen calls again, a patrol sees it)."""
+
+    note: str = Field(min_length=1, max_length=2000, description="what shows the problem is back")
+
+
 class MuteBody(Body):
     """How long to hide a warning."""
 

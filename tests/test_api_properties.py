@@ -3,7 +3,7 @@ an illegal state, never answer 500, and never lose an audit entry."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dispatch import tokens
@@ -23,6 +23,7 @@ CALLS = st.sampled_from(
         "verify_fail",
         "close_duplicate",
         "close_done",
+        "reopen",
         "camera_clear",
         "camera_present",
         "tick",
@@ -48,9 +49,14 @@ OPERATOR_MOVES = {
 }
 
 
-def _expected(call: str, who: str, state: str, assignee_is_caller: bool) -> int:
+def _expected(call: str, who: str, before, assignee_is_caller: bool) -> int:
     """The answer a user expects: 200 for a legal move by the right person, 409 for the right
     person in the wrong state, 403 for the wrong person, 400 for a fix without a photo."""
+    state = before.status
+    if call == "reopen":  # a closed ticket whose problem is back; never a merged duplicate
+        if who != "operator":
+            return 403
+        return 200 if state == "closed" and before.close_reason != "duplicate" else 409
     if call == "resolve_no_photo":
         return 403 if who == "operator" else 400
     if call == "close_done":  # "done" is only for a verified fix: not a reason a person gives
@@ -85,6 +91,8 @@ def _call(stack, clients, ticket_id, call, who, assignee):
         return client.post(f"{path}/return", json={"note": "not ours"}).status_code
     if call == "dispatch":
         return client.post(f"{path}/dispatch", json={"unit_id": "san-03"}).status_code
+    if call == "reopen":
+        return client.post(f"{path}/reopen", json={"note": "reported again"}).status_code
     if call in ("verify_ok", "verify_fail"):
         return client.post(f"{path}/verify", json={"ok": call == "verify_ok"}).status_code
     if call.startswith("close_"):
@@ -127,6 +135,17 @@ def _check_audit(stack, ticket_id):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=st.lists(st.tuples(CALLS, WHO), min_size=1, max_size=14))
+@example(  # the whole loop, closed on a verified fix, then reopened: every move legal
+    steps=[
+        ("accept", "assignee"),
+        ("arrive", "assignee"),
+        ("resolve", "assignee"),
+        ("verify_ok", "operator"),
+        ("reopen", "other_unit"),
+        ("reopen", "operator"),
+        ("reopen", "operator"),
+    ]
+)
 def test_random_api_sequences_keep_state_and_audit_consistent(api_stack, steps):
     stack = api_stack
     place_units(stack)
@@ -144,7 +163,7 @@ def test_random_api_sequences_keep_state_and_audit_consistent(api_stack, steps):
         before = stack.desk.get(ticket.id)
         status = _call(stack, clients, ticket.id, call, who, before.unit_id)
         caller_is_assignee = who == "assignee" and before.unit_id in clients
-        expected = _expected(call, who, before.status, caller_is_assignee)
+        expected = _expected(call, who, before, caller_is_assignee)
         assert status == expected, (call, who, before.status, status)
         _check_audit(stack, ticket.id)
     # Leave nothing open or mergeable: the next example files a ticket of its own.

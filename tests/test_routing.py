@@ -21,11 +21,6 @@ NOW = 1_800_000_000.0
 SANITATION = Route("dept-sanitation", "sanitation")
 
 
-@pytest.fixture(scope="module")
-def index(demo_cfg):
-    return DistrictIndex(load_layers(demo_cfg), demo_cfg.district.crs)
-
-
 def _with(cfg, **dispatch):
     return cfg.model_copy(update={"dispatch": cfg.dispatch.model_copy(update=dispatch)})
 
@@ -42,7 +37,7 @@ def _straight(cfg, a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.hypot(x1 - x0, y1 - y0)
 
 
-def test_the_most_specific_cell_wins_grid_then_community_then_anywhere(demo_cfg, index):
+def test_the_most_specific_cell_wins_grid_then_community_then_anywhere(demo_cfg, demo_index):
     cfg = demo_cfg.model_copy(
         update={
             "routing": [
@@ -62,7 +57,7 @@ def test_the_most_specific_cell_wins_grid_then_community_then_anywhere(demo_cfg,
             ]
         }
     )
-    router = Router(cfg, index)
+    router = Router(cfg, demo_index)
     assert router.route("dirty_road", Location("G05", "zhonghe")) == Route(
         "dept-citymgmt", "citymgmt"
     )
@@ -80,17 +75,17 @@ def test_the_most_specific_cell_wins_grid_then_community_then_anywhere(demo_cfg,
     )
 
 
-def test_a_category_without_a_route_is_refused_naming_it_and_the_fix(demo_cfg, index):
+def test_a_category_without_a_route_is_refused_naming_it_and_the_fix(demo_cfg, demo_index):
     with pytest.raises(KeyError) as refused:
-        Router(demo_cfg, index).route("graffiti", Location("G01", "nanyuan"))
+        Router(demo_cfg, demo_index).route("graffiti", Location("G01", "nanyuan"))
     assert refused.value.args[0] == (
         "category 'graffiti' has no routing entry; add one with area '*'"
     )
 
 
 @pytest.mark.parametrize("distance", ["street", "straight"])
-def test_a_unit_exactly_at_its_workload_cap_is_passed_over(demo_cfg, index, distance):
-    router = Router(_with(demo_cfg, distance=distance), index)
+def test_a_unit_exactly_at_its_workload_cap_is_passed_over(demo_cfg, demo_index, distance):
+    router = Router(_with(demo_cfg, distance=distance), demo_index)
     cap = demo_cfg.unit_type("sanitation").workload_cap
     fixes = {"san-01": _fix(200, 500), "san-02": _fix(900, 500)}
     one_below = router.pick_unit(SANITATION, *to_lon_lat(250, 500), fixes, {"san-01": cap - 1}, NOW)
@@ -101,19 +96,19 @@ def test_a_unit_exactly_at_its_workload_cap_is_passed_over(demo_cfg, index, dist
     assert router.pick_unit(SANITATION, *to_lon_lat(250, 500), fixes, all_full, NOW) is None
 
 
-def test_a_unit_with_no_tickets_is_free_even_under_a_cap_of_one(demo_cfg, index):
+def test_a_unit_with_no_tickets_is_free_even_under_a_cap_of_one(demo_cfg, demo_index):
     types = [
         t.model_copy(update={"workload_cap": 1}) if t.id == "sanitation" else t
         for t in demo_cfg.unit_types
     ]
-    router = Router(demo_cfg.model_copy(update={"unit_types": types}), index)
+    router = Router(demo_cfg.model_copy(update={"unit_types": types}), demo_index)
     fixes = {"san-01": _fix(200, 500)}
     assert router.pick_unit(SANITATION, *to_lon_lat(250, 500), fixes, {}, NOW)[0] == "san-01"
     assert router.pick_unit(SANITATION, *to_lon_lat(250, 500), fixes, {"san-01": 1}, NOW) is None
 
 
-def test_a_fix_exactly_as_old_as_the_stale_limit_still_counts(demo_cfg, index):
-    router = Router(demo_cfg, index)
+def test_a_fix_exactly_as_old_as_the_stale_limit_still_counts(demo_cfg, demo_index):
+    router = Router(demo_cfg, demo_index)
     limit = NOW - demo_cfg.services.position_stale_s
     at = to_lon_lat(250, 500)
     fresh = {"san-01": _fix(200, 500, fix_time=limit), "san-02": _fix(900, 500)}
@@ -122,8 +117,10 @@ def test_a_fix_exactly_as_old_as_the_stale_limit_still_counts(demo_cfg, index):
     assert router.pick_unit(SANITATION, *at, stale, {}, NOW)[0] == "san-02"
 
 
-def test_only_units_of_the_routes_department_and_type_with_a_fix_are_candidates(demo_cfg, index):
-    router = Router(demo_cfg, index)
+def test_only_units_of_the_routes_department_and_type_with_a_fix_are_candidates(
+    demo_cfg, demo_index
+):
+    router = Router(demo_cfg, demo_index)
     at = to_lon_lat(250, 500)
     # cmg-01 is nearest but a city-management unit; san-02 has no fix at all
     fixes = {"cmg-01": _fix(250, 500), "san-03": _fix(1200, 500)}
@@ -133,17 +130,17 @@ def test_only_units_of_the_routes_department_and_type_with_a_fix_are_candidates(
     assert router.pick_unit(SANITATION, *at, {}, {}, NOW) is None
 
 
-def test_straight_line_distance_is_the_projected_metres(demo_cfg, index):
-    router = Router(_with(demo_cfg, distance="straight"), index)
+def test_straight_line_distance_is_the_projected_metres(demo_cfg, demo_index):
+    router = Router(_with(demo_cfg, distance="straight"), demo_index)
     fixes = {"san-01": _fix(450, 750), "san-02": _fix(850, 500)}
     unit, metres = router.pick_unit(SANITATION, *to_lon_lat(450, 500), fixes, {}, NOW)
     assert unit == "san-01"
     assert metres == pytest.approx(_straight(demo_cfg, (450, 500), (450, 750)), abs=0.5)
 
 
-def test_street_distance_goes_round_the_block(demo_cfg, index):
+def test_street_distance_goes_round_the_block(demo_cfg, demo_index):
     """san-01 is 250 m away across a block, 550 m round it; san-02 400 m along the same road."""
-    router = Router(_with(demo_cfg, distance="street"), index)
+    router = Router(_with(demo_cfg, distance="street"), demo_index)
     fixes = {"san-01": _fix(450, 750), "san-02": _fix(850, 500)}
     unit, metres = router.pick_unit(SANITATION, *to_lon_lat(450, 500), fixes, {}, NOW)
     assert unit == "san-02"
@@ -151,8 +148,8 @@ def test_street_distance_goes_round_the_block(demo_cfg, index):
     assert metres == pytest.approx(400, abs=25)  # the road bends a little
 
 
-def test_street_ties_go_to_the_lower_unit_id(demo_cfg, index):
-    router = Router(_with(demo_cfg, distance="street"), index)
+def test_street_ties_go_to_the_lower_unit_id(demo_cfg, demo_index):
+    router = Router(_with(demo_cfg, distance="street"), demo_index)
     same = _fix(850, 500)
     fixes = {"san-03": same, "san-02": same}
     assert router.pick_unit(SANITATION, *to_lon_lat(450, 500), fixes, {}, NOW)[0] == "san-02"

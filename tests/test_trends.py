@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -25,14 +24,7 @@ from dispatch.trends import (
     year_before,
 )
 from sim.work_clock import WorkClock
-from tests.support.rows import ticket_row
-
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
-    """A local time in November 2026 (Shanghai)."""
-    return dt.datetime(2026, 11, day, hour, minute, tzinfo=SH).astimezone(dt.UTC)
+from tests.support.rows import SH, at, trend_row
 
 
 def test_the_published_case():
@@ -43,28 +35,10 @@ def test_the_published_case():
     assert Counts().closure_rate is None  # nothing due: no rate, not 0 % or 100 %
 
 
-def _ticket(tid: str, **fields) -> TicketRow:
-    requested = fields.pop("requested_at", at(2, 9))
-    base = {
-        "grid_id": "G01",
-        "version": 1,
-        "merged_events": 1,
-        "returned_count": 0,
-        "reopened_count": 0,
-        "dispatched_at": requested + dt.timedelta(minutes=2),
-        "resolve_due": requested + dt.timedelta(hours=4),
-        "local_day": requested.astimezone(SH).date(),
-        "local_hour": requested.astimezone(SH).hour,
-        "local_dow": requested.astimezone(SH).isoweekday(),
-        "hex_cell": facts.hex_of(120.17, 30.275, 9),
-    }
-    return ticket_row(tid, requested, **{**base, **fields})
-
-
 def _closed(tid: str, fixed_after_h: float, **fields) -> TicketRow:
     requested = fields.get("requested_at", at(2, 9))
     fixed = requested + dt.timedelta(hours=fixed_after_h)
-    return _ticket(
+    return trend_row(
         tid,
         status="closed",
         close_reason="done",
@@ -80,9 +54,9 @@ def fixture_week() -> list[TicketRow]:
     return [
         _closed("a", 2, source="camera"),  # on time
         _closed("b", 6, source="camera", grid_id="G02"),  # closed late
-        _ticket("c", requested_at=at(3, 9)),  # open, past its deadline
-        _ticket("d", requested_at=at(8, 20), resolve_due=at(9, 12)),  # open, due after the week
-        _ticket(
+        trend_row("c", requested_at=at(3, 9)),  # open, past its deadline
+        trend_row("d", requested_at=at(8, 20), resolve_due=at(9, 12)),  # open, due after the week
+        trend_row(
             "e",
             source="camera",
             status="closed",
@@ -94,7 +68,7 @@ def fixture_week() -> list[TicketRow]:
         _closed("g", 1, returned_count=1, grid_id="G02"),  # given back once: not precise
         _closed("h", 8, supervised_at=at(2, 14)),  # supervised, closed late
         _closed("i", 50, requested_at=at(7, 9), resolve_due=at(9, 17)),  # fixed after the week
-        _ticket("z", requested_at=at(9, 9)),  # filed the next week
+        trend_row("z", requested_at=at(9, 9)),  # filed the next week
     ]
 
 
@@ -160,7 +134,7 @@ def test_working_hours_across_a_weekend_and_a_holiday(store, demo_cfg):
         WorkCalendarConfig(day_start="08:30", day_end="17:30", holidays=[dt.date(2026, 11, 9)]),
         SH,
     )
-    ticket = _ticket(
+    ticket = trend_row(
         "w",
         requested_at=at(6, 16, 25),
         dispatched_at=at(6, 16, 30),
@@ -181,7 +155,7 @@ def test_working_hours_across_a_weekend_and_a_holiday(store, demo_cfg):
 
 def test_the_dispatchers_tick_fills_working_minutes(store, demo_cfg):
     calendar = district_calendar(demo_cfg)
-    ticket = _ticket("x", accepted_at=at(2, 9, 40), facts_due=True, local_day=None)
+    ticket = trend_row("x", accepted_at=at(2, 9, 40), facts_due=True, local_day=None)
     with store.session() as session, session.begin():
         session.add(ticket)
     assert facts.refresh(store, demo_cfg, calendar) == 1
@@ -261,7 +235,7 @@ def test_on_time_against_a_deadline_across_a_weekend_and_a_holiday(store, demo_c
     with store.session() as session, session.begin():
         for name, when in fixed.items():
             session.add(
-                _ticket(
+                trend_row(
                     name,
                     requested_at=at(6, 16),
                     resolve_due=due,

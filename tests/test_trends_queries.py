@@ -22,8 +22,7 @@ from dispatch.trends import (
     period_start,
     ranking,
 )
-from tests.support.rows import add_rows
-from tests.test_trends import SH, _ticket, at
+from tests.support.rows import SH, add_rows, at, trend_row
 
 NOV = TrendFilter(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 
@@ -62,10 +61,12 @@ def test_each_cut_narrows_by_its_own_column_and_the_days_include_both_ends(
 ):
     add_rows(
         store,
-        _ticket("in", **{column: value}, requested_at=at(1, 0, 0)),
-        _ticket("other", **{column: "x"}, requested_at=at(30, 23, 59)),
-        _ticket("before", **{column: value}, requested_at=at(1, 0) - dt.timedelta(seconds=1)),
-        _ticket("after", **{column: value}, requested_at=at(30, 23, 59) + dt.timedelta(minutes=1)),
+        trend_row("in", **{column: value}, requested_at=at(1, 0, 0)),
+        trend_row("other", **{column: "x"}, requested_at=at(30, 23, 59)),
+        trend_row("before", **{column: value}, requested_at=at(1, 0) - dt.timedelta(seconds=1)),
+        trend_row(
+            "after", **{column: value}, requested_at=at(30, 23, 59) + dt.timedelta(minutes=1)
+        ),
     )
     now = at(30, 12)
     narrowed = TrendFilter(NOV.start, NOV.end, **{option: value})
@@ -84,13 +85,13 @@ def test_figures_are_taken_at_the_periods_end_or_now_while_it_runs(demo_cfg):
 def test_cuts_name_the_empty_value_and_put_most_cases_first(store, trends):
     add_rows(
         store,
-        _ticket("a", grid_id="G02"),
-        _ticket("b", grid_id="G02"),
-        _ticket("c", grid_id=None),
-        _ticket("d", grid_id="G01", status="closed", close_reason="done", closed_at=at(2, 10)),
-        _ticket("e", grid_id="G03"),
-        _ticket("f", grid_id="G03"),
-        _ticket("g", grid_id="G03"),
+        trend_row("a", grid_id="G02"),
+        trend_row("b", grid_id="G02"),
+        trend_row("c", grid_id=None),
+        trend_row("d", grid_id="G01", status="closed", close_reason="done", closed_at=at(2, 10)),
+        trend_row("e", grid_id="G03"),
+        trend_row("f", grid_id="G03"),
+        trend_row("g", grid_id="G03"),
     )
     cut = trends.cut(NOV, "grid", at(30, 12))
     assert [(key, counts.filed) for key, counts in cut] == [
@@ -109,10 +110,10 @@ def test_cuts_name_the_empty_value_and_put_most_cases_first(store, trends):
 def test_series_fold_days_into_weeks_from_monday_and_months(store, trends):
     add_rows(
         store,
-        _ticket("sun", requested_at=at(1, 9)),  # Sunday: the week of Monday 26 October
-        _ticket("mon", requested_at=at(2, 9)),
-        _ticket("sun8", requested_at=at(8, 9)),
-        _ticket("dec", requested_at=at(30, 9) + dt.timedelta(days=2)),
+        trend_row("sun", requested_at=at(1, 9)),  # Sunday: the week of Monday 26 October
+        trend_row("mon", requested_at=at(2, 9)),
+        trend_row("sun8", requested_at=at(8, 9)),
+        trend_row("dec", requested_at=at(30, 9) + dt.timedelta(days=2)),
     )
     now = at(30, 12) + dt.timedelta(days=40)
     span = TrendFilter(dt.date(2026, 11, 1), dt.date(2026, 12, 3))
@@ -163,10 +164,10 @@ def test_the_period_before_a_span_of_days_is_as_many_days(demo_cfg):
 def test_the_headline_compares_the_same_days_a_year_before_and_the_period_before(store, trends):
     add_rows(
         store,
-        _ticket("now1", requested_at=at(10, 9)),
-        _ticket("now2", requested_at=at(11, 9)),
-        _ticket("year", requested_at=at(10, 9) - dt.timedelta(days=365)),
-        *(_ticket(f"oct{d}", requested_at=at(1, 9) - dt.timedelta(days=d)) for d in (1, 2, 3)),
+        trend_row("now1", requested_at=at(10, 9)),
+        trend_row("now2", requested_at=at(11, 9)),
+        trend_row("year", requested_at=at(10, 9) - dt.timedelta(days=365)),
+        *(trend_row(f"oct{d}", requested_at=at(1, 9) - dt.timedelta(days=d)) for d in (1, 2, 3)),
     )
     headline = trends.headline(NOV, at(30, 12))
     assert {name: c.filed for name, c in headline.items()} == {
@@ -199,9 +200,11 @@ def test_the_90th_percentile_is_the_nearest_rank_of_half_minute_buckets():
 def test_durations_in_working_hours_with_their_percentile(store, trends):
     rows = []
     for i, minutes in enumerate([30, 60, 60, 90, 120, 150, 180, 210, 240, 600]):
-        rows.append(_ticket(f"t{i}", accept_work_min=float(minutes)))
-    rows.append(_ticket("rejected", accept_work_min=5000.0, close_reason="false_positive"))
-    rows.append(_ticket("october", accept_work_min=9000.0, requested_at=at(1, 9) - dt.timedelta(1)))
+        rows.append(trend_row(f"t{i}", accept_work_min=float(minutes)))
+    rows.append(trend_row("rejected", accept_work_min=5000.0, close_reason="false_positive"))
+    rows.append(
+        trend_row("october", accept_work_min=9000.0, requested_at=at(1, 9) - dt.timedelta(1))
+    )
     add_rows(store, *rows)
     accept, arrive, resolve = trends.durations(NOV)
     assert (accept.stage, accept.count) == ("accept", 10)
@@ -214,14 +217,14 @@ def test_durations_in_working_hours_with_their_percentile(store, trends):
 def test_hotspots_count_cases_by_hour_weekday_and_hexagon(store, trends):
     add_rows(
         store,
-        _ticket("a", hex_cell="cell-b"),
-        _ticket("b", hex_cell="cell-b"),
-        _ticket("c", hex_cell="cell-a", requested_at=at(3, 23, 30)),
-        _ticket("d", hex_cell="cell-c", requested_at=at(3, 0, 10)),
-        _ticket("e", hex_cell=None, local_dow=None, local_hour=None),
-        _ticket("f", hex_cell="cell-b", close_reason="false_positive", status="closed"),
-        _ticket("g", hex_cell="cell-c", requested_at=at(1, 9) - dt.timedelta(days=1)),
-        _ticket("h", hex_cell=None, local_dow=None, local_hour=5),
+        trend_row("a", hex_cell="cell-b"),
+        trend_row("b", hex_cell="cell-b"),
+        trend_row("c", hex_cell="cell-a", requested_at=at(3, 23, 30)),
+        trend_row("d", hex_cell="cell-c", requested_at=at(3, 0, 10)),
+        trend_row("e", hex_cell=None, local_dow=None, local_hour=None),
+        trend_row("f", hex_cell="cell-b", close_reason="false_positive", status="closed"),
+        trend_row("g", hex_cell="cell-c", requested_at=at(1, 9) - dt.timedelta(days=1)),
+        trend_row("h", hex_cell=None, local_dow=None, local_hour=5),
     )
     assert trends.hexagons(NOV) == [("cell-b", 2), ("cell-a", 1), ("cell-c", 1)]
     grid = trends.hour_by_weekday(NOV)
@@ -233,14 +236,16 @@ def test_hotspots_count_cases_by_hour_weekday_and_hexagon(store, trends):
 def test_repeat_places_most_repeats_first_with_the_latest_report(store, trends):
     add_rows(
         store,
-        _ticket("r1", hex_cell="x1", repeat_of="o", address="北街 1号", requested_at=at(3, 9)),
-        _ticket("r2", hex_cell="x1", repeat_of="o", address="北街 2号", requested_at=at(4, 9)),
-        _ticket("r3", hex_cell="x0", repeat_of="o", requested_at=at(5, 9)),
-        _ticket("r4", hex_cell="x2", repeat_of="o", service_code="bin_overflow"),
-        _ticket("r5", hex_cell="x1", repeat_of="o", service_code="bin_overflow"),
-        _ticket("first", hex_cell="x1"),  # not a repeat itself
-        _ticket("false", hex_cell="x1", repeat_of="o", close_reason="false_positive"),
-        _ticket("oct", hex_cell="x0", repeat_of="o", requested_at=at(1, 9) - dt.timedelta(days=1)),
+        trend_row("r1", hex_cell="x1", repeat_of="o", address="北街 1号", requested_at=at(3, 9)),
+        trend_row("r2", hex_cell="x1", repeat_of="o", address="北街 2号", requested_at=at(4, 9)),
+        trend_row("r3", hex_cell="x0", repeat_of="o", requested_at=at(5, 9)),
+        trend_row("r4", hex_cell="x2", repeat_of="o", service_code="bin_overflow"),
+        trend_row("r5", hex_cell="x1", repeat_of="o", service_code="bin_overflow"),
+        trend_row("first", hex_cell="x1"),  # not a repeat itself
+        trend_row("false", hex_cell="x1", repeat_of="o", close_reason="false_positive"),
+        trend_row(
+            "oct", hex_cell="x0", repeat_of="o", requested_at=at(1, 9) - dt.timedelta(days=1)
+        ),
     )
     places = trends.repeat_places(NOV)
     assert [(p.hex_cell, p.category, p.repeats) for p in places] == [
@@ -260,22 +265,22 @@ def test_supervised_and_long_overdue_lists(store, trends, demo_cfg):
     limit_at = now - dt.timedelta(hours=hours)
     add_rows(
         store,
-        _ticket("s1", supervised_at=at(5, 9), resolve_due=None),
-        _ticket("s2", supervised_at=at(6, 9), resolve_due=None),
-        _ticket("s0", supervised_at=at(6, 9), resolve_due=None),
-        _ticket("sf", supervised_at=at(7, 9), close_reason="false_positive", status="closed"),
-        _ticket("edge", resolve_due=limit_at),  # exactly 72 hours overdue: not yet long
-        _ticket("long", resolve_due=limit_at - dt.timedelta(seconds=1)),
-        _ticket("longer", resolve_due=limit_at - dt.timedelta(days=2)),
-        _ticket("long-b", resolve_due=limit_at - dt.timedelta(days=1)),
-        _ticket("long-a", resolve_due=limit_at - dt.timedelta(days=1)),
-        _ticket(
+        trend_row("s1", supervised_at=at(5, 9), resolve_due=None),
+        trend_row("s2", supervised_at=at(6, 9), resolve_due=None),
+        trend_row("s0", supervised_at=at(6, 9), resolve_due=None),
+        trend_row("sf", supervised_at=at(7, 9), close_reason="false_positive", status="closed"),
+        trend_row("edge", resolve_due=limit_at),  # exactly 72 hours overdue: not yet long
+        trend_row("long", resolve_due=limit_at - dt.timedelta(seconds=1)),
+        trend_row("longer", resolve_due=limit_at - dt.timedelta(days=2)),
+        trend_row("long-b", resolve_due=limit_at - dt.timedelta(days=1)),
+        trend_row("long-a", resolve_due=limit_at - dt.timedelta(days=1)),
+        trend_row(
             "october",
             supervised_at=at(1, 9),
             resolve_due=limit_at - dt.timedelta(days=9),
             requested_at=at(1, 9) - dt.timedelta(days=1),
         ),
-        _ticket("done", resolve_due=at(2, 9), status="closed", close_reason="done"),
+        trend_row("done", resolve_due=at(2, 9), status="closed", close_reason="done"),
     )
     assert [t.id for t in trends.supervised(NOV)] == ["s0", "s2", "s1"]
     assert [t.id for t in trends.supervised(NOV, limit=1)] == ["s0"]

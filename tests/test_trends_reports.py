@@ -17,7 +17,8 @@ from dispatch.reports.trend_report import build
 from dispatch.trends import TrendFilter, Trends
 from stack.context import ServiceError
 from stack.reports import period_of
-from tests.test_trends import WEEK, at, fixture_week
+from tests.support.rows import at
+from tests.test_trends import WEEK, fixture_week
 
 NOW = at(30, 12)
 
